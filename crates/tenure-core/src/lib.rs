@@ -1,0 +1,21 @@
+//! Tenure's shared vocabulary: time units and durations that always carry their unit,
+//! rates stated per period, and money in exact decimal amounts.
+//!
+//! Invariants: nothing here touches files, sockets, clocks or the environment; every
+//! time quantity carries a [`TimeUnit`]; money is never a binary float.
+//!
+//! ```
+//! use tenure_core::{Duration, TimeUnit, Rate};
+//! let h: Duration = "52w".parse().unwrap();
+//! assert_eq!(h.in_unit(TimeUnit::Weeks), 52.0);
+//! let d: Rate = "1%/mo".parse().unwrap();
+//! assert_eq!(d.value(), 0.01);
+//! assert_eq!(d.per(), TimeUnit::Months);
+//! ```
+
+mod money;
+mod units;
+
+pub use money::{parse_amount, Money, MoneyError};
+pub use rust_decimal::Decimal;
+pub use units::{Duration, Rate, TimeUnit, UnitError, DAYS_PER_MONTH, DAYS_PER_YEAR};

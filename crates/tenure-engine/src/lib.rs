@@ -1,0 +1,1 @@
+//! Transactions to summaries.

@@ -1,0 +1,532 @@
+//! Maximum-likelihood fitting shared by every model.
+//!
+//! Parameters are optimised as φ = ln θ, so every θ stays positive without box constraints.
+//! The optimiser is argmin's L-BFGS (More–Thuente line search) on the mean negative
+//! log-likelihood; when it fails from a start, Nelder–Mead takes over from that start and
+//! L-BFGS polishes its answer. Several starts are tried and the best is kept.
+//! Standard errors come from the observed information (the Hessian of the log-likelihood at the
+//! optimum, by central differences of the gradient in φ, mapped to θ by the delta method).
+
+use argmin::core::{CostFunction, Executor, Gradient, State};
+use argmin::solver::linesearch::MoreThuenteLineSearch;
+use argmin::solver::neldermead::NelderMead;
+use argmin::solver::quasinewton::LBFGS;
+
+/// A log-likelihood over positive parameters θ, with data bound in.
+pub trait Likelihood: Sync {
+    /// Parameter names in the papers' notation, in order.
+    fn names(&self) -> &'static [&'static str];
+    /// Total (weighted) log-likelihood at θ. May return NaN or −∞ where undefined.
+    fn log_likelihood(&self, theta: &[f64]) -> f64;
+    /// Log-likelihood and its gradient with respect to θ. The default uses central
+    /// differences; models override it with analytic derivatives where they have them.
+    fn value_and_gradient(&self, theta: &[f64]) -> (f64, Vec<f64>) {
+        let f = self.log_likelihood(theta);
+        (f, numeric_gradient(|t| self.log_likelihood(t), theta))
+    }
+    /// Number of observations (customers) for AIC/BIC and scaling.
+    fn observations(&self) -> f64;
+    /// Starting points for the optimiser (θ, all positive). At least one.
+    fn starts(&self) -> Vec<Vec<f64>>;
+}
+
+/// Central-difference gradient in θ with steps relative to each θ_i.
+pub fn numeric_gradient(f: impl Fn(&[f64]) -> f64, theta: &[f64]) -> Vec<f64> {
+    let mut t = theta.to_vec();
+    (0..theta.len())
+        .map(|i| {
+            let h = 1e-6 * theta[i].abs().max(1e-8);
+            t[i] = theta[i] + h;
+            let up = f(&t);
+            t[i] = theta[i] - h;
+            let down = f(&t);
+            t[i] = theta[i];
+            (up - down) / (2.0 * h)
+        })
+        .collect()
+}
+
+/// Options for [`maximize`].
+#[derive(Debug, Clone)]
+pub struct FitOptions {
+    /// Maximum L-BFGS iterations per start.
+    pub max_iters: u64,
+    /// Stop when the gradient of the mean log-likelihood in φ = ln θ is below this.
+    pub grad_tol: f64,
+    /// Extra starting points (θ) tried before the model's own.
+    pub extra_starts: Vec<Vec<f64>>,
+}
+
+impl Default for FitOptions {
+    fn default() -> Self {
+        FitOptions {
+            max_iters: 500,
+            grad_tol: 1e-9,
+            extra_starts: Vec::new(),
+        }
+    }
+}
+
+/// The result of a maximum-likelihood fit. `params` and `standard_errors` are in the order of
+/// `names`. `covariance` is the inverse observed information (row-major, k × k), `None` when
+/// the information matrix is not positive definite (then `standard_errors` are NaN).
+#[derive(Debug, Clone)]
+pub struct Fit {
+    pub names: &'static [&'static str],
+    pub params: Vec<f64>,
+    pub standard_errors: Vec<f64>,
+    pub covariance: Option<Vec<Vec<f64>>>,
+    pub log_likelihood: f64,
+    /// Number of observations (customers, or weighted count).
+    pub n: f64,
+    pub aic: f64,
+    pub bic: f64,
+    pub converged: bool,
+    /// L-BFGS iterations of the winning start.
+    pub iterations: u64,
+    /// Euclidean norm of the gradient of the mean log-likelihood in φ = ln θ at the optimum.
+    pub gradient_norm: f64,
+    /// Which optimiser produced the answer: "lbfgs" or "nelder-mead+lbfgs".
+    pub method: &'static str,
+    pub starts_tried: usize,
+}
+
+impl Fit {
+    /// Parameter by name.
+    pub fn param(&self, name: &str) -> Option<f64> {
+        self.names
+            .iter()
+            .position(|n| *n == name)
+            .map(|i| self.params[i])
+    }
+}
+
+/// Why a fit could not be made.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum FitError {
+    #[error("the optimiser found no finite log-likelihood from any start: {0}")]
+    NoFiniteStart(String),
+}
+
+/// The optimiser's view: mean negative log-likelihood over φ = ln θ.
+struct Objective<'a, L: Likelihood + ?Sized> {
+    lik: &'a L,
+    scale: f64,
+}
+
+impl<L: Likelihood + ?Sized> Objective<'_, L> {
+    fn cost_at(&self, phi: &[f64]) -> f64 {
+        let theta: Vec<f64> = phi.iter().map(|p| p.exp()).collect();
+        let ll = self.lik.log_likelihood(&theta);
+        if ll.is_finite() {
+            -ll * self.scale
+        } else {
+            f64::INFINITY
+        }
+    }
+    fn grad_at(&self, phi: &[f64]) -> Vec<f64> {
+        let theta: Vec<f64> = phi.iter().map(|p| p.exp()).collect();
+        let (_, g) = self.lik.value_and_gradient(&theta);
+        g.iter()
+            .zip(&theta)
+            .map(|(gi, ti)| -gi * ti * self.scale)
+            .collect()
+    }
+}
+
+impl<L: Likelihood + ?Sized> CostFunction for Objective<'_, L> {
+    type Param = Vec<f64>;
+    type Output = f64;
+    fn cost(&self, p: &Self::Param) -> Result<f64, argmin::core::Error> {
+        Ok(self.cost_at(p))
+    }
+}
+
+impl<L: Likelihood + ?Sized> Gradient for Objective<'_, L> {
+    type Param = Vec<f64>;
+    type Gradient = Vec<f64>;
+    fn gradient(&self, p: &Self::Param) -> Result<Vec<f64>, argmin::core::Error> {
+        Ok(self.grad_at(p))
+    }
+}
+
+fn norm(v: &[f64]) -> f64 {
+    v.iter().map(|x| x * x).sum::<f64>().sqrt()
+}
+
+struct Candidate {
+    phi: Vec<f64>,
+    cost: f64,
+    iterations: u64,
+    method: &'static str,
+}
+
+fn run_lbfgs<L: Likelihood + ?Sized>(
+    obj: &Objective<'_, L>,
+    phi0: Vec<f64>,
+    opts: &FitOptions,
+) -> Option<(Vec<f64>, f64, u64)> {
+    let ls = MoreThuenteLineSearch::new();
+    let solver = LBFGS::new(ls, 10)
+        .with_tolerance_grad(opts.grad_tol)
+        .ok()?
+        .with_tolerance_cost(0.0)
+        .ok()?;
+    let res = Executor::new(
+        Objective {
+            lik: obj.lik,
+            scale: obj.scale,
+        },
+        solver,
+    )
+    .configure(|s| s.param(phi0).max_iters(opts.max_iters))
+    .run()
+    .ok()?;
+    let st = res.state();
+    let p = st.get_best_param()?.clone();
+    let c = st.get_best_cost();
+    c.is_finite().then_some((p, c, st.get_iter()))
+}
+
+fn run_nelder_mead<L: Likelihood + ?Sized>(
+    obj: &Objective<'_, L>,
+    phi0: &[f64],
+) -> Option<Vec<f64>> {
+    let k = phi0.len();
+    let mut simplex = vec![phi0.to_vec()];
+    for i in 0..k {
+        let mut v = phi0.to_vec();
+        v[i] += 0.5;
+        simplex.push(v);
+    }
+    let solver = NelderMead::new(simplex).with_sd_tolerance(1e-12).ok()?;
+    let res = Executor::new(
+        Objective {
+            lik: obj.lik,
+            scale: obj.scale,
+        },
+        solver,
+    )
+    .configure(|s| s.max_iters(4000))
+    .run()
+    .ok()?;
+    let st = res.state();
+    let p = st.get_best_param()?.clone();
+    st.get_best_cost().is_finite().then_some(p)
+}
+
+/// Maximise `lik` from every start; returns the best fit with standard errors.
+pub fn maximize<L: Likelihood + ?Sized>(lik: &L, opts: &FitOptions) -> Result<Fit, FitError> {
+    let n = lik.observations();
+    let obj = Objective {
+        lik,
+        scale: 1.0 / n.max(1.0),
+    };
+    let mut starts = opts.extra_starts.clone();
+    starts.extend(lik.starts());
+    let mut best: Option<Candidate> = None;
+    let mut tried = 0;
+    for s in &starts {
+        if s.iter().any(|v| !(*v > 0.0) || !v.is_finite()) {
+            continue;
+        }
+        tried += 1;
+        let phi0: Vec<f64> = s.iter().map(|v| v.ln()).collect();
+        if !obj.cost_at(&phi0).is_finite() {
+            continue;
+        }
+        let cand = match run_lbfgs(&obj, phi0.clone(), opts) {
+            Some((phi, cost, it)) if norm(&obj.grad_at(&phi)) < 1e-5 => Candidate {
+                phi,
+                cost,
+                iterations: it,
+                method: "lbfgs",
+            },
+            _ => {
+                let Some(nm) = run_nelder_mead(&obj, &phi0) else {
+                    continue;
+                };
+                match run_lbfgs(&obj, nm.clone(), opts) {
+                    Some((phi, cost, it)) => Candidate {
+                        phi,
+                        cost,
+                        iterations: it,
+                        method: "nelder-mead+lbfgs",
+                    },
+                    None => Candidate {
+                        cost: obj.cost_at(&nm),
+                        phi: nm,
+                        iterations: 0,
+                        method: "nelder-mead",
+                    },
+                }
+            }
+        };
+        if best.as_ref().is_none_or(|b| cand.cost < b.cost) {
+            best = Some(cand);
+        }
+    }
+    let best = best.ok_or_else(|| {
+        FitError::NoFiniteStart(format!("{} starting points tried", starts.len()))
+    })?;
+    let theta: Vec<f64> = best.phi.iter().map(|p| p.exp()).collect();
+    let gradient_norm = norm(&obj.grad_at(&best.phi));
+    let ll = lik.log_likelihood(&theta);
+    let k = theta.len() as f64;
+    let covariance = observed_covariance(lik, &theta);
+    let standard_errors = match &covariance {
+        Some(c) => (0..theta.len()).map(|i| c[i][i].max(0.0).sqrt()).collect(),
+        None => vec![f64::NAN; theta.len()],
+    };
+    Ok(Fit {
+        names: lik.names(),
+        params: theta,
+        standard_errors,
+        covariance,
+        log_likelihood: ll,
+        n,
+        aic: 2.0 * k - 2.0 * ll,
+        bic: k * n.ln() - 2.0 * ll,
+        converged: ll.is_finite() && gradient_norm < 1e-5,
+        iterations: best.iterations,
+        gradient_norm,
+        method: best.method,
+        starts_tried: tried,
+    })
+}
+
+/// Inverse observed information in θ, from the Hessian in φ = ln θ by central differences of the
+/// gradient: Cov(θ) = D H_φ⁻¹ D with D = diag(θ) (the gradient term vanishes at the optimum).
+pub fn observed_covariance<L: Likelihood + ?Sized>(lik: &L, theta: &[f64]) -> Option<Vec<Vec<f64>>> {
+    let k = theta.len();
+    let grad_phi = |phi: &[f64]| -> Vec<f64> {
+        let t: Vec<f64> = phi.iter().map(|p| p.exp()).collect();
+        let (_, g) = lik.value_and_gradient(&t);
+        g.iter().zip(&t).map(|(gi, ti)| gi * ti).collect()
+    };
+    let phi: Vec<f64> = theta.iter().map(|t| t.ln()).collect();
+    let h = 1e-4;
+    let mut hess = vec![vec![0.0; k]; k];
+    for j in 0..k {
+        let mut up = phi.clone();
+        up[j] += h;
+        let mut down = phi.clone();
+        down[j] -= h;
+        let gu = grad_phi(&up);
+        let gd = grad_phi(&down);
+        for i in 0..k {
+            hess[i][j] = (gu[i] - gd[i]) / (2.0 * h);
+        }
+    }
+    // Observed information in φ: −H, symmetrised.
+    let mut info = vec![vec![0.0; k]; k];
+    for i in 0..k {
+        for j in 0..k {
+            info[i][j] = -0.5 * (hess[i][j] + hess[j][i]);
+        }
+    }
+    let inv = invert_spd(&info)?;
+    Some(
+        (0..k)
+            .map(|i| (0..k).map(|j| theta[i] * inv[i][j] * theta[j]).collect())
+            .collect(),
+    )
+}
+
+/// Inverse of a symmetric positive-definite matrix by Cholesky; `None` if not positive definite.
+pub fn invert_spd(a: &[Vec<f64>]) -> Option<Vec<Vec<f64>>> {
+    let k = a.len();
+    let mut l = vec![vec![0.0; k]; k];
+    for i in 0..k {
+        for j in 0..=i {
+            let mut s = a[i][j];
+            for m in 0..j {
+                s -= l[i][m] * l[j][m];
+            }
+            if i == j {
+                if !(s > 0.0) || !s.is_finite() {
+                    return None;
+                }
+                l[i][i] = s.sqrt();
+            } else {
+                l[i][j] = s / l[j][j];
+            }
+        }
+    }
+    // inv = L⁻ᵀ L⁻¹; solve column by column.
+    let mut inv = vec![vec![0.0; k]; k];
+    for c in 0..k {
+        let mut y = vec![0.0; k];
+        for i in 0..k {
+            let mut s = if i == c { 1.0 } else { 0.0 };
+            for m in 0..i {
+                s -= l[i][m] * y[m];
+            }
+            y[i] = s / l[i][i];
+        }
+        let mut x = vec![0.0; k];
+        for i in (0..k).rev() {
+            let mut s = y[i];
+            for m in i + 1..k {
+                s -= l[m][i] * x[m];
+            }
+            x[i] = s / l[i][i];
+        }
+        for i in 0..k {
+            inv[i][c] = x[i];
+        }
+    }
+    Some(inv)
+}
+
+/// The scale on which a delta-method interval is built, so it respects the quantity's range.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scale {
+    /// Unbounded quantity: θ̂ ± z·se.
+    Linear,
+    /// Positive quantity: interval on ln, mapped back (always > 0).
+    Log,
+    /// Probability: interval on logit, mapped back (always in [0, 1]).
+    Logit,
+}
+
+/// A point estimate with a delta-method standard error and a two-sided interval.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Estimate {
+    pub value: f64,
+    pub se: f64,
+    pub lower: f64,
+    pub upper: f64,
+}
+
+/// Delta-method interval for g(θ̂): se² = ∇g' Cov ∇g (∇g by central differences), interval
+/// built on `scale` at normal quantile `z` (1.959964 for 95%).
+pub fn delta_method(
+    g: impl Fn(&[f64]) -> f64,
+    theta: &[f64],
+    cov: &[Vec<f64>],
+    scale: Scale,
+    z: f64,
+) -> Estimate {
+    let value = g(theta);
+    let grad = numeric_gradient(&g, theta);
+    let mut var = 0.0;
+    for i in 0..theta.len() {
+        for j in 0..theta.len() {
+            var += grad[i] * cov[i][j] * grad[j];
+        }
+    }
+    let se = var.max(0.0).sqrt();
+    let (lower, upper) = match scale {
+        Scale::Linear => (value - z * se, value + z * se),
+        Scale::Log if value > 0.0 => {
+            let s = se / value;
+            (value * (-z * s).exp(), value * (z * s).exp())
+        }
+        Scale::Logit if value > 0.0 && value < 1.0 => {
+            let s = se / (value * (1.0 - value));
+            let l = (value / (1.0 - value)).ln();
+            let inv = |u: f64| 1.0 / (1.0 + (-u).exp());
+            (inv(l - z * s), inv(l + z * s))
+        }
+        _ => (value, value),
+    };
+    Estimate {
+        value,
+        se,
+        lower,
+        upper,
+    }
+}
+
+/// Standard normal quantile for a two-sided interval at `level` (e.g. 0.95 → 1.959964).
+/// Acklam's rational approximation refined by one Newton step (error < 1e-12).
+pub fn normal_quantile_two_sided(level: f64) -> f64 {
+    let p = 0.5 + level / 2.0;
+    let x = acklam(p);
+    // One Newton step on Φ(x) = p.
+    let e = 0.5 * libm::erfc(-x / std::f64::consts::SQRT_2) - p;
+    let u = e * (2.0 * std::f64::consts::PI).sqrt() * (x * x / 2.0).exp();
+    x - u / (1.0 + x * u / 2.0)
+}
+
+fn acklam(p: f64) -> f64 {
+    const A: [f64; 6] = [-3.969683028665376e+01, 2.209460984245205e+02, -2.759285104469687e+02, 1.383577518672690e+02, -3.066479806614716e+01, 2.506628277459239e+00];
+    const B: [f64; 5] = [-5.447609879822406e+01, 1.615858368580409e+02, -1.556989798598866e+02, 6.680131188771972e+01, -1.328068155288572e+01];
+    const C: [f64; 6] = [-7.784894002430293e-03, -3.223964580411365e-01, -2.400758277161838e+00, -2.549732539343734e+00, 4.374664141464968e+00, 2.938163982698783e+00];
+    const D: [f64; 4] = [7.784695709041462e-03, 3.224671290700398e-01, 2.445134137142996e+00, 3.754408661907416e+00];
+    let pl = 0.02425;
+    if p < pl {
+        let q = (-2.0 * p.ln()).sqrt();
+        (((((C[0] * q + C[1]) * q + C[2]) * q + C[3]) * q + C[4]) * q + C[5])
+            / ((((D[0] * q + D[1]) * q + D[2]) * q + D[3]) * q + 1.0)
+    } else if p <= 1.0 - pl {
+        let q = p - 0.5;
+        let r = q * q;
+        (((((A[0] * r + A[1]) * r + A[2]) * r + A[3]) * r + A[4]) * r + A[5]) * q
+            / (((((B[0] * r + B[1]) * r + B[2]) * r + B[3]) * r + B[4]) * r + 1.0)
+    } else {
+        -acklam(1.0 - p)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Exponential sample: ll(λ) = n ln λ − λ Σx, MLE 1/mean, se = λ/√n.
+    struct Expo {
+        xs: Vec<f64>,
+    }
+    impl Likelihood for Expo {
+        fn names(&self) -> &'static [&'static str] {
+            &["lambda"]
+        }
+        fn log_likelihood(&self, t: &[f64]) -> f64 {
+            let n = self.xs.len() as f64;
+            n * t[0].ln() - t[0] * self.xs.iter().sum::<f64>()
+        }
+        fn observations(&self) -> f64 {
+            self.xs.len() as f64
+        }
+        fn starts(&self) -> Vec<Vec<f64>> {
+            vec![vec![1.0]]
+        }
+    }
+
+    #[test]
+    fn fits_a_known_mle_with_its_standard_error() {
+        let xs: Vec<f64> = (1..=400).map(|i| (i as f64) / 100.0).collect();
+        let mean = xs.iter().sum::<f64>() / xs.len() as f64;
+        let fit = maximize(&Expo { xs }, &FitOptions::default()).unwrap();
+        let lam = 1.0 / mean;
+        assert!((fit.params[0] - lam).abs() < 1e-8 * lam);
+        assert!((fit.standard_errors[0] - lam / 20.0).abs() < 1e-5 * lam);
+        assert!(fit.converged);
+    }
+
+    #[test]
+    fn inverts_spd_and_rejects_indefinite() {
+        let a = vec![vec![4.0, 1.0], vec![1.0, 3.0]];
+        let inv = invert_spd(&a).unwrap();
+        let det = 11.0;
+        assert!((inv[0][0] - 3.0 / det).abs() < 1e-15);
+        assert!((inv[0][1] + 1.0 / det).abs() < 1e-15);
+        assert!(invert_spd(&[vec![1.0, 2.0], vec![2.0, 1.0]]).is_none());
+    }
+
+    #[test]
+    fn normal_quantiles() {
+        assert!((normal_quantile_two_sided(0.95) - 1.959_963_984_540_054).abs() < 1e-12);
+        assert!((normal_quantile_two_sided(0.99) - 2.575_829_303_548_901).abs() < 1e-12);
+    }
+
+    #[test]
+    fn delta_method_respects_ranges() {
+        let cov = vec![vec![0.04]];
+        let e = delta_method(|t| t[0], &[0.9], &cov, Scale::Logit, 1.96);
+        assert!(e.lower > 0.0 && e.upper < 1.0 && e.lower < 0.9 && e.upper > 0.9);
+        let e = delta_method(|t| t[0] * 2.0, &[0.1], &cov, Scale::Log, 1.96);
+        assert!((e.se - 0.4).abs() < 1e-8 && e.lower > 0.0);
+    }
+}

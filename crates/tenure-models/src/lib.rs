@@ -1,0 +1,31 @@
+//! The statistics of Tenure: customer-base models from the marketing-science literature.
+//!
+//! Invariants: pure functions over slices; no files, sockets, clocks or environment; times are
+//! plain numbers in one unit chosen by the caller (the CLI keeps track of which); money enters
+//! as `f64` only here, converted once by the caller.
+
+pub mod bgbb;
+pub mod bgnbd;
+pub mod clv;
+pub mod data;
+pub mod fit;
+pub mod gammagamma;
+pub mod mbgnbd;
+pub mod paretonbd;
+pub mod rfm;
+pub mod sbg;
+pub mod simulate;
+pub mod special;
+
+pub use data::{DataError, Rfm, RfmRow};
+pub use fit::{maximize, Estimate, Fit, FitError, FitOptions, Likelihood, Scale};
+pub use rfm::RfmModel;
+
+/// Why a model could not be fitted: bad data or a failed optimisation.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum ModelError {
+    #[error(transparent)]
+    Data(#[from] DataError),
+    #[error(transparent)]
+    Fit(#[from] FitError),
+}

@@ -1,0 +1,29 @@
+//! What every recency-frequency ("buy till you die") model predicts. Times are in the unit of
+//! the data the model was fitted on; the caller keeps track of which.
+
+/// Predictions of a fitted recency-frequency model (BG/NBD, Pareto/NBD, MBG/NBD).
+///
+/// Conventions (as in the papers): a customer is summarised by `x` repeat purchases, the last
+/// at `t_x`, observed for `t` time units since the first purchase.
+pub trait RfmModel: Sync {
+    /// The model's name as used on the command line (`bgnbd`, `paretonbd`, `mbgnbd`).
+    fn name(&self) -> &'static str;
+    /// Parameter names in the paper's order.
+    fn param_names(&self) -> &'static [&'static str];
+    /// Parameters in the paper's order.
+    fn params(&self) -> Vec<f64>;
+    /// The same model with other parameters (same order as [`RfmModel::params`]).
+    fn with_params(&self, theta: &[f64]) -> Self
+    where
+        Self: Sized;
+    /// Individual log-likelihood of (x, t_x, T).
+    fn log_likelihood_one(&self, x: f64, t_x: f64, t: f64) -> f64;
+    /// P(alive | x, t_x, T), in [0, 1].
+    fn p_alive(&self, x: f64, t_x: f64, t: f64) -> f64;
+    /// E[X(T, T + horizon) | x, t_x, T]: expected repeat purchases in the next `horizon`.
+    fn conditional_expected_purchases(&self, horizon: f64, x: f64, t_x: f64, t: f64) -> f64;
+    /// E[X(t)]: expected purchases in (0, t] of a customer who made a first purchase at 0.
+    fn expected_purchases(&self, t: f64) -> f64;
+    /// P(X(t) = n) for a new customer.
+    fn prob_purchases(&self, t: f64, n: u32) -> f64;
+}
