@@ -1,1 +1,56 @@
-//! Transactions to summaries.
+//! Transactions to summaries: read a transaction log, turn it into one recency-frequency-monetary
+//! row per customer (x, t_x, T, mean spend; optionally with a holdout period), and read and write
+//! the summary files the models are fitted on.
+//!
+//! ```
+//! use std::path::Path;
+//! use tenure_core::{Decimal, TimeUnit};
+//! use tenure_engine::{read_transactions_from, summarize, NaiveDate, SummaryConfig, TransactionFormat};
+//!
+//! let log = "customer_id,date,amount\n\
+//!            a,2024-01-01,10.00\n\
+//!            a,2024-01-01T18:30:00-05:00,5.00\n\
+//!            a,2024-01-15,20.00\n\
+//!            b,2024-01-08,7.50\n";
+//! let tx = read_transactions_from(log.as_bytes(), Path::new("log.csv"), &TransactionFormat::default())?;
+//! let mut config = SummaryConfig::new(NaiveDate::from_ymd_opt(2024, 1, 29).unwrap(), TimeUnit::Weeks);
+//! config.round = Some(2);
+//! let s = summarize(&tx, &config)?;
+//! // a: two purchase days (the two on 1 January are one), so one repeat purchase, two weeks after
+//! // the first, observed for four weeks; the repeat purchase was 20.00.
+//! assert_eq!(s[0].customer_id, "a");
+//! assert_eq!(s[0].frequency, 1);
+//! assert_eq!(s[0].recency.to_string(), "2.00");
+//! assert_eq!(s[0].t.to_string(), "4.00");
+//! assert_eq!(s[0].monetary_value, Decimal::new(2000, 2));
+//! assert_eq!((s[1].frequency, s[1].t.to_string()), (0, "3.00".to_string()));
+//! # Ok::<(), tenure_engine::EngineError>(())
+//! ```
+//!
+//! Invariants:
+//! - Money stays an exact [`Decimal`](tenure_core::Decimal) from the file to the summary;
+//!   rounding, when asked for, is half-up in decimal arithmetic.
+//! - Dates are calendar dates; a timestamp's date is taken in its own offset (see
+//!   [`TransactionFormat`]). Nothing here reads the clock: the observation end is an argument.
+//! - Reading never panics on input: every bad row is an [`EngineError`] naming the file, the
+//!   1-based line and column, and the field.
+//! - Output rows are sorted by customer id (numerically when all ids are digit strings).
+
+mod date;
+mod error;
+mod summaries;
+mod summarize;
+mod transactions;
+
+pub use chrono::NaiveDate;
+pub use error::{EngineError, FieldError};
+pub use summaries::{
+    read_summaries, read_summaries_from, write_summaries, write_summaries_to, SummaryRow,
+};
+pub use summarize::{
+    round_half_up, summarize, summarize_file, CustomerSummary, HoldoutSummary, MergePeriod,
+    Summarizer, SummaryConfig,
+};
+pub use transactions::{
+    read_transactions, read_transactions_from, CdnowId, CsvColumns, Transaction, TransactionFormat,
+};
