@@ -10,7 +10,7 @@
 //! assert_eq!(h.in_unit(TimeUnit::Weeks), 52.0);
 //! let d: Rate = "1%/mo".parse().unwrap();
 //! assert_eq!(d.value(), 0.01);
-//! assert_eq!(d.per(), TimeUnit::Months);
+//! assert_eq!(d.per().unit(), TimeUnit::Months);
 //! ```
 
 mod money;

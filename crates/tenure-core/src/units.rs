@@ -159,45 +159,57 @@ impl FromStr for Duration {
     }
 }
 
-/// A rate per period, such as a discount rate of 1% per month. Invariant: `value` is
-/// finite and ≥ 0 (a fraction: 0.01 is 1%).
+/// A rate per period, such as a discount rate of 1% per month. Invariants: `value` is finite
+/// and > −1 (a fraction: 0.01 is 1%); the period `per` is a positive [`Duration`].
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Rate {
     value: f64,
-    per: TimeUnit,
+    per: Duration,
 }
 
 impl Rate {
+    /// A rate of `value` per one `per` unit (e.g. 0.01 per month).
     pub fn new(value: f64, per: TimeUnit) -> Result<Self, UnitError> {
-        if value.is_finite() && value >= 0.0 {
-            Ok(Rate { value, per })
-        } else {
-            Err(UnitError::Negative(format!("{value}/{}", per.suffix())))
+        Self::per_duration(value, Duration { amount: 1.0, unit: per })
+    }
+    /// A rate of `value` per period of length `per` (e.g. 0.01 per 4.345 weeks).
+    pub fn per_duration(value: f64, per: Duration) -> Result<Self, UnitError> {
+        if !(value.is_finite() && value > -1.0) {
+            return Err(UnitError::BadRate(format!("{value}")));
         }
+        if !(per.amount > 0.0) {
+            return Err(UnitError::BadRate(format!("{value} per {per}")));
+        }
+        Ok(Rate { value, per })
     }
     /// The fraction per period (0.01 = 1%).
     pub fn value(&self) -> f64 {
         self.value
     }
     /// The period the rate is stated for.
-    pub fn per(&self) -> TimeUnit {
+    pub fn per(&self) -> Duration {
         self.per
     }
-    /// The equivalent compound rate per `unit`: (1 + value)^(unit/per) − 1.
+    /// The equivalent compound rate per one `unit`: (1 + value)^(unit / per) − 1.
     pub fn compounded_per(&self, unit: TimeUnit) -> f64 {
-        (1.0 + self.value).powf(unit.in_unit(self.per)) - 1.0
+        (1.0 + self.value).powf(1.0 / self.per.in_unit(unit)) - 1.0
     }
 }
 
 impl fmt::Display for Rate {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} per {}", self.value, &self.per.name()[..self.per.name().len() - 1])
+        let singular = &self.per.unit.name()[..self.per.unit.name().len() - 1];
+        if self.per.amount == 1.0 {
+            write!(f, "{} per {singular}", self.value)
+        } else {
+            write!(f, "{} per {}", self.value, self.per)
+        }
     }
 }
 
 impl FromStr for Rate {
     type Err = UnitError;
-    /// `0.01/mo`, `1%/mo`, `10%/y`, `0.1/year`.
+    /// `0.01/mo`, `1%/mo`, `10%/y`, `0.1/year`, `1%/4.345w` (per a period of 4.345 weeks).
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         let bad = || UnitError::BadRate(s.to_string());
         let (num, per) = s.trim().split_once('/').ok_or_else(bad)?;
@@ -207,8 +219,13 @@ impl FromStr for Rate {
         } else {
             num.parse::<f64>().map_err(|_| bad())?
         };
-        let per: TimeUnit = per.parse()?;
-        Rate::new(value, per)
+        let per = per.trim();
+        let per = if per.starts_with(|c: char| c.is_ascii_digit() || c == '.') {
+            per.parse::<Duration>().map_err(|_| bad())?
+        } else {
+            Duration::new(1.0, per.parse()?)?
+        };
+        Rate::per_duration(value, per).map_err(|_| bad())
     }
 }
 
@@ -239,9 +256,14 @@ mod tests {
     fn parses_rates() {
         let r: Rate = "10%/y".parse().unwrap();
         assert!((r.value() - 0.1).abs() < 1e-15);
-        assert_eq!(r.per(), TimeUnit::Years);
+        assert_eq!(r.per(), Duration::new(1.0, TimeUnit::Years).unwrap());
         let m: Rate = "0.01/month".parse().unwrap();
         assert_eq!(m.value(), 0.01);
+        let l: Rate = "1%/4.345w".parse().unwrap();
+        assert_eq!(l.per(), Duration::weeks(4.345).unwrap());
+        assert_eq!(l.to_string(), "0.01 per 4.345 weeks");
+        assert_eq!(m.to_string(), "0.01 per month");
+        assert!("-150%/y".parse::<Rate>().is_err());
         assert!("0.01".parse::<Rate>().is_err(), "a rate needs its period");
         // 1% a month compounds to 12.68% a year.
         assert!((m.compounded_per(TimeUnit::Years) - (1.01f64.powf(12.0) - 1.0)).abs() < 1e-12);

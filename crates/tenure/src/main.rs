@@ -1,1 +1,92 @@
-fn main() {}
+//! `tenure`: what each customer is worth and what to do about it.
+//!
+//! The binary is thin: it parses arguments, calls the library crates, formats tables and JSON,
+//! and owns exit codes (0 ok, 1 failure, 2 bad input or usage).
+
+mod cmd_fit;
+mod cmd_predict;
+mod cmd_summarize;
+mod demo;
+mod error;
+mod inputs;
+mod model_file;
+mod table;
+
+use clap::{Parser, Subcommand, ValueEnum};
+use error::CliError;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// Tenure: customer lifetime value from both sides, predicted with the models of the
+/// marketing-science literature.
+#[derive(Parser, Debug)]
+#[command(name = "tenure", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Fit a model to a summary file and print its parameters (`--format json` for scripts).
+    Fit(cmd_fit::FitArgs),
+    /// Score customers with a fitted model: P(alive), expected purchases, spend and CLV.
+    Predict(cmd_predict::PredictArgs),
+    /// Turn a transaction log into one recency-frequency-monetary row per customer.
+    Summarize(cmd_summarize::SummarizeArgs),
+    /// Run the whole pipeline on a synthetic company: simulate, summarise, fit, score, report.
+    Demo(demo::DemoArgs),
+}
+
+/// Output format of a command.
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Format {
+    /// A readable table.
+    #[default]
+    Table,
+    /// One JSON object.
+    Json,
+}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            let code = if e.use_stderr() { 2 } else { 0 };
+            let _ = e.print();
+            return ExitCode::from(code);
+        }
+    };
+    let result = match cli.command {
+        Command::Fit(a) => cmd_fit::run(a),
+        Command::Predict(a) => cmd_predict::run(a),
+        Command::Summarize(a) => cmd_summarize::run(a),
+        Command::Demo(a) => demo::run(a),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("tenure: {e}");
+            ExitCode::from(e.exit_code())
+        }
+    }
+}
+
+/// Write to a file atomically (temporary name in the same folder, then rename), so a failed
+/// run never leaves a half-written output behind.
+pub fn write_atomically(path: &PathBuf, bytes: &[u8]) -> Result<(), CliError> {
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(std::path::Path::new("."));
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "output".into());
+    let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
+    std::fs::write(&tmp, bytes).map_err(|e| CliError::io(&tmp, e))?;
+    std::fs::rename(&tmp, path).map_err(|e| {
+        let _ = std::fs::remove_file(&tmp);
+        CliError::io(path, e)
+    })
+}

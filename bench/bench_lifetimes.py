@@ -1,0 +1,126 @@
+#!/usr/bin/env python3
+"""Whole-program benchmark: Tenure against lifetimes 0.11.3 on the same inputs, in the same run.
+
+usage: bench/run.sh [--sizes 10000,100000,1000000] [--full]
+       (run.sh makes the pinned venv from requirements-lifetimes.txt and builds tenure --release)
+
+Inputs: the CDNOW summary (2,357 customers, weeks) resampled with replacement to N customers
+(seed 42), written as customer_id,frequency,recency,T,monetary_value. Each tool fits BG/NBD,
+Pareto/NBD and Gamma-Gamma on the same file and scores every customer (P(alive) and expected
+purchases in the next 52 weeks).
+
+Timing, conservative for Tenure: lifetimes is timed in-process around the fit/score call only (no
+interpreter start, no CSV read); Tenure is timed (a) in-process, from the `elapsed_ms` it reports,
+and (b) as a whole program (process start, CSV read, fit, JSON out), best of 3.
+Pareto/NBD in lifetimes at 1M customers takes minutes; it runs only with --full.
+"""
+import argparse, json, os, platform, subprocess, sys, time
+import numpy as np, pandas as pd
+import lifetimes
+from lifetimes import BetaGeoFitter, ParetoNBDFitter, GammaGammaFitter
+
+here = os.path.dirname(os.path.abspath(__file__))
+root = os.path.dirname(here)
+out_dir = os.path.join(here, "out")
+os.makedirs(out_dir, exist_ok=True)
+refdata = os.environ.get("TENURE_REFDATA", os.path.join(root, "testdata", "refdata"))
+tenure = os.environ.get("TENURE_BIN", os.path.join(root, "target", "release", "tenure"))
+
+ap = argparse.ArgumentParser()
+ap.add_argument("--sizes", default="10000,100000,1000000")
+ap.add_argument("--full", action="store_true", help="also run lifetimes' Pareto/NBD at 1M")
+ap.add_argument("--repeat", type=int, default=3)
+args = ap.parse_args()
+sizes = [int(s) for s in args.sizes.split(",")]
+
+base = pd.read_csv(os.path.join(refdata, "cdnow_customers_summary_with_transactions.csv"))
+
+
+def make_input(n):
+    path = os.path.join(out_dir, f"cdnow_resampled_{n}.csv")
+    if not os.path.exists(path):
+        rng = np.random.default_rng(42)
+        idx = rng.integers(0, len(base), n)
+        s = base.iloc[idx]
+        pd.DataFrame({"customer_id": np.arange(1, n + 1), "frequency": s.x.values, "recency": s.t_x.values,
+                      "T": s["T"].values, "monetary_value": s.zbar.values}).to_csv(path, index=False)
+    return path
+
+
+def timed(fn):
+    t0 = time.perf_counter()
+    r = fn()
+    return time.perf_counter() - t0, r
+
+
+def run_tenure(argv):
+    """Best-of-N wall time of a tenure command and its last JSON output."""
+    best, out = float("inf"), None
+    for _ in range(args.repeat):
+        t0 = time.perf_counter()
+        p = subprocess.run([tenure] + argv, capture_output=True, text=True)
+        dt = time.perf_counter() - t0
+        if p.returncode != 0:
+            sys.exit(f"tenure {' '.join(argv)} failed: {p.stderr}")
+        if dt < best:
+            best, out = dt, json.loads(p.stdout)
+    return best, out
+
+
+rows = []
+for n in sizes:
+    path = make_input(n)
+    df = pd.read_csv(path)
+    f, r, T, m = df.frequency.values, df.recency.values, df["T"].values, df.monetary_value.values
+    rep = df[df.frequency > 0]
+    for model in ["bgnbd", "paretonbd", "gammagamma"]:
+        if model == "paretonbd" and n >= 1_000_000 and not args.full:
+            lt_fit = lt_score = None
+        elif model == "gammagamma":
+            lt_fit, _ = timed(lambda: GammaGammaFitter().fit(rep.frequency, rep.monetary_value))
+            lt_score = None
+        else:
+            cls = BetaGeoFitter if model == "bgnbd" else ParetoNBDFitter
+            lt_fit, fitted = timed(lambda: cls().fit(f, r, T))
+            lt_score, _ = timed(lambda: (fitted.conditional_probability_alive(f, r, T),
+                                         fitted.conditional_expected_number_of_purchases_up_to_time(52, f, r, T)))
+        model_path = os.path.join(out_dir, f"{model}_{n}.json")
+        wall_fit, js = run_tenure(["fit", model, "--input", path, "--format", "json", "--output", model_path])
+        in_fit = js["elapsed_ms"]["fit"] / 1000
+        row = dict(model=model, n=n, lifetimes_fit_s=lt_fit, tenure_fit_s=in_fit, tenure_fit_wall_s=wall_fit,
+                   distinct_rows=js["input"]["distinct_rows"])
+        if model != "gammagamma":
+            wall_sc, js2 = run_tenure(["predict", "--model", model_path, "--input", path, "--horizon", "52w",
+                                       "--output", os.path.join(out_dir, f"scores_{model}_{n}.csv"),
+                                       "--format", "json"])
+            row.update(lifetimes_score_s=lt_score, tenure_score_s=js2["elapsed_ms"]["score"] / 1000,
+                       tenure_score_wall_s=wall_sc)
+        rows.append(row)
+        print(json.dumps(row), flush=True)
+
+
+def ratio(a, b):
+    return f"{a / b:,.0f}×" if a and b else "–"
+
+
+def secs(v):
+    return "–" if v is None else (f"{v * 1000:.1f} ms" if v < 1 else f"{v:.2f} s")
+
+
+lines = [f"Machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores; lifetimes {lifetimes.__version__}, "
+         f"numpy {np.__version__}, scipy {__import__('scipy').__version__}; tenure {subprocess.run([tenure, '--version'], capture_output=True, text=True).stdout.strip()}",
+         "",
+         "| model | customers | distinct rows | lifetimes fit | tenure fit (in-process) | ratio | tenure fit (whole program) | ratio | lifetimes score | tenure score (in-process) | ratio | tenure score (whole program) |",
+         "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+for x in rows:
+    lines.append(f"| {x['model']} | {x['n']:,} | {x['distinct_rows']:,} | {secs(x['lifetimes_fit_s'])} | {secs(x['tenure_fit_s'])} | "
+                 f"{ratio(x['lifetimes_fit_s'], x['tenure_fit_s'])} | {secs(x['tenure_fit_wall_s'])} | {ratio(x['lifetimes_fit_s'], x['tenure_fit_wall_s'])} | "
+                 f"{secs(x.get('lifetimes_score_s'))} | {secs(x.get('tenure_score_s'))} | {ratio(x.get('lifetimes_score_s'), x.get('tenure_score_s'))} | "
+                 f"{secs(x.get('tenure_score_wall_s'))} |")
+table = "\n".join(lines)
+print()
+print(table)
+with open(os.path.join(out_dir, "results.md"), "w") as fh:
+    fh.write(table + "\n")
+with open(os.path.join(out_dir, "results.json"), "w") as fh:
+    json.dump(rows, fh, indent=1)

@@ -1,0 +1,388 @@
+//! `tenure fit MODEL --input FILE`: maximum-likelihood fit, printed as a table or one JSON
+//! object, optionally saved as a model file for `tenure predict`.
+
+use crate::error::CliError;
+use crate::inputs::{self, data_error};
+use crate::model_file::{InputReport, ModelFile};
+use crate::table::{num, Table};
+use crate::{write_atomically, Format};
+use clap::{Args, ValueEnum};
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+use tenure_core::TimeUnit;
+use tenure_models::bgbb::{fit_bgbb, BgBbData, BgBbRow};
+use tenure_models::fit::normal_quantile_two_sided;
+use tenure_models::gammagamma::{fit_gammagamma, SpendData, SpendRow};
+use tenure_models::sbg::{fit_sbg_records, fit_sbg_survival, SbgRecords, SurvivalSeries};
+use tenure_models::{bgnbd, mbgnbd, paretonbd, Fit, FitOptions, ModelError, Rfm, RfmRow};
+
+/// The models `tenure fit` knows, by their command-line names.
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ModelKind {
+    /// BG/NBD (Fader, Hardie & Lee 2005): params r, alpha, a, b.
+    Bgnbd,
+    /// Pareto/NBD (Schmittlein, Morrison & Colombo 1987): params r, alpha, s, beta.
+    Paretonbd,
+    /// MBG/NBD (Batislam, Denizel & Filiztekin 2007): params r, alpha, a, b.
+    Mbgnbd,
+    /// BG/BB (Fader, Hardie & Shang 2010), discrete opportunities: alpha, beta, gamma, delta.
+    Bgbb,
+    /// Gamma-Gamma spend (Fader, Hardie & Lee 2005; Fader & Hardie 2013): p, q, gamma.
+    Gammagamma,
+    /// Shifted-beta-geometric (Fader & Hardie 2007), contracts: alpha, beta.
+    Sbg,
+}
+
+impl ModelKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            ModelKind::Bgnbd => "bgnbd",
+            ModelKind::Paretonbd => "paretonbd",
+            ModelKind::Mbgnbd => "mbgnbd",
+            ModelKind::Bgbb => "bgbb",
+            ModelKind::Gammagamma => "gammagamma",
+            ModelKind::Sbg => "sbg",
+        }
+    }
+    pub fn title(self) -> &'static str {
+        match self {
+            ModelKind::Bgnbd => "BG/NBD (Fader, Hardie & Lee 2005)",
+            ModelKind::Paretonbd => "Pareto/NBD (Schmittlein, Morrison & Colombo 1987)",
+            ModelKind::Mbgnbd => "MBG/NBD (Batislam, Denizel & Filiztekin 2007)",
+            ModelKind::Bgbb => "BG/BB (Fader, Hardie & Shang 2010)",
+            ModelKind::Gammagamma => "Gamma-Gamma spend (Fader, Hardie & Lee 2005)",
+            ModelKind::Sbg => "shifted-beta-geometric (Fader & Hardie 2007)",
+        }
+    }
+    pub fn from_name(s: &str) -> Option<ModelKind> {
+        <ModelKind as ValueEnum>::from_str(s, true).ok()
+    }
+}
+
+#[derive(Args, Debug)]
+pub struct FitArgs {
+    /// Which model to fit.
+    #[arg(value_enum)]
+    pub model: ModelKind,
+    /// Input file. Recency-frequency models: customer_id, frequency, recency, T (or ID, x, t_x,
+    /// T); Gamma-Gamma: frequency and monetary_value (or x, zbar), rows with frequency 0 are
+    /// skipped; BG/BB: frequency, recency, periods[, weights]; sBG: a survival series (a period
+    /// column and a column of active customers, counts or percentages) or per-customer records
+    /// (tenure, churned).
+    #[arg(long)]
+    pub input: PathBuf,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+    /// Save the fitted model (JSON) here, for `tenure predict`.
+    #[arg(long)]
+    pub output: Option<PathBuf>,
+    /// Unit of the times in the input (recency-frequency models): days, weeks, months, years.
+    /// For sBG, the length of one period (e.g. years); BG/BB counts opportunities.
+    #[arg(long)]
+    pub time_unit: Option<String>,
+    /// sBG survival series: the column of active customers (default: the second column).
+    #[arg(long)]
+    pub column: Option<String>,
+    /// sBG survival series in percent: the cohort size the percentages are of.
+    #[arg(long)]
+    pub cohort_size: Option<f64>,
+    /// sBG survival series: use periods 0..=K only (e.g. 7 to fit years 0–7).
+    #[arg(long)]
+    pub periods: Option<usize>,
+    /// Confidence level of the parameter intervals in the table.
+    #[arg(long, default_value_t = 0.95)]
+    pub level: f64,
+}
+
+/// A finished fit with what the reports need.
+pub struct Fitted {
+    pub kind: ModelKind,
+    pub fit: Fit,
+    pub rows: usize,
+    pub distinct: usize,
+    pub time_unit: Option<String>,
+    pub extra: Vec<(String, String)>,
+}
+
+fn model_err(path: &Path, rows: &[tenure_engine::SummaryRow], e: ModelError) -> CliError {
+    match e {
+        ModelError::Data(d) => data_error(path, rows, d),
+        ModelError::Fit(f) => CliError::failure(format!("{}: {f}", path.display())),
+    }
+}
+
+fn rfm_unit(a: &FitArgs) -> Result<TimeUnit, CliError> {
+    a.time_unit
+        .as_deref()
+        .unwrap_or("weeks")
+        .parse()
+        .map_err(|e| CliError::input(format!("--time-unit: {e}")))
+}
+
+/// Read the input and fit; no printing.
+pub fn fit_file(a: &FitArgs) -> Result<Fitted, CliError> {
+    let opts = FitOptions::default();
+    let path = a.input.as_path();
+    match a.model {
+        ModelKind::Bgnbd | ModelKind::Paretonbd | ModelKind::Mbgnbd => {
+            let unit = rfm_unit(a)?;
+            let rows = inputs::summaries(path)?;
+            let data = Rfm::weighted(rows.iter().map(|r| {
+                (
+                    RfmRow {
+                        x: r.x,
+                        t_x: r.t_x,
+                        t: r.t,
+                    },
+                    r.weight,
+                )
+            }))
+            .map_err(|e| data_error(path, &rows, e))?;
+            let fit = match a.model {
+                ModelKind::Bgnbd => bgnbd::fit_bgnbd(&data, &opts).map(|f| f.1),
+                ModelKind::Paretonbd => paretonbd::fit_paretonbd(&data, &opts).map(|f| f.1),
+                _ => mbgnbd::fit_mbgnbd(&data, &opts).map(|f| f.1),
+            }
+            .map_err(|e| model_err(path, &rows, e))?;
+            Ok(Fitted {
+                kind: a.model,
+                fit,
+                rows: rows.len(),
+                distinct: data.distinct(),
+                time_unit: Some(unit.name().to_string()),
+                extra: vec![],
+            })
+        }
+        ModelKind::Bgbb => {
+            let rows = inputs::summaries(path)?;
+            let data = BgBbData::weighted(rows.iter().map(|r| {
+                (
+                    BgBbRow {
+                        x: r.x,
+                        t_x: r.t_x,
+                        n: r.t,
+                    },
+                    r.weight,
+                )
+            }))
+            .map_err(|e| data_error(path, &rows, e))?;
+            let (_, fit) = fit_bgbb(&data, &opts).map_err(|e| model_err(path, &rows, e))?;
+            Ok(Fitted {
+                kind: a.model,
+                fit,
+                rows: rows.len(),
+                distinct: data.distinct(),
+                time_unit: Some("opportunities".into()),
+                extra: vec![],
+            })
+        }
+        ModelKind::Gammagamma => {
+            let rows = inputs::summaries(path)?;
+            let mut spend = Vec::with_capacity(rows.len());
+            for r in &rows {
+                let m = r.monetary.ok_or_else(|| {
+                    CliError::input(format!(
+                        "{}: the Gamma-Gamma model needs a `monetary_value` (or `zbar`) column",
+                        path.display()
+                    ))
+                })?;
+                spend.push((
+                    SpendRow {
+                        x: r.x,
+                        mean_spend: m,
+                    },
+                    r.weight,
+                ));
+            }
+            let data = SpendData::repeat_buyers_weighted(spend)
+                .map_err(|e| data_error(path, &rows, e))?;
+            let (_, fit) =
+                fit_gammagamma(&data, &opts).map_err(|e| model_err(path, &rows, e))?;
+            Ok(Fitted {
+                kind: a.model,
+                fit,
+                rows: rows.len(),
+                distinct: data.distinct(),
+                time_unit: None,
+                extra: vec![(
+                    "rows skipped (frequency 0)".into(),
+                    data.skipped().to_string(),
+                )],
+            })
+        }
+        ModelKind::Sbg => fit_sbg_file(a),
+    }
+}
+
+fn fit_sbg_file(a: &FitArgs) -> Result<Fitted, CliError> {
+    let opts = FitOptions::default();
+    let path = a.input.as_path();
+    let unit = a.time_unit.clone().unwrap_or_else(|| "periods".into());
+    let mut table = inputs::SmallCsv::read(path)?;
+    let no_rows = || vec![];
+    let fit_err = |e: ModelError| model_err(path, &no_rows(), e);
+    if table.has("tenure") && table.has("churned") {
+        let records = inputs::sbg_records(&table)?;
+        let data = SbgRecords::new(&records).map_err(|e| table.row_error(e))?;
+        let (_, fit) = fit_sbg_records(&data, &opts).map_err(fit_err)?;
+        return Ok(Fitted {
+            kind: ModelKind::Sbg,
+            fit,
+            rows: records.len(),
+            distinct: data.distinct(),
+            time_unit: Some(unit),
+            extra: vec![("input".into(), "per-customer records".into())],
+        });
+    }
+    let column = match &a.column {
+        Some(c) => c.clone(),
+        None => table.header.get(1).cloned().ok_or_else(|| {
+            CliError::input(format!(
+                "{}: a survival series needs a period column and a column of active customers",
+                path.display()
+            ))
+        })?,
+    };
+    if let Some(k) = a.periods {
+        if k + 1 > table.rows.len() {
+            return Err(CliError::input(format!(
+                "--periods {k}: {} has only periods 0..{}",
+                path.display(),
+                table.rows.len().saturating_sub(1)
+            )));
+        }
+        table.rows.truncate(k + 1);
+    }
+    let values = table.numbers(&column)?;
+    let series = match a.cohort_size {
+        Some(c) => SurvivalSeries::from_percentages(&values, c),
+        None => SurvivalSeries::from_counts(&values),
+    }
+    .map_err(|e| table.row_error(e))?;
+    let (_, fit) = fit_sbg_survival(&series, &opts).map_err(fit_err)?;
+    Ok(Fitted {
+        kind: ModelKind::Sbg,
+        fit,
+        rows: values.len(),
+        distinct: values.len(),
+        time_unit: Some(unit),
+        extra: vec![
+            ("input".into(), format!("survival series `{column}`")),
+            (
+                "cohort size".into(),
+                num(series.active()[0], 12),
+            ),
+            ("periods".into(), format!("0..{}", values.len() - 1)),
+        ],
+    })
+}
+
+pub fn run(a: FitArgs) -> Result<(), CliError> {
+    if !(a.level > 0.0 && a.level < 1.0) {
+        return Err(CliError::input(format!(
+            "--level {}: must be strictly between 0 and 1",
+            a.level
+        )));
+    }
+    let t0 = Instant::now();
+    let fitted = fit_file(&a)?;
+    let fit_ms = t0.elapsed().as_secs_f64() * 1000.0;
+    let file = ModelFile::from_fit(
+        fitted.kind.name(),
+        &fitted.fit,
+        fitted.time_unit.as_deref(),
+        InputReport {
+            file: a.input.display().to_string(),
+            rows: fitted.rows,
+            distinct_rows: fitted.distinct,
+        },
+    );
+    if let Some(out) = &a.output {
+        let text = serde_json::to_string_pretty(&file)
+            .map_err(|e| CliError::failure(format!("serialising the model: {e}")))?;
+        write_atomically(out, text.as_bytes())?;
+    }
+    match a.format {
+        Format::Json => {
+            let mut v = serde_json::to_value(&file)
+                .map_err(|e| CliError::failure(format!("serialising the model: {e}")))?;
+            if let Some(o) = v.as_object_mut() {
+                o.insert(
+                    "elapsed_ms".into(),
+                    serde_json::json!({ "fit": fit_ms }),
+                );
+            }
+            println!("{v}");
+        }
+        Format::Table => print!("{}", render_fit(&fitted, &a, fit_ms)),
+    }
+    if !fitted.fit.converged {
+        eprintln!(
+            "tenure: warning: the optimiser did not converge (gradient norm {:.2e}); treat the estimates with care",
+            fitted.fit.gradient_norm
+        );
+    }
+    Ok(())
+}
+
+fn render_fit(f: &Fitted, a: &FitArgs, fit_ms: f64) -> String {
+    let z = normal_quantile_two_sided(a.level);
+    let fit = &f.fit;
+    let pct = format!("{}%", a.level * 100.0);
+    let lo = format!("{pct} lower");
+    let hi = format!("{pct} upper");
+    let mut t = Table::new(&["parameter", "estimate", "std. error", &lo, &hi]);
+    for (i, name) in fit.names.iter().enumerate() {
+        let (v, se) = (fit.params[i], fit.standard_errors[i]);
+        // Intervals on the log scale (parameters are positive), as the fit is in log-parameters.
+        let (l, h) = if se.is_finite() && v > 0.0 {
+            let s = se / v;
+            (v * (-z * s).exp(), v * (z * s).exp())
+        } else {
+            (f64::NAN, f64::NAN)
+        };
+        t.row(vec![
+            name.to_string(),
+            num(v, 7),
+            num(se, 4),
+            num(l, 5),
+            num(h, 5),
+        ]);
+    }
+    let mut s = format!("{}\n", f.kind.title());
+    s += &format!(
+        "input: {} ({} rows, {} distinct)\n",
+        a.input.display(),
+        f.rows,
+        f.distinct
+    );
+    if let Some(u) = &f.time_unit {
+        s += &format!("time unit: {u}\n");
+    }
+    for (k, v) in &f.extra {
+        s += &format!("{k}: {v}\n");
+    }
+    s += "\n";
+    s += &t.render();
+    s += "\n";
+    let mut g = Table::new(&["fit", "value"]);
+    g.row(vec!["log-likelihood".into(), format!("{:.4}", fit.log_likelihood)]);
+    g.row(vec!["n".into(), fit.n.to_string()]);
+    g.row(vec!["AIC".into(), format!("{:.4}", fit.aic)]);
+    g.row(vec!["BIC".into(), format!("{:.4}", fit.bic)]);
+    g.row(vec![
+        "converged".into(),
+        if fit.converged { "yes" } else { "NO" }.into(),
+    ]);
+    g.row(vec!["optimiser".into(), fit.method.into()]);
+    g.row(vec!["iterations".into(), fit.iterations.to_string()]);
+    g.row(vec![
+        "gradient norm (ln-params, per customer)".into(),
+        format!("{:.2e}", fit.gradient_norm),
+    ]);
+    g.row(vec!["time".into(), format!("{fit_ms:.1} ms")]);
+    s += &g.render();
+    s += &format!("\nIntervals: delta method on the log scale, {pct} (observed information).\n");
+    s
+}
