@@ -44,6 +44,20 @@ impl DataError {
             _ => None,
         }
     }
+    /// The message without the row index, for callers that name the line themselves.
+    pub fn reason(&self) -> String {
+        match self {
+            DataError::NotFinite { field, value, .. } => {
+                format!("{field} = {value} is not a finite number")
+            }
+            DataError::Negative { field, value, .. } => format!("{field} = {value} is negative"),
+            DataError::NotInteger { field, value, .. } => {
+                format!("{field} = {value} is not a whole number")
+            }
+            DataError::Inconsistent { reason, .. } => reason.clone(),
+            other => other.to_string(),
+        }
+    }
     /// The field the error is about, if any.
     pub fn field(&self) -> Option<&'static str> {
         match self {

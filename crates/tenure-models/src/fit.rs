@@ -24,6 +24,11 @@ pub trait Likelihood: Sync {
         let f = self.log_likelihood(theta);
         (f, numeric_gradient(|t| self.log_likelihood(t), theta))
     }
+    /// Whether [`Likelihood::value_and_gradient`] is analytic (cheap): then the optimiser asks
+    /// for value and gradient together at every point it tries.
+    fn has_analytic_gradient(&self) -> bool {
+        false
+    }
     /// Number of observations (customers) for AIC/BIC and scaling.
     fn observations(&self) -> f64;
     /// Starting points for the optimiser (θ, all positive). At least one.
@@ -61,7 +66,7 @@ impl Default for FitOptions {
     fn default() -> Self {
         FitOptions {
             max_iters: 500,
-            grad_tol: 1e-9,
+            grad_tol: 1e-8,
             extra_starts: Vec::new(),
         }
     }
@@ -108,29 +113,53 @@ pub enum FitError {
     NoFiniteStart(String),
 }
 
-/// The optimiser's view: mean negative log-likelihood over φ = ln θ.
+/// The optimiser's view: mean negative log-likelihood over φ = ln θ. With an analytic
+/// gradient, value and gradient are computed together and the gradient is kept for the
+/// optimiser's next question, which is nearly always about the same point.
 struct Objective<'a, L: Likelihood + ?Sized> {
     lik: &'a L,
     scale: f64,
+    last: std::cell::RefCell<Option<(Vec<f64>, Vec<f64>)>>,
 }
 
-impl<L: Likelihood + ?Sized> Objective<'_, L> {
+impl<'a, L: Likelihood + ?Sized> Objective<'a, L> {
+    fn new(lik: &'a L, scale: f64) -> Self {
+        Objective {
+            lik,
+            scale,
+            last: std::cell::RefCell::new(None),
+        }
+    }
     fn cost_at(&self, phi: &[f64]) -> f64 {
         let theta: Vec<f64> = phi.iter().map(|p| p.exp()).collect();
-        let ll = self.lik.log_likelihood(&theta);
+        let ll = if self.lik.has_analytic_gradient() {
+            let (ll, g) = self.lik.value_and_gradient(&theta);
+            *self.last.borrow_mut() = Some((phi.to_vec(), self.to_phi_gradient(&g, &theta)));
+            ll
+        } else {
+            self.lik.log_likelihood(&theta)
+        };
         if ll.is_finite() {
             -ll * self.scale
         } else {
             f64::INFINITY
         }
     }
-    fn grad_at(&self, phi: &[f64]) -> Vec<f64> {
-        let theta: Vec<f64> = phi.iter().map(|p| p.exp()).collect();
-        let (_, g) = self.lik.value_and_gradient(&theta);
+    fn to_phi_gradient(&self, g: &[f64], theta: &[f64]) -> Vec<f64> {
         g.iter()
-            .zip(&theta)
+            .zip(theta)
             .map(|(gi, ti)| -gi * ti * self.scale)
             .collect()
+    }
+    fn grad_at(&self, phi: &[f64]) -> Vec<f64> {
+        if let Some((p, g)) = self.last.borrow().as_ref() {
+            if p.as_slice() == phi {
+                return g.clone();
+            }
+        }
+        let theta: Vec<f64> = phi.iter().map(|p| p.exp()).collect();
+        let (_, g) = self.lik.value_and_gradient(&theta);
+        self.to_phi_gradient(&g, &theta)
     }
 }
 
@@ -170,15 +199,9 @@ fn run_lbfgs<L: Likelihood + ?Sized>(
     let solver = LBFGS::new(ls, 10)
         .with_tolerance_grad(opts.grad_tol)
         .ok()?
-        .with_tolerance_cost(0.0)
+        .with_tolerance_cost(1e-15)
         .ok()?;
-    let res = Executor::new(
-        Objective {
-            lik: obj.lik,
-            scale: obj.scale,
-        },
-        solver,
-    )
+    let res = Executor::new(Objective::new(obj.lik, obj.scale), solver)
     .configure(|s| s.param(phi0).max_iters(opts.max_iters))
     .run()
     .ok()?;
@@ -200,13 +223,7 @@ fn run_nelder_mead<L: Likelihood + ?Sized>(
         simplex.push(v);
     }
     let solver = NelderMead::new(simplex).with_sd_tolerance(1e-12).ok()?;
-    let res = Executor::new(
-        Objective {
-            lik: obj.lik,
-            scale: obj.scale,
-        },
-        solver,
-    )
+    let res = Executor::new(Objective::new(obj.lik, obj.scale), solver)
     .configure(|s| s.max_iters(4000))
     .run()
     .ok()?;
@@ -218,10 +235,7 @@ fn run_nelder_mead<L: Likelihood + ?Sized>(
 /// Maximise `lik` from every start; returns the best fit with standard errors.
 pub fn maximize<L: Likelihood + ?Sized>(lik: &L, opts: &FitOptions) -> Result<Fit, FitError> {
     let n = lik.observations();
-    let obj = Objective {
-        lik,
-        scale: 1.0 / n.max(1.0),
-    };
+    let obj = Objective::new(lik, 1.0 / n.max(1.0));
     let mut starts = opts.extra_starts.clone();
     starts.extend(lik.starts());
     let mut best: Option<Candidate> = None;

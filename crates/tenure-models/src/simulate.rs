@@ -1,1 +1,821 @@
-//! (being written)
+//! Seeded simulation of customer bases from known parameters, for checking fits (parameter
+//! recovery) and predictions (holdout counts, P(alive)) against the truth.
+//!
+//! Every customer makes a first purchase at time 0 and is observed until her own `T`; only
+//! repeat purchases are counted, as in the papers. The continuous-time processes are drawn
+//! in O(1) per customer, whatever the purchase rate: given N arrivals of a Poisson process in
+//! (0, T], their times are N uniform order statistics, so the number of purchases and the
+//! time of the last one are drawn directly rather than purchase by purchase.
+//!
+//! Determinism: customer `i` draws from her own generator, `StdRng::seed_from_u64` of a mix of
+//! `seed`, the simulator and `i`. Hence (1) the same seed gives the same population;
+//! (2) customer `i` does not depend on how many customers are simulated; (3) the holdout
+//! variants give exactly the rows of the plain variants (holdout draws come after); and (4)
+//! spends drawn with the same seed are independent of the purchases. Results are reproducible
+//! for a given version of `rand`/`rand_distr` (`StdRng` may change between their versions).
+
+use rand::distr::Distribution;
+use rand::rngs::StdRng;
+use rand::{RngExt, SeedableRng};
+use rand_distr::{Beta, Binomial, Exp1, Gamma, Geometric, Poisson};
+
+use crate::data::{check_count, check_nonneg, DataError, RfmRow};
+
+/// Why a population could not be simulated.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum SimulationError {
+    #[error("parameter {name} = {value}: {reason}")]
+    Parameter {
+        name: &'static str,
+        value: f64,
+        reason: &'static str,
+    },
+    #[error(transparent)]
+    Data(#[from] DataError),
+    #[error("customer {row}: {reason}")]
+    Numerical { row: usize, reason: String },
+}
+
+/// One simulated customer with what happened after the calibration period.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct SimulatedCustomer {
+    /// Calibration summary: repeat purchases in (0, T], the last at t_x.
+    pub row: RfmRow,
+    /// Whether the customer is still alive at T (the truth behind P(alive)).
+    pub alive: bool,
+    /// Repeat purchases in the holdout period (T, T + horizon].
+    pub holdout: f64,
+}
+
+/// One simulated subscriber of the sBG model: `tenure` periods observed; `churned` says whether
+/// the subscription ended in period `tenure` (true) or is still running at the horizon (false,
+/// right-censored, then `tenure` = horizon).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SbgCustomer {
+    pub tenure: u32,
+    pub churned: bool,
+}
+
+// Stream tags: each simulator draws from its own family of generators.
+const STREAM_BGNBD: u64 = 0x6267_6e62;
+const STREAM_MBGNBD: u64 = 0x6d62_676e;
+const STREAM_PARETO: u64 = 0x7061_7265;
+const STREAM_BGBB: u64 = 0x6267_6262;
+const STREAM_SBG: u64 = 0x0073_6267;
+const STREAM_SPEND: u64 = 0x7370_656e;
+const STREAM_AGES: u64 = 0x6167_6573;
+
+fn splitmix64(mut z: u64) -> u64 {
+    z = z.wrapping_add(0x9e37_79b9_7f4a_7c15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
+}
+
+/// The generator of customer `i` in stream `stream`.
+fn customer_rng(seed: u64, stream: u64, i: usize) -> StdRng {
+    StdRng::seed_from_u64(splitmix64(splitmix64(seed ^ stream).wrapping_add(i as u64)))
+}
+
+fn positive(name: &'static str, value: f64) -> Result<f64, SimulationError> {
+    if value.is_finite() && value > 0.0 {
+        Ok(value)
+    } else {
+        Err(SimulationError::Parameter {
+            name,
+            value,
+            reason: "must be a positive finite number",
+        })
+    }
+}
+
+/// Gamma(shape, rate) as rand_distr's Gamma(shape, scale = 1/rate).
+fn gamma_rate(
+    shape_name: &'static str,
+    shape: f64,
+    rate_name: &'static str,
+    rate: f64,
+) -> Result<Gamma<f64>, SimulationError> {
+    positive(shape_name, shape)?;
+    positive(rate_name, rate)?;
+    Gamma::new(shape, 1.0 / rate).map_err(|_| SimulationError::Parameter {
+        name: rate_name,
+        value: rate,
+        reason: "too large: 1/rate underflows",
+    })
+}
+
+fn beta(
+    a_name: &'static str,
+    a: f64,
+    b_name: &'static str,
+    b: f64,
+) -> Result<Beta<f64>, SimulationError> {
+    positive(a_name, a)?;
+    positive(b_name, b)?;
+    Beta::new(a, b).map_err(|_| SimulationError::Parameter {
+        name: a_name,
+        value: a,
+        reason: "not a valid beta distribution parameter",
+    })
+}
+
+fn check_ages(t: &[f64]) -> Result<(), SimulationError> {
+    for (i, &ti) in t.iter().enumerate() {
+        check_nonneg(i, "T", ti)?;
+        if ti == 0.0 {
+            return Err(DataError::Inconsistent {
+                row: i,
+                reason: "T = 0: a customer must be observed for some time".into(),
+            }
+            .into());
+        }
+    }
+    Ok(())
+}
+
+fn check_horizon(horizon: f64) -> Result<(), SimulationError> {
+    if horizon.is_finite() && horizon >= 0.0 {
+        Ok(())
+    } else {
+        Err(SimulationError::Parameter {
+            name: "horizon",
+            value: horizon,
+            reason: "must be a non-negative finite number",
+        })
+    }
+}
+
+/// Uniform on (0, 1]: never 0, so powers and logs of it stay finite and positive.
+fn unit_open0(rng: &mut StdRng) -> f64 {
+    1.0 - rng.random::<f64>()
+}
+
+/// A Poisson count with the given mean (0 when the mean is 0).
+fn poisson(rng: &mut StdRng, mean: f64, row: usize) -> Result<u64, SimulationError> {
+    if mean == 0.0 {
+        return Ok(0);
+    }
+    let d = Poisson::new(mean).map_err(|e| SimulationError::Numerical {
+        row,
+        reason: format!("cannot draw a Poisson count with mean {mean}: {e}"),
+    })?;
+    let n: f64 = d.sample(rng);
+    Ok(n as u64)
+}
+
+fn geometric(rng: &mut StdRng, p: f64, row: usize) -> Result<u64, SimulationError> {
+    let d = Geometric::new(p).map_err(|e| SimulationError::Numerical {
+        row,
+        reason: format!("cannot draw a geometric count with p = {p}: {e}"),
+    })?;
+    Ok(d.sample(rng))
+}
+
+fn binomial(rng: &mut StdRng, n: u64, p: f64, row: usize) -> Result<u64, SimulationError> {
+    if n == 0 {
+        return Ok(0);
+    }
+    let d = Binomial::new(n, p).map_err(|e| SimulationError::Numerical {
+        row,
+        reason: format!("cannot draw a binomial count with n = {n}, p = {p}: {e}"),
+    })?;
+    Ok(d.sample(rng))
+}
+
+/// Time of the k-th of n uniform arrivals on (0, end] (1 ≤ k ≤ n): end · U_(k:n), where
+/// U_(k:n) ~ Beta(k, n − k + 1); for k = n this is end · U^(1/n). Kept in (0, end].
+fn order_statistic(
+    rng: &mut StdRng,
+    k: u64,
+    n: u64,
+    end: f64,
+    row: usize,
+) -> Result<f64, SimulationError> {
+    let u = if k == n {
+        unit_open0(rng).powf(1.0 / n as f64)
+    } else {
+        let d =
+            Beta::new(k as f64, (n - k + 1) as f64).map_err(|e| SimulationError::Numerical {
+                row,
+                reason: format!("cannot draw a uniform order statistic {k} of {n}: {e}"),
+            })?;
+        d.sample(rng)
+    };
+    Ok((end * u).clamp(f64::MIN_POSITIVE, end))
+}
+
+/// BG/NBD-type customer: Poisson(λ) purchases; she may make at most `max_repeat` repeat
+/// purchases before dying right after the last of them (`u64::MAX`: never dies).
+fn bg_customer(
+    rng: &mut StdRng,
+    lambda: f64,
+    max_repeat: u64,
+    t: f64,
+    horizon: f64,
+    row: usize,
+) -> Result<SimulatedCustomer, SimulationError> {
+    // Arrivals of the uninterrupted process in (0, T]; she makes the first min(N, D) of them.
+    let n = poisson(rng, lambda * t, row)?;
+    let x = n.min(max_repeat);
+    let t_x = if x == 0 {
+        0.0
+    } else {
+        order_statistic(rng, x, n, t, row)?
+    };
+    let alive = n < max_repeat;
+    let holdout = if alive && horizon > 0.0 {
+        poisson(rng, lambda * horizon, row)?.min(max_repeat - n)
+    } else {
+        0
+    };
+    Ok(SimulatedCustomer {
+        row: RfmRow {
+            x: x as f64,
+            t_x,
+            t,
+        },
+        alive,
+        holdout: holdout as f64,
+    })
+}
+
+/// BG/NBD and MBG/NBD share everything but whether dropout can follow the first purchase.
+#[allow(clippy::too_many_arguments)]
+fn simulate_bg_family(
+    r: f64,
+    alpha: f64,
+    a: f64,
+    b: f64,
+    t: &[f64],
+    horizon: f64,
+    seed: u64,
+    dropout_at_first: bool,
+) -> Result<Vec<SimulatedCustomer>, SimulationError> {
+    let rate = gamma_rate("r", r, "alpha", alpha)?;
+    let dropout = beta("a", a, "b", b)?;
+    check_ages(t)?;
+    check_horizon(horizon)?;
+    let stream = if dropout_at_first {
+        STREAM_MBGNBD
+    } else {
+        STREAM_BGNBD
+    };
+    t.iter()
+        .enumerate()
+        .map(|(i, &ti)| {
+            let mut rng = customer_rng(seed, stream, i);
+            let lambda = rate.sample(&mut rng);
+            let p = dropout.sample(&mut rng);
+            // Number of purchases survived before the one after which she drops out:
+            // P(G = g) = p (1 − p)^g. BG/NBD counts only repeat purchases (die after repeat
+            // purchase G + 1); MBG/NBD also the first (die after repeat purchase G, G = 0
+            // meaning right after the first purchase).
+            let g = geometric(&mut rng, p, i)?;
+            let max_repeat = if dropout_at_first {
+                g
+            } else {
+                g.saturating_add(1)
+            };
+            bg_customer(&mut rng, lambda, max_repeat, ti, horizon, i)
+        })
+        .collect()
+}
+
+/// Draw a BG/NBD population (Fader, Hardie & Lee 2005, "Counting your customers the easy
+/// way", assumptions i–v): λ ~ Gamma(r, rate α), p ~ Beta(a, b); repeat purchases arrive as a
+/// Poisson process with rate λ; after each repeat purchase the customer drops out with
+/// probability p. One row per entry of `t` (each customer's observation length T > 0).
+pub fn simulate_bgnbd(
+    r: f64,
+    alpha: f64,
+    a: f64,
+    b: f64,
+    t: &[f64],
+    seed: u64,
+) -> Result<Vec<RfmRow>, SimulationError> {
+    Ok(simulate_bg_family(r, alpha, a, b, t, 0.0, seed, false)?
+        .into_iter()
+        .map(|c| c.row)
+        .collect())
+}
+
+/// [`simulate_bgnbd`] with each customer's repeat purchases in (T, T + `horizon`] and whether
+/// she is alive at T. The rows equal those of [`simulate_bgnbd`] with the same seed.
+pub fn simulate_bgnbd_holdout(
+    r: f64,
+    alpha: f64,
+    a: f64,
+    b: f64,
+    t: &[f64],
+    horizon: f64,
+    seed: u64,
+) -> Result<Vec<SimulatedCustomer>, SimulationError> {
+    simulate_bg_family(r, alpha, a, b, t, horizon, seed, false)
+}
+
+/// Draw an MBG/NBD population (Batislam, Denizel & Filiztekin 2007, "Empirical validation and
+/// comparison of models for customer base analysis", IJRM 24(3)): as BG/NBD, but the customer
+/// may also drop out right after the first purchase at time 0, with probability p.
+pub fn simulate_mbgnbd(
+    r: f64,
+    alpha: f64,
+    a: f64,
+    b: f64,
+    t: &[f64],
+    seed: u64,
+) -> Result<Vec<RfmRow>, SimulationError> {
+    Ok(simulate_bg_family(r, alpha, a, b, t, 0.0, seed, true)?
+        .into_iter()
+        .map(|c| c.row)
+        .collect())
+}
+
+/// [`simulate_mbgnbd`] with holdout purchases in (T, T + `horizon`] and alive-at-T.
+pub fn simulate_mbgnbd_holdout(
+    r: f64,
+    alpha: f64,
+    a: f64,
+    b: f64,
+    t: &[f64],
+    horizon: f64,
+    seed: u64,
+) -> Result<Vec<SimulatedCustomer>, SimulationError> {
+    simulate_bg_family(r, alpha, a, b, t, horizon, seed, true)
+}
+
+/// [`simulate_paretonbd`] with holdout purchases in (T, T + `horizon`] and alive-at-T.
+pub fn simulate_paretonbd_holdout(
+    r: f64,
+    alpha: f64,
+    s: f64,
+    beta: f64,
+    t: &[f64],
+    horizon: f64,
+    seed: u64,
+) -> Result<Vec<SimulatedCustomer>, SimulationError> {
+    let rate = gamma_rate("r", r, "alpha", alpha)?;
+    let death = gamma_rate("s", s, "beta", beta)?;
+    check_ages(t)?;
+    check_horizon(horizon)?;
+    t.iter()
+        .enumerate()
+        .map(|(i, &ti)| {
+            let mut rng = customer_rng(seed, STREAM_PARETO, i);
+            let lambda = rate.sample(&mut rng);
+            let mu = death.sample(&mut rng);
+            let e: f64 = Exp1.sample(&mut rng);
+            let tau = e / mu; // +∞ when μ underflows to 0: she never dies.
+            let end = tau.min(ti);
+            let x = poisson(&mut rng, lambda * end, i)?;
+            let t_x = if x == 0 {
+                0.0
+            } else {
+                order_statistic(&mut rng, x, x, end, i)?
+            };
+            let alive = tau > ti;
+            let holdout = if alive && horizon > 0.0 {
+                poisson(&mut rng, lambda * (tau.min(ti + horizon) - ti), i)?
+            } else {
+                0
+            };
+            Ok(SimulatedCustomer {
+                row: RfmRow {
+                    x: x as f64,
+                    t_x,
+                    t: ti,
+                },
+                alive,
+                holdout: holdout as f64,
+            })
+        })
+        .collect()
+}
+
+/// Draw a Pareto/NBD population (Schmittlein, Morrison & Colombo 1987; notation of Fader,
+/// Hardie & Lee 2005, "A note on deriving the Pareto/NBD model"): λ ~ Gamma(r, rate α),
+/// μ ~ Gamma(s, rate β); purchases arrive as a Poisson process with rate λ during an
+/// unobserved lifetime τ ~ Exp(μ).
+pub fn simulate_paretonbd(
+    r: f64,
+    alpha: f64,
+    s: f64,
+    beta: f64,
+    t: &[f64],
+    seed: u64,
+) -> Result<Vec<RfmRow>, SimulationError> {
+    Ok(simulate_paretonbd_holdout(r, alpha, s, beta, t, 0.0, seed)?
+        .into_iter()
+        .map(|c| c.row)
+        .collect())
+}
+
+/// [`simulate_bgbb`] with transactions in the next `horizon` opportunities (n, n + horizon]
+/// and whether the customer is alive at opportunity n.
+pub fn simulate_bgbb_holdout(
+    alpha: f64,
+    beta: f64,
+    gamma: f64,
+    delta: f64,
+    n: &[u32],
+    horizon: u32,
+    seed: u64,
+) -> Result<Vec<SimulatedCustomer>, SimulationError> {
+    let buy = self::beta("alpha", alpha, "beta", beta)?;
+    let churn = self::beta("gamma", gamma, "delta", delta)?;
+    n.iter()
+        .enumerate()
+        .map(|(i, &ni)| {
+            if ni == 0 {
+                return Err(SimulationError::Data(DataError::Inconsistent {
+                    row: i,
+                    reason: "n = 0: a customer must have at least one transaction opportunity"
+                        .into(),
+                }));
+            }
+            let mut rng = customer_rng(seed, STREAM_BGBB, i);
+            let p = buy.sample(&mut rng);
+            let theta = churn.sample(&mut rng);
+            // Opportunities survived: she dies at the start of each with probability θ.
+            let survived = geometric(&mut rng, theta, i)?;
+            let m = survived.min(u64::from(ni));
+            // Scan the m alive opportunities backwards: the last transaction is G failures
+            // before the end, G ~ Geometric(p); the ones before it are Binomial(·, p).
+            let g = geometric(&mut rng, p, i)?;
+            let (x, t_x) = if g >= m {
+                (0, 0)
+            } else {
+                let t_x = m - g;
+                (1 + binomial(&mut rng, t_x - 1, p, i)?, t_x)
+            };
+            let end = u64::from(ni);
+            let alive = survived >= end;
+            let holdout = if alive && horizon > 0 {
+                let more = survived.min(end + u64::from(horizon)) - end;
+                binomial(&mut rng, more, p, i)?
+            } else {
+                0
+            };
+            Ok(SimulatedCustomer {
+                row: RfmRow {
+                    x: x as f64,
+                    t_x: t_x as f64,
+                    t: f64::from(ni),
+                },
+                alive,
+                holdout: holdout as f64,
+            })
+        })
+        .collect()
+}
+
+/// Draw a BG/BB population (Fader, Hardie & Shang 2010, "Customer-base analysis in a
+/// discrete-time noncontractual setting", Marketing Science 29(6)): p ~ Beta(α, β),
+/// θ ~ Beta(γ, δ); at each of the customer's `n` transaction opportunities she first dies with
+/// probability θ and, if alive, transacts with probability p. Rows are (x, t_x, n) with t_x the
+/// last opportunity with a transaction (0 if none).
+pub fn simulate_bgbb(
+    alpha: f64,
+    beta: f64,
+    gamma: f64,
+    delta: f64,
+    n: &[u32],
+    seed: u64,
+) -> Result<Vec<RfmRow>, SimulationError> {
+    Ok(
+        simulate_bgbb_holdout(alpha, beta, gamma, delta, n, 0, seed)?
+            .into_iter()
+            .map(|c| c.row)
+            .collect(),
+    )
+}
+
+/// Draw `customers` subscribers of the shifted-beta-geometric model (Fader & Hardie 2007,
+/// "How to project customer retention", J. Interactive Marketing 21(1), eq. 1): θ ~ Beta(α, β);
+/// the subscription ends in period t with probability θ(1 − θ)^(t−1), t = 1, 2, …;
+/// right-censored at `horizon` periods (horizon ≥ 1).
+pub fn simulate_sbg(
+    alpha: f64,
+    beta: f64,
+    customers: usize,
+    horizon: u32,
+    seed: u64,
+) -> Result<Vec<SbgCustomer>, SimulationError> {
+    let churn = self::beta("alpha", alpha, "beta", beta)?;
+    if horizon == 0 {
+        return Err(SimulationError::Parameter {
+            name: "horizon",
+            value: 0.0,
+            reason: "must be at least one period",
+        });
+    }
+    (0..customers)
+        .map(|i| {
+            let mut rng = customer_rng(seed, STREAM_SBG, i);
+            let theta = churn.sample(&mut rng);
+            let renewals = geometric(&mut rng, theta, i)?;
+            Ok(if renewals < u64::from(horizon) {
+                SbgCustomer {
+                    // renewals < horizon ≤ u32::MAX, so this fits.
+                    tenure: renewals as u32 + 1,
+                    churned: true,
+                }
+            } else {
+                SbgCustomer {
+                    tenure: horizon,
+                    churned: false,
+                }
+            })
+        })
+        .collect()
+}
+
+/// Draw each customer's mean spend per repeat transaction from the Gamma-Gamma model (Fader,
+/// Hardie & Lee 2005, "RFM and CLV", Marketing Science 24(2), sec. 4; Fader & Hardie 2013,
+/// "The Gamma-Gamma model of monetary value"): transaction values ~ Gamma(p, rate ν),
+/// ν ~ Gamma(q, rate γ), independent of the purchase process. The mean of x values is drawn
+/// directly as Gamma(p·x, rate x·ν). `frequencies[i]` is the customer's number x of repeat
+/// transactions; customers with x = 0 get 0 (no repeat transaction to average, as in the CDNOW
+/// summary's zbar).
+pub fn simulate_mean_spend(
+    p: f64,
+    q: f64,
+    gamma: f64,
+    frequencies: &[f64],
+    seed: u64,
+) -> Result<Vec<f64>, SimulationError> {
+    positive("p", p)?;
+    let scale = gamma_rate("q", q, "gamma", gamma)?;
+    frequencies
+        .iter()
+        .enumerate()
+        .map(|(i, &x)| {
+            check_count(i, "frequency", x)?;
+            if x == 0.0 {
+                return Ok(0.0);
+            }
+            let mut rng = customer_rng(seed, STREAM_SPEND, i);
+            let nu: f64 = scale.sample(&mut rng);
+            let mean =
+                Gamma::new(p * x, 1.0 / (x * nu)).map_err(|e| SimulationError::Numerical {
+                    row: i,
+                    reason: format!("cannot draw a mean spend with nu = {nu}: {e}"),
+                })?;
+            Ok(mean.sample(&mut rng))
+        })
+        .collect()
+}
+
+/// `customers` observation lengths T ~ Uniform[low, high] (0 < low ≤ high), e.g. customers
+/// acquired evenly over a period.
+pub fn uniform_ages(
+    customers: usize,
+    low: f64,
+    high: f64,
+    seed: u64,
+) -> Result<Vec<f64>, SimulationError> {
+    positive("low", low)?;
+    positive("high", high)?;
+    if high < low {
+        return Err(SimulationError::Parameter {
+            name: "high",
+            value: high,
+            reason: "must not be below low",
+        });
+    }
+    let mut rng = customer_rng(seed, STREAM_AGES, 0);
+    Ok((0..customers)
+        .map(|_| low + (high - low) * rng.random::<f64>())
+        .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::data::Rfm;
+    use crate::special::ln_beta;
+
+    /// Gauss 2F1(a, b; c; z) by its power series, for 0 ≤ z < 1 (test-only; converges).
+    fn hyp2f1(a: f64, b: f64, c: f64, z: f64) -> f64 {
+        let (mut term, mut sum) = (1.0, 1.0);
+        for n in 0..1_000_000 {
+            let n = n as f64;
+            term *= (a + n) * (b + n) / ((c + n) * (n + 1.0)) * z;
+            sum += term;
+            if term.abs() < 1e-17 * sum.abs() {
+                break;
+            }
+        }
+        sum
+    }
+
+    fn mean_sd(v: impl Iterator<Item = f64>) -> (f64, f64, f64) {
+        let v: Vec<f64> = v.collect();
+        let n = v.len() as f64;
+        let m = v.iter().sum::<f64>() / n;
+        let var = v.iter().map(|x| (x - m) * (x - m)).sum::<f64>() / (n - 1.0);
+        (m, var.sqrt(), n)
+    }
+
+    /// The sample mean is within 4 standard errors of the expected value.
+    fn assert_mean(v: impl Iterator<Item = f64>, expected: f64, what: &str) {
+        let (m, sd, n) = mean_sd(v);
+        let se = sd / n.sqrt();
+        assert!(
+            (m - expected).abs() < 4.0 * se,
+            "{what}: sample mean {m} vs expected {expected} (se {se})"
+        );
+    }
+
+    const N: usize = 200_000;
+
+    #[test]
+    fn paretonbd_counts_match_expected_purchases() {
+        let (r, alpha, s, beta) = (0.55, 10.6, 0.61, 11.7);
+        let (t, h) = (52.0, 39.0);
+        // E[X(t)] = r β / (α (s − 1)) [1 − (β / (β + t))^(s − 1)] (Schmittlein et al. 1987).
+        let ex =
+            |t: f64| r * beta / (alpha * (s - 1.0)) * (1.0 - (beta / (beta + t)).powf(s - 1.0));
+        let sim = simulate_paretonbd_holdout(r, alpha, s, beta, &vec![t; N], h, 7).expect("valid");
+        assert_mean(sim.iter().map(|c| c.row.x), ex(t), "E[X(52)]");
+        assert_mean(
+            sim.iter().map(|c| c.holdout),
+            ex(t + h) - ex(t),
+            "E[X(52, 91)]",
+        );
+        // P(alive at T) = (β / (β + T))^s for a new customer.
+        let alive = (beta / (beta + t)).powf(s);
+        assert_mean(
+            sim.iter().map(|c| f64::from(u8::from(c.alive))),
+            alive,
+            "P(alive)",
+        );
+    }
+
+    #[test]
+    fn bgnbd_counts_match_expected_purchases() {
+        let (r, alpha, a, b): (f64, f64, f64, f64) = (0.5, 5.0, 0.8, 2.4);
+        let t = 40.0;
+        let z = t / (alpha + t);
+        // E[X(t)] = (a + b − 1)/(a − 1) [1 − (α/(α+t))^r 2F1(r, b; a + b − 1; t/(α+t))],
+        // Fader, Hardie & Lee 2005a, eq. 9; P(X(t) = 0) = (α/(α+t))^r (eq. 8 with x = 0).
+        let ex = (a + b - 1.0) / (a - 1.0)
+            * (1.0 - (alpha / (alpha + t)).powf(r) * hyp2f1(r, b, a + b - 1.0, z));
+        let rows = simulate_bgnbd(r, alpha, a, b, &vec![t; N], 11).expect("valid");
+        assert_mean(rows.iter().map(|row| row.x), ex, "BG/NBD E[X(40)]");
+        let p0 = (alpha / (alpha + t)).powf(r);
+        assert_mean(
+            rows.iter().map(|row| f64::from(u8::from(row.x == 0.0))),
+            p0,
+            "P(X=0)",
+        );
+        assert!(Rfm::new(&rows).is_ok());
+    }
+
+    #[test]
+    fn bgnbd_recency_is_the_time_of_the_last_purchase_made() {
+        // λ ≈ 0.1 for everyone, p ≈ 1: she buys once more and dies, so t_x is the first
+        // arrival of the Poisson process given that it falls in (0, T]:
+        // E[t_x | x = 1] = 1/λ − T e^(−λT) / (1 − e^(−λT)).
+        let (lambda, t) = (0.1, 20.0);
+        let rows = simulate_bgnbd(1e6, 1e7, 1e6, 1e-3, &vec![t; N], 4).expect("valid");
+        assert!(rows.iter().all(|r| r.x <= 1.0));
+        let e = (-lambda * t).exp();
+        let expected = 1.0 / lambda - t * e / (1.0 - e);
+        let buyers = rows.iter().filter(|r| r.x == 1.0).map(|r| r.t_x);
+        assert_mean(buyers, expected, "E[t_x | x = 1]");
+    }
+
+    #[test]
+    fn mbgnbd_counts_match_expected_purchases() {
+        let (r, alpha, a, b): (f64, f64, f64, f64) = (0.5, 5.0, 2.5, 4.0);
+        let t = 40.0;
+        let z = t / (alpha + t);
+        // Batislam et al. 2007: E[X(t)] = b/(a − 1) [1 − (α/(α+t))^r 2F1(r, b + 1; a + b; z)];
+        // P(X(t) = 0) = a/(a+b) + b/(a+b) (α/(α+t))^r.
+        let ex =
+            b / (a - 1.0) * (1.0 - (alpha / (alpha + t)).powf(r) * hyp2f1(r, b + 1.0, a + b, z));
+        let sim = simulate_mbgnbd_holdout(r, alpha, a, b, &vec![t; N], 0.0, 3).expect("valid");
+        assert_mean(sim.iter().map(|c| c.row.x), ex, "MBG/NBD E[X(40)]");
+        let p0 = a / (a + b) + b / (a + b) * (alpha / (alpha + t)).powf(r);
+        assert_mean(
+            sim.iter().map(|c| f64::from(u8::from(c.row.x == 0.0))),
+            p0,
+            "P(X=0)",
+        );
+        // Alive at T: (1 − p)^(x+1) survived, never dead before the first repeat purchase.
+        let dead_at_zero = sim.iter().filter(|c| c.row.x == 0.0 && !c.alive).count() as f64;
+        assert_mean(
+            sim.iter()
+                .map(|c| f64::from(u8::from(c.row.x == 0.0 && !c.alive))),
+            a / (a + b),
+            "dead after the first purchase",
+        );
+        assert!(dead_at_zero > 0.0);
+    }
+
+    #[test]
+    fn bgbb_counts_match_expected_transactions() {
+        let (alpha, beta, gamma, delta) = (1.2, 0.75, 0.66, 2.78);
+        let n = 6u32;
+        // E[X(n)] = α/(α+β) Σ_{j=1..n} B(γ, δ + j)/B(γ, δ)  (alive at opportunity j w.p. (1−θ)^j).
+        let alive = |j: u32| (ln_beta(gamma, delta + f64::from(j)) - ln_beta(gamma, delta)).exp();
+        let ex = alpha / (alpha + beta) * (1..=n).map(alive).sum::<f64>();
+        let sim =
+            simulate_bgbb_holdout(alpha, beta, gamma, delta, &vec![n; N], 5, 5).expect("valid");
+        assert_mean(sim.iter().map(|c| c.row.x), ex, "BG/BB E[X(6)]");
+        let exh = alpha / (alpha + beta) * (n + 1..=n + 5).map(alive).sum::<f64>();
+        assert_mean(sim.iter().map(|c| c.holdout), exh, "BG/BB holdout");
+        assert_mean(
+            sim.iter().map(|c| f64::from(u8::from(c.alive))),
+            alive(n),
+            "alive at n",
+        );
+        let rows: Vec<RfmRow> = sim.iter().map(|c| c.row).collect();
+        assert!(Rfm::new(&rows).is_ok());
+        assert!(rows.iter().all(|r| r.x <= r.t_x && r.t_x <= r.t));
+    }
+
+    #[test]
+    fn sbg_survival_matches_the_closed_form() {
+        let (alpha, beta) = (0.704, 1.182);
+        let sim = simulate_sbg(alpha, beta, N, 8, 1).expect("valid");
+        // S(t) = B(α, β + t)/B(α, β) (Fader & Hardie 2007, eq. 7).
+        for t in [1u32, 3, 7] {
+            let s = (ln_beta(alpha, beta + f64::from(t)) - ln_beta(alpha, beta)).exp();
+            let v = sim
+                .iter()
+                .map(|c| f64::from(u8::from(!c.churned || c.tenure > t)));
+            assert_mean(v, s, "S(t)");
+        }
+        assert!(sim
+            .iter()
+            .all(|c| c.tenure <= 8 && (c.churned || c.tenure == 8)));
+    }
+
+    #[test]
+    fn mean_spend_has_the_gamma_gamma_mean() {
+        let (p, q, gamma) = (6.25, 3.74, 15.44);
+        let x: Vec<f64> = (0..N).map(|i| (i % 5) as f64).collect();
+        let z = simulate_mean_spend(p, q, gamma, &x, 2).expect("valid");
+        // E[z̄] = p γ / (q − 1) whatever x (Fader & Hardie 2013, eq. 4).
+        assert_mean(
+            z.iter().copied().filter(|&v| v > 0.0),
+            p * gamma / (q - 1.0),
+            "E[zbar]",
+        );
+        assert!(z
+            .iter()
+            .zip(&x)
+            .all(|(&zi, &xi)| (xi == 0.0) == (zi == 0.0)));
+    }
+
+    #[test]
+    fn deterministic_per_seed_and_prefix_stable() {
+        let t = uniform_ages(1000, 26.0, 78.0, 9).expect("valid");
+        assert!(t.iter().all(|&v| (26.0..=78.0).contains(&v)));
+        assert_eq!(t, uniform_ages(1000, 26.0, 78.0, 9).expect("valid"));
+        let a = simulate_bgnbd(0.24, 4.4, 0.79, 2.4, &t, 42).expect("valid");
+        assert_eq!(
+            a,
+            simulate_bgnbd(0.24, 4.4, 0.79, 2.4, &t, 42).expect("valid")
+        );
+        assert_ne!(
+            a,
+            simulate_bgnbd(0.24, 4.4, 0.79, 2.4, &t, 43).expect("valid")
+        );
+        // The first 10 customers do not depend on how many follow.
+        assert_eq!(
+            a[..10],
+            simulate_bgnbd(0.24, 4.4, 0.79, 2.4, &t[..10], 42).expect("valid")[..]
+        );
+        // Holdout variants give the same calibration rows.
+        let h = simulate_bgnbd_holdout(0.24, 4.4, 0.79, 2.4, &t, 39.0, 42).expect("valid");
+        assert!(h.iter().zip(&a).all(|(c, r)| c.row == *r));
+        assert!(h.iter().any(|c| c.holdout > 0.0));
+        assert!(h.iter().all(|c| c.alive || c.holdout == 0.0));
+        let p = simulate_paretonbd(0.55, 10.6, 0.61, 11.7, &t, 42).expect("valid");
+        let ph = simulate_paretonbd_holdout(0.55, 10.6, 0.61, 11.7, &t, 39.0, 42).expect("valid");
+        assert!(ph.iter().zip(&p).all(|(c, r)| c.row == *r));
+        assert!(Rfm::new(&p).is_ok());
+    }
+
+    #[test]
+    fn rejects_bad_parameters_and_ages() {
+        assert!(matches!(
+            simulate_bgnbd(0.0, 1.0, 1.0, 1.0, &[1.0], 0),
+            Err(SimulationError::Parameter { name: "r", .. })
+        ));
+        assert!(matches!(
+            simulate_paretonbd(1.0, 1.0, 1.0, f64::NAN, &[1.0], 0),
+            Err(SimulationError::Parameter { name: "beta", .. })
+        ));
+        let e = simulate_bgnbd(1.0, 1.0, 1.0, 1.0, &[1.0, 0.0], 0).expect_err("T = 0");
+        assert!(matches!(e, SimulationError::Data(ref d) if d.row() == Some(1)));
+        assert!(simulate_mbgnbd_holdout(1.0, 1.0, 1.0, 1.0, &[1.0], -1.0, 0).is_err());
+        assert!(simulate_bgbb(1.0, 1.0, 1.0, 1.0, &[0], 0).is_err());
+        assert!(simulate_sbg(1.0, 1.0, 10, 0, 0).is_err());
+        assert!(simulate_mean_spend(1.0, 1.0, 1.0, &[1.5], 0).is_err());
+        assert!(uniform_ages(10, 5.0, 4.0, 0).is_err());
+    }
+}

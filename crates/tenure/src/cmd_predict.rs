@@ -313,7 +313,8 @@ fn spend_estimate(
 
 fn fmt(v: f64) -> String {
     if v.is_finite() {
-        format!("{v:.10}")
+        // Shortest representation that reads back to the same f64.
+        format!("{v}")
     } else {
         String::new()
     }

@@ -1,0 +1,192 @@
+//! Every row of the reference table in testdata/refdata/README.md, reproduced through the CLI
+//! (`tenure fit MODEL --input FILE --format json`), and lifetimes 0.11.3's per-customer
+//! predictions reproduced through `tenure predict`.
+
+mod common;
+use common::*;
+use serde_json::Value;
+
+fn mle(model: &str) -> (Vec<(String, f64)>, f64) {
+    let text = std::fs::read_to_string(refdata().join("fits_lifetimes_0.11.3.json")).unwrap();
+    let v: Value = serde_json::from_str(&text).unwrap();
+    let f = &v["fits"][model];
+    let params = f["mle_params"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .map(|(k, v)| (if k == "v" { "gamma".to_string() } else { k.clone() }, v.as_f64().unwrap()))
+        .collect();
+    (params, f["mle_log_likelihood"].as_f64().unwrap())
+}
+
+fn check_fit(out: &Value, model: &str, params: &[(String, f64)], ll: f64, p_tol: f64, ll_tol: f64) {
+    assert_eq!(out["model"], model);
+    assert_eq!(out["converged"], true, "{model} did not converge: {out}");
+    for (name, want) in params {
+        let got = out["params"][name].as_f64().unwrap_or_else(|| panic!("{model}: no {name}"));
+        assert!(rel(got, *want) < p_tol, "{model} {name}: {got} vs {want}");
+        let se = out["standard_errors"][name].as_f64().unwrap();
+        assert!(se.is_finite() && se > 0.0, "{model} {name}: se {se}");
+    }
+    let got = out["log_likelihood"].as_f64().unwrap();
+    assert!((got - ll).abs() < ll_tol, "{model} LL {got} vs {ll}");
+    assert_eq!(
+        out["params"].as_object().unwrap().keys().collect::<Vec<_>>(),
+        params.iter().map(|p| &p.0).collect::<Vec<_>>(),
+        "parameters in the paper's order"
+    );
+}
+
+#[test]
+fn bgnbd_paretonbd_mbgnbd_on_cdnow() {
+    for model in ["bgnbd", "paretonbd", "mbgnbd"] {
+        let out = json(&["fit", model, "--input", &ref_file("cdnow_customers_summary.csv"), "--format", "json"]);
+        let (p, ll) = mle(model);
+        check_fit(&out, model, &p, ll, 1e-4, 1e-3);
+        assert_eq!(out["n"], 2357.0);
+        assert_eq!(out["time_unit"], "weeks");
+    }
+}
+
+#[test]
+fn bgbb_on_donations() {
+    let out = json(&["fit", "bgbb", "--input", &ref_file("donations.csv"), "--format", "json"]);
+    let (p, ll) = mle("bgbb");
+    check_fit(&out, "bgbb", &p, ll, 1e-4, 1e-3);
+    assert_eq!(out["n"], 11104.0);
+}
+
+#[test]
+fn gammagamma_on_cdnow_repeat_buyers() {
+    let out = json(&[
+        "fit",
+        "gammagamma",
+        "--input",
+        &ref_file("cdnow_customers_summary_with_transactions.csv"),
+        "--format",
+        "json",
+    ]);
+    let (p, ll) = mle("gammagamma");
+    // The README's table states params only for Gamma-Gamma; the LL is checked at ±0.001 too.
+    check_fit(&out, "gammagamma", &p, ll, 1e-4, 1e-3);
+    assert_eq!(out["n"], 946.0);
+}
+
+#[test]
+fn sbg_regular_and_high_end() {
+    let (head, rows) = read_csv(&refdata().join("sbg_reference.csv"));
+    for (segment, col) in [("regular", "regular_pct_active"), ("highend", "highend_pct_active")] {
+        let r = rows.iter().find(|r| r[0] == segment).unwrap();
+        let get = |name: &str| r[head.iter().position(|h| h == name).unwrap()].parse::<f64>().unwrap();
+        let out = json(&[
+            "fit", "sbg", "--input", &ref_file("sbg_survival.csv"), "--column", col,
+            "--cohort-size", "1000", "--periods", "7", "--time-unit", "years", "--format", "json",
+        ]);
+        let p = vec![("alpha".to_string(), get("alpha")), ("beta".to_string(), get("beta"))];
+        check_fit(&out, "sbg", &p, get("log_likelihood"), 1e-6, 1e-6);
+        assert_eq!(out["time_unit"], "years");
+    }
+}
+
+/// Header line 2 of the predictions file: the parameters lifetimes used.
+fn lifetimes_header_params() -> Value {
+    let text = std::fs::read_to_string(refdata().join("cdnow_predictions_lifetimes_0.11.3.csv")).unwrap();
+    let line = text.lines().nth(1).unwrap();
+    let json = &line[line.find('{').unwrap()..];
+    serde_json::from_str(json).unwrap()
+}
+
+/// A model file holding given parameters, as `tenure fit --output` writes it.
+fn model_file(dir: &std::path::Path, model: &str, params: &Value, unit: Option<&str>) -> String {
+    let mut params = params.clone();
+    if let Some(v) = params.as_object_mut().and_then(|o| o.remove("v")) {
+        params["gamma"] = v;
+    }
+    let v = serde_json::json!({
+        "model": model, "params": params, "standard_errors": {}, "log_likelihood": 0.0, "n": 0.0,
+        "converged": true, "aic": 0.0, "bic": 0.0, "covariance": null, "time_unit": unit,
+        "optimizer": {"method": "given", "iterations": 0, "gradient_norm": 0.0, "starts_tried": 0},
+        "input": {"file": "", "rows": 0, "distinct_rows": 0}, "tenure_version": "test"
+    });
+    let p = dir.join(format!("{model}.json"));
+    std::fs::write(&p, v.to_string()).unwrap();
+    p.display().to_string()
+}
+
+#[test]
+fn per_customer_predictions_equal_lifetimes() {
+    let dir = scratch("predict-lifetimes");
+    let hp = lifetimes_header_params();
+    let input = ref_file("cdnow_customers_summary_with_transactions.csv");
+    let (rh, rrows) = read_csv(&refdata().join("cdnow_predictions_lifetimes_0.11.3.csv"));
+    let gg = model_file(&dir, "gammagamma", &hp["gammagamma"], None);
+    for model in ["bgnbd", "paretonbd"] {
+        let m = model_file(&dir, model, &hp[model], Some("weeks"));
+        for weeks in [39, 52] {
+            let out = dir.join(format!("{model}-{weeks}.csv"));
+            tenure_ok(&[
+                "predict", "--model", &m, "--input", &input, "--horizon", &format!("{weeks}w"),
+                "--output", out.to_str().unwrap(),
+            ]);
+            let (h, rows) = read_csv(&out);
+            let ids = column(&h, &rows, "customer_id");
+            assert_eq!(ids, column(&rh, &rrows, "customer_id"), "same customers, same order");
+            for (ours, theirs) in [
+                ("p_alive", format!("{model}_p_alive")),
+                ("expected_purchases", format!("{model}_expected_{weeks}w")),
+            ] {
+                let a = column(&h, &rows, ours);
+                let b = column(&rh, &rrows, &theirs);
+                let worst = a.iter().zip(&b).map(|(x, y)| rel(*x, *y)).fold(0.0, f64::max);
+                assert!(worst < 1e-6, "{model} {ours} {weeks}w: worst relative difference {worst}");
+            }
+        }
+    }
+    // CLV: lifetimes' customer_lifetime_value(bgnbd, 12 months, 1% a month, 4.345 weeks a
+    // month) is 12 periods of 4.345 weeks discounted at 1% each.
+    let m = model_file(&dir, "bgnbd", &hp["bgnbd"], Some("weeks"));
+    let out = dir.join("clv.csv");
+    tenure_ok(&[
+        "predict", "--model", &m, "--input", &input, "--horizon", "52.14w", "--spend", &gg,
+        "--discount-rate", "1%/4.345w", "--output", out.to_str().unwrap(),
+    ]);
+    let (h, rows) = read_csv(&out);
+    for (ours, theirs) in [("clv", "bgnbd_clv_12mo"), ("expected_spend", "gg_expected_spend")] {
+        let a = column(&h, &rows, ours);
+        let b = column(&rh, &rrows, theirs);
+        let worst = a.iter().zip(&b).map(|(x, y)| rel(*x, *y)).fold(0.0, f64::max);
+        assert!(worst < 1e-6, "{ours}: worst relative difference {worst}");
+    }
+}
+
+#[test]
+fn fitted_model_file_feeds_predict_with_intervals() {
+    let dir = scratch("fit-predict");
+    let input = ref_file("cdnow_customers_summary_with_transactions.csv");
+    let bg = dir.join("bg.json");
+    let gg = dir.join("gg.json");
+    tenure_ok(&["fit", "bgnbd", "--input", &input, "--output", bg.to_str().unwrap()]);
+    tenure_ok(&["fit", "gammagamma", "--input", &input, "--output", gg.to_str().unwrap()]);
+    let out = dir.join("scores.csv");
+    let report = json(&[
+        "predict", "--model", bg.to_str().unwrap(), "--input", &input, "--horizon", "12mo",
+        "--spend", gg.to_str().unwrap(), "--discount-rate", "1%/mo", "--output",
+        out.to_str().unwrap(), "--format", "json",
+    ]);
+    assert_eq!(report["time_unit"], "weeks");
+    assert_eq!(report["horizon"]["unit"], "months");
+    assert!((report["horizon"]["in_model_unit"].as_f64().unwrap() - 365.25 / 7.0).abs() < 1e-9);
+    let (h, rows) = read_csv(&out);
+    assert_eq!(rows.len(), 2357);
+    for q in ["p_alive", "expected_purchases", "expected_spend", "clv"] {
+        let v = column(&h, &rows, q);
+        let lo = column(&h, &rows, &format!("{q}_lower"));
+        let hi = column(&h, &rows, &format!("{q}_upper"));
+        for i in 0..v.len() {
+            assert!(lo[i] <= v[i] && v[i] <= hi[i], "{q} row {i}: {} not in [{}, {}]", v[i], lo[i], hi[i]);
+            if q == "p_alive" {
+                assert!(lo[i] >= 0.0 && hi[i] <= 1.0);
+            }
+        }
+    }
+}

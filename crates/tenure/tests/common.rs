@@ -1,0 +1,68 @@
+//! Helpers shared by the CLI tests: the binary, reference data, scratch folders.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::Output;
+
+/// The reference data: `$TENURE_REFDATA` (CI: ../shared/refdata) or the in-repo copy.
+pub fn refdata() -> PathBuf {
+    match std::env::var_os("TENURE_REFDATA") {
+        Some(p) => PathBuf::from(p),
+        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("../../testdata/refdata"),
+    }
+}
+
+pub fn ref_file(name: &str) -> String {
+    refdata().join(name).display().to_string()
+}
+
+/// A fresh scratch folder for one test.
+pub fn scratch(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("tenure-test-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+pub fn tenure(args: &[&str]) -> Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_tenure"))
+        .args(args)
+        .output()
+        .expect("the tenure binary runs")
+}
+
+/// Run tenure, require success, return stdout.
+pub fn tenure_ok(args: &[&str]) -> String {
+    let out = tenure(args);
+    assert!(
+        out.status.success(),
+        "tenure {args:?} failed ({:?}): {}",
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+pub fn json(args: &[&str]) -> serde_json::Value {
+    serde_json::from_str(&tenure_ok(args)).unwrap()
+}
+
+/// Parse a CSV (with `#` comment lines) into header + rows.
+pub fn read_csv(path: &Path) -> (Vec<String>, Vec<Vec<String>>) {
+    let text = std::fs::read_to_string(path).unwrap();
+    let mut lines = text.lines().filter(|l| !l.starts_with('#') && !l.trim().is_empty());
+    let head = lines.next().unwrap().split(',').map(str::to_string).collect();
+    let rows = lines
+        .map(|l| l.split(',').map(str::to_string).collect())
+        .collect();
+    (head, rows)
+}
+
+pub fn column(head: &[String], rows: &[Vec<String>], name: &str) -> Vec<f64> {
+    let i = head.iter().position(|h| h == name).unwrap_or_else(|| panic!("no column {name}"));
+    rows.iter().map(|r| r[i].parse().unwrap()).collect()
+}
+
+pub fn rel(a: f64, b: f64) -> f64 {
+    (a - b).abs() / b.abs().max(1e-300)
+}
