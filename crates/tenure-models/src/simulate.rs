@@ -566,6 +566,69 @@ pub fn simulate_mean_spend(
         .collect()
 }
 
+/// A simulated transaction: its time since the customer's first purchase (in the model's unit)
+/// and its value. The first purchase is at time 0.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct SimulatedPurchase {
+    pub time: f64,
+    pub value: f64,
+}
+
+const STREAM_LOG: u64 = 0x006c_6f67;
+
+/// A BG/NBD customer base with Gamma-Gamma spend, purchase by purchase, for demos and for
+/// testing the transactions → summary path: customer `i` is observed on (0, `t[i]`]; her
+/// first purchase is at 0, then purchases arrive at rate λ ~ Gamma(r, α) and after each she
+/// drops out with probability p ~ Beta(a, b); every purchase (the first included) has value
+/// ~ Gamma(shape `spend_p`, rate ν), ν ~ Gamma(`spend_q`, `spend_gamma`). Cost is proportional
+/// to the number of purchases, so keep λ·T moderate.
+#[allow(clippy::too_many_arguments)]
+pub fn simulate_bgnbd_purchases(
+    (r, alpha, a, b): (f64, f64, f64, f64),
+    (spend_p, spend_q, spend_gamma): (f64, f64, f64),
+    t: &[f64],
+    seed: u64,
+) -> Result<Vec<Vec<SimulatedPurchase>>, SimulationError> {
+    let lambda = gamma_rate("r", r, "alpha", alpha)?;
+    let dropout = beta("a", a, "b", b)?;
+    let nu = gamma_rate("q", spend_q, "gamma", spend_gamma)?;
+    positive("p", spend_p)?;
+    check_ages(t)?;
+    t.iter()
+        .enumerate()
+        .map(|(i, &ti)| {
+            let mut rng = customer_rng(seed, STREAM_LOG, i);
+            let l: f64 = lambda.sample(&mut rng);
+            let p: f64 = dropout.sample(&mut rng);
+            let n: f64 = nu.sample(&mut rng);
+            let value = Gamma::new(spend_p, 1.0 / n).map_err(|e| SimulationError::Numerical {
+                row: i,
+                reason: format!("cannot draw spends with nu = {n}: {e}"),
+            })?;
+            let mut out = vec![SimulatedPurchase {
+                time: 0.0,
+                value: value.sample(&mut rng),
+            }];
+            let mut now = 0.0;
+            loop {
+                let gap: f64 = Exp1.sample(&mut rng);
+                now += gap / l;
+                if !(now <= ti) || out.len() > 100_000 {
+                    break;
+                }
+                out.push(SimulatedPurchase {
+                    time: now,
+                    value: value.sample(&mut rng),
+                });
+                if rng.random::<f64>() < p {
+                    break;
+                }
+            }
+            Ok(out)
+        })
+        .collect()
+}
+
 /// `customers` observation lengths T ~ Uniform[low, high] (0 < low ≤ high), e.g. customers
 /// acquired evenly over a period.
 pub fn uniform_ages(

@@ -195,10 +195,9 @@ pub fn fit_file(a: &FitArgs) -> Result<Fitted, CliError> {
                     r.weight,
                 ));
             }
-            let data = SpendData::repeat_buyers_weighted(spend)
-                .map_err(|e| data_error(path, &rows, e))?;
-            let (_, fit) =
-                fit_gammagamma(&data, &opts).map_err(|e| model_err(path, &rows, e))?;
+            let data =
+                SpendData::repeat_buyers_weighted(spend).map_err(|e| data_error(path, &rows, e))?;
+            let (_, fit) = fit_gammagamma(&data, &opts).map_err(|e| model_err(path, &rows, e))?;
             Ok(Fitted {
                 kind: a.model,
                 fit,
@@ -269,10 +268,7 @@ fn fit_sbg_file(a: &FitArgs) -> Result<Fitted, CliError> {
         time_unit: Some(unit),
         extra: vec![
             ("input".into(), format!("survival series `{column}`")),
-            (
-                "cohort size".into(),
-                num(series.active()[0], 12),
-            ),
+            ("cohort size".into(), num(series.active()[0], 12)),
             ("periods".into(), format!("0..{}", values.len() - 1)),
         ],
     })
@@ -308,10 +304,7 @@ pub fn run(a: FitArgs) -> Result<(), CliError> {
             let mut v = serde_json::to_value(&file)
                 .map_err(|e| CliError::failure(format!("serialising the model: {e}")))?;
             if let Some(o) = v.as_object_mut() {
-                o.insert(
-                    "elapsed_ms".into(),
-                    serde_json::json!({ "fit": fit_ms }),
-                );
+                o.insert("elapsed_ms".into(), serde_json::json!({ "fit": fit_ms }));
             }
             println!("{v}");
         }
@@ -367,7 +360,10 @@ fn render_fit(f: &Fitted, a: &FitArgs, fit_ms: f64) -> String {
     s += &t.render();
     s += "\n";
     let mut g = Table::new(&["fit", "value"]);
-    g.row(vec!["log-likelihood".into(), format!("{:.4}", fit.log_likelihood)]);
+    g.row(vec![
+        "log-likelihood".into(),
+        format!("{:.4}", fit.log_likelihood),
+    ]);
     g.row(vec!["n".into(), fit.n.to_string()]);
     g.row(vec!["AIC".into(), format!("{:.4}", fit.aic)]);
     g.row(vec!["BIC".into(), format!("{:.4}", fit.bic)]);

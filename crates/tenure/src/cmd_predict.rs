@@ -109,7 +109,11 @@ pub fn run(a: PredictArgs) -> Result<(), CliError> {
     let t_read = Instant::now();
     let mf = ModelFile::read(&a.model)?;
     let kind = ModelKind::from_name(&mf.model).ok_or_else(|| {
-        CliError::input(format!("{}: unknown model `{}`", a.model.display(), mf.model))
+        CliError::input(format!(
+            "{}: unknown model `{}`",
+            a.model.display(),
+            mf.model
+        ))
     })?;
     let unit: TimeUnit = mf
         .time_unit
@@ -130,7 +134,10 @@ pub fn run(a: PredictArgs) -> Result<(), CliError> {
     let rate: Option<Rate> = a
         .discount_rate
         .as_deref()
-        .map(|s| s.parse().map_err(|e| CliError::input(format!("--discount-rate: {e}"))))
+        .map(|s| {
+            s.parse()
+                .map_err(|e| CliError::input(format!("--discount-rate: {e}")))
+        })
         .transpose()?;
     if !(a.level > 0.0 && a.level < 1.0) {
         return Err(CliError::input(format!(
@@ -177,16 +184,37 @@ pub fn run(a: PredictArgs) -> Result<(), CliError> {
     let scores = match kind {
         ModelKind::Bgnbd => {
             let th = mf.params_in_order(&a.model, &["r", "alpha", "a", "b"])?;
-            score_all(&BgNbdParams { r: th[0], alpha: th[1], a: th[2], b: th[3] }, &ctx)?
+            score_all(
+                &BgNbdParams {
+                    r: th[0],
+                    alpha: th[1],
+                    a: th[2],
+                    b: th[3],
+                },
+                &ctx,
+            )?
         }
         ModelKind::Mbgnbd => {
             let th = mf.params_in_order(&a.model, &["r", "alpha", "a", "b"])?;
-            score_all(&MbgNbdParams { r: th[0], alpha: th[1], a: th[2], b: th[3] }, &ctx)?
+            score_all(
+                &MbgNbdParams {
+                    r: th[0],
+                    alpha: th[1],
+                    a: th[2],
+                    b: th[3],
+                },
+                &ctx,
+            )?
         }
         ModelKind::Paretonbd => {
             let th = mf.params_in_order(&a.model, &["r", "alpha", "s", "beta"])?;
             score_all(
-                &ParetoNbdParams { r: th[0], alpha: th[1], s: th[2], beta: th[3] },
+                &ParetoNbdParams {
+                    r: th[0],
+                    alpha: th[1],
+                    s: th[2],
+                    beta: th[3],
+                },
                 &ctx,
             )?
         }
@@ -205,7 +233,16 @@ pub fn run(a: PredictArgs) -> Result<(), CliError> {
     write_atomically(&a.output, csv.as_bytes())?;
     let write_ms = t_write.elapsed().as_secs_f64() * 1000.0;
 
-    report(&a, &mf.model, unit, &horizon, rate.as_ref(), &rows, &scores, [read_ms, score_ms, write_ms]);
+    report(
+        &a,
+        &mf.model,
+        unit,
+        &horizon,
+        rate.as_ref(),
+        &rows,
+        &scores,
+        [read_ms, score_ms, write_ms],
+    );
     Ok(())
 }
 
@@ -227,40 +264,51 @@ fn score_all<M: RfmModel>(model: &M, c: &Ctx<'_>) -> Result<Vec<Scores>, CliErro
     let mut cache: HashMap<(u64, u64, u64), (Estimate, Estimate)> = HashMap::new();
     let mut out = Vec::with_capacity(c.rows.len());
     for (i, r) in c.rows.iter().enumerate() {
-        let row = RfmRow { x: r.x, t_x: r.t_x, t: r.t };
+        let row = RfmRow {
+            x: r.x,
+            t_x: r.t_x,
+            t: r.t,
+        };
         validate_rfm(i, &row).map_err(|e| data_error(path, c.rows, e))?;
         let key = (r.x.to_bits(), r.t_x.to_bits(), r.t.to_bits());
-        let (pa, ex) = *cache.entry(key).or_insert_with(|| match (intervals, c.cov) {
-            (true, Some(cov)) => (
-                delta_method(
-                    |t| model.with_params(t).p_alive(row.x, row.t_x, row.t),
-                    &theta,
-                    cov,
-                    Scale::Logit,
-                    c.z,
+        let (pa, ex) = *cache
+            .entry(key)
+            .or_insert_with(|| match (intervals, c.cov) {
+                (true, Some(cov)) => (
+                    delta_method(
+                        |t| model.with_params(t).p_alive(row.x, row.t_x, row.t),
+                        &theta,
+                        cov,
+                        Scale::Logit,
+                        c.z,
+                    ),
+                    delta_method(
+                        |t| {
+                            model
+                                .with_params(t)
+                                .conditional_expected_purchases(c.h, row.x, row.t_x, row.t)
+                        },
+                        &theta,
+                        cov,
+                        Scale::Log,
+                        c.z,
+                    ),
                 ),
-                delta_method(
-                    |t| {
-                        model
-                            .with_params(t)
-                            .conditional_expected_purchases(c.h, row.x, row.t_x, row.t)
-                    },
-                    &theta,
-                    cov,
-                    Scale::Log,
-                    c.z,
+                _ => (
+                    point(model.p_alive(row.x, row.t_x, row.t)),
+                    point(model.conditional_expected_purchases(c.h, row.x, row.t_x, row.t)),
                 ),
-            ),
-            _ => (
-                point(model.p_alive(row.x, row.t_x, row.t)),
-                point(model.conditional_expected_purchases(c.h, row.x, row.t_x, row.t)),
-            ),
-        });
+            });
         let (spend, clv) = match c.spend {
             None => (None, None),
             Some((gg, gcov)) => {
                 let m = r.monetary.ok_or_else(|| {
-                    CliError::at(path, r.line as usize, None, "--spend needs a monetary_value (or zbar) for every customer")
+                    CliError::at(
+                        path,
+                        r.line as usize,
+                        None,
+                        "--spend needs a monetary_value (or zbar) for every customer",
+                    )
                 })?;
                 let spend = spend_estimate(gg, gcov.filter(|_| intervals), r.x, m, c.z)
                     .map_err(|e| CliError::at(path, r.line as usize, None, e))?;
@@ -268,21 +316,34 @@ fn score_all<M: RfmModel>(model: &M, c: &Ctx<'_>) -> Result<Vec<Scores>, CliErro
                     (true, Some(cov)) => clv_interval(
                         model,
                         &row,
-                        Spend { mean: spend.value, se: if spend.se.is_finite() { spend.se } else { 0.0 } },
+                        Spend {
+                            mean: spend.value,
+                            se: if spend.se.is_finite() { spend.se } else { 0.0 },
+                        },
                         c.cfg,
                         cov,
                         c.args.level,
                     )
                     .map_err(|e| CliError::at(path, r.line as usize, None, e))?,
                     _ => point(
-                        tenure_models::clv::customer_lifetime_value(model, &row, spend.value, c.cfg)
-                            .map_err(|e| CliError::at(path, r.line as usize, None, e))?,
+                        tenure_models::clv::customer_lifetime_value(
+                            model,
+                            &row,
+                            spend.value,
+                            c.cfg,
+                        )
+                        .map_err(|e| CliError::at(path, r.line as usize, None, e))?,
                     ),
                 };
                 (Some(spend), Some(clv))
             }
         };
-        out.push(Scores { p_alive: pa, expected: ex, spend, clv });
+        out.push(Scores {
+            p_alive: pa,
+            expected: ex,
+            spend,
+            clv,
+        });
     }
     Ok(out)
 }
@@ -294,13 +355,19 @@ fn spend_estimate(
     m: f64,
     z: f64,
 ) -> Result<Estimate, String> {
-    let value = gg.conditional_expected_spend(x, m).map_err(|e| e.to_string())?;
+    let value = gg
+        .conditional_expected_spend(x, m)
+        .map_err(|e| e.to_string())?;
     Ok(match cov {
         Some(cov) => delta_method(
             |t| {
-                GammaGammaParams { p: t[0], q: t[1], gamma: t[2] }
-                    .conditional_expected_spend(x, m)
-                    .unwrap_or(f64::NAN)
+                GammaGammaParams {
+                    p: t[0],
+                    q: t[1],
+                    gamma: t[2],
+                }
+                .conditional_expected_spend(x, m)
+                .unwrap_or(f64::NAN)
             },
             &[gg.p, gg.q, gg.gamma],
             cov,
@@ -390,7 +457,10 @@ fn report(
     let method = if a.no_intervals {
         "none".to_string()
     } else {
-        format!("delta method (observed information), {}%", num(a.level * 100.0, 3))
+        format!(
+            "delta method (observed information), {}%",
+            num(a.level * 100.0, 3)
+        )
     };
     let discount = rate.map(|r| r.to_string()).unwrap_or_else(|| "none".into());
     match a.format {
@@ -419,7 +489,11 @@ fn report(
             t.row(vec!["customers".into(), rows.len().to_string()]);
             t.row(vec![
                 "horizon".into(),
-                format!("{horizon} (= {} {})", num(horizon.in_unit(unit), 6), unit.name()),
+                format!(
+                    "{horizon} (= {} {})",
+                    num(horizon.in_unit(unit), 6),
+                    unit.name()
+                ),
             ]);
             t.row(vec!["mean P(alive)".into(), num(mean_alive, 4)]);
             t.row(vec![
@@ -453,7 +527,11 @@ fn print_top(rows: &[SummaryRow], scores: &[Scores], horizon: &Duration) {
     let mut t = Table::new(&head);
     for &i in idx.iter().take(10) {
         let s = &scores[i];
-        let mut cells = vec![rows[i].id.clone(), num(s.p_alive.value, 3), num(s.expected.value, 4)];
+        let mut cells = vec![
+            rows[i].id.clone(),
+            num(s.p_alive.value, 3),
+            num(s.expected.value, 4),
+        ];
         if let (Some(sp), Some(c)) = (s.spend, s.clv) {
             cells.push(format!("{:.2}", sp.value));
             cells.push(format!("{:.2}", c.value));
@@ -465,7 +543,9 @@ fn print_top(rows: &[SummaryRow], scores: &[Scores], horizon: &Duration) {
         }
         t.row(cells);
     }
-    println!("\nTop customers by {}:", if has_clv { "CLV" } else { "expected purchases" });
+    println!(
+        "\nTop customers by {}:",
+        if has_clv { "CLV" } else { "expected purchases" }
+    );
     print!("{}", t.render());
 }
-

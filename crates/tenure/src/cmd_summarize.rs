@@ -8,8 +8,8 @@ use std::path::PathBuf;
 use std::time::Instant;
 use tenure_core::TimeUnit;
 use tenure_engine::{
-    summarize_file, write_summaries_to, CdnowId, CsvColumns, MergePeriod, NaiveDate,
-    SummaryConfig, TransactionFormat,
+    summarize_file, write_summaries_to, CdnowId, CsvColumns, MergePeriod, NaiveDate, SummaryConfig,
+    TransactionFormat,
 };
 
 #[derive(Args, Debug)]
@@ -104,7 +104,10 @@ pub fn run(a: SummarizeArgs) -> Result<(), CliError> {
     config.round = a.decimals;
     let rows = summarize_file(&a.input, &format, &config).map_err(crate::inputs::engine_error)?;
     let mut buf = Vec::new();
-    let out_name = a.output.clone().unwrap_or_else(|| PathBuf::from("<stdout>"));
+    let out_name = a
+        .output
+        .clone()
+        .unwrap_or_else(|| PathBuf::from("<stdout>"));
     write_summaries_to(&mut buf, &out_name, &rows).map_err(crate::inputs::engine_error)?;
     let Some(out) = &a.output else {
         use std::io::Write;
@@ -146,10 +149,7 @@ pub fn run(a: SummarizeArgs) -> Result<(), CliError> {
             ]);
             if let Some(h) = config.holdout_end {
                 t.row(vec!["holdout end (inclusive)".into(), h.to_string()]);
-                t.row(vec![
-                    "buyers in holdout".into(),
-                    holdout_buyers.to_string(),
-                ]);
+                t.row(vec!["buyers in holdout".into(), holdout_buyers.to_string()]);
             }
             print!("{}", t.render());
         }

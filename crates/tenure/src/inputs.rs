@@ -33,7 +33,11 @@ fn column_of(path: &Path, field: &str) -> Option<usize> {
     };
     header
         .split(',')
-        .position(|h| aliases.iter().any(|a| h.trim().eq_ignore_ascii_case(a) && (h.trim() != "t" || *a != "T")))
+        .position(|h| {
+            aliases
+                .iter()
+                .any(|a| h.trim().eq_ignore_ascii_case(a) && (h.trim() != "t" || *a != "T"))
+        })
         .map(|i| i + 1)
 }
 
@@ -67,7 +71,11 @@ impl SmallCsv {
         let (_, head) = lines
             .next()
             .ok_or_else(|| CliError::input(format!("{}: the file is empty", path.display())))?;
-        let split = |l: &str| l.split(',').map(|f| f.trim().to_string()).collect::<Vec<_>>();
+        let split = |l: &str| {
+            l.split(',')
+                .map(|f| f.trim().to_string())
+                .collect::<Vec<_>>()
+        };
         Ok(SmallCsv {
             path: path.to_path_buf(),
             header: split(head),
@@ -103,7 +111,12 @@ impl SmallCsv {
                     .ok()
                     .filter(|v| v.is_finite())
                     .ok_or_else(|| {
-                        CliError::at(&self.path, *line, Some(c + 1), format!("{name}: `{s}` is not a number"))
+                        CliError::at(
+                            &self.path,
+                            *line,
+                            Some(c + 1),
+                            format!("{name}: `{s}` is not a number"),
+                        )
                     })
             })
             .collect()
@@ -127,7 +140,12 @@ pub fn sbg_records(t: &SmallCsv) -> Result<Vec<tenure_models::sbg::SbgRecord>, C
         .map(|(line, r)| {
             let ts = r.get(tc).map(String::as_str).unwrap_or("");
             let tenure: u32 = ts.parse().map_err(|_| {
-                CliError::at(&t.path, *line, Some(tc + 1), format!("tenure: `{ts}` is not a whole number of periods"))
+                CliError::at(
+                    &t.path,
+                    *line,
+                    Some(tc + 1),
+                    format!("tenure: `{ts}` is not a whole number of periods"),
+                )
             })?;
             let cs = r.get(cc).map(String::as_str).unwrap_or("");
             let churned = match cs.to_ascii_lowercase().as_str() {

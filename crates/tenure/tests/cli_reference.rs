@@ -1,6 +1,7 @@
 //! Every row of the reference table in testdata/refdata/README.md, reproduced through the CLI
 //! (`tenure fit MODEL --input FILE --format json`), and lifetimes 0.11.3's per-customer
 //! predictions reproduced through `tenure predict`.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
 use common::*;
@@ -14,7 +15,16 @@ fn mle(model: &str) -> (Vec<(String, f64)>, f64) {
         .as_object()
         .unwrap()
         .iter()
-        .map(|(k, v)| (if k == "v" { "gamma".to_string() } else { k.clone() }, v.as_f64().unwrap()))
+        .map(|(k, v)| {
+            (
+                if k == "v" {
+                    "gamma".to_string()
+                } else {
+                    k.clone()
+                },
+                v.as_f64().unwrap(),
+            )
+        })
         .collect();
     (params, f["mle_log_likelihood"].as_f64().unwrap())
 }
@@ -23,7 +33,9 @@ fn check_fit(out: &Value, model: &str, params: &[(String, f64)], ll: f64, p_tol:
     assert_eq!(out["model"], model);
     assert_eq!(out["converged"], true, "{model} did not converge: {out}");
     for (name, want) in params {
-        let got = out["params"][name].as_f64().unwrap_or_else(|| panic!("{model}: no {name}"));
+        let got = out["params"][name]
+            .as_f64()
+            .unwrap_or_else(|| panic!("{model}: no {name}"));
         assert!(rel(got, *want) < p_tol, "{model} {name}: {got} vs {want}");
         let se = out["standard_errors"][name].as_f64().unwrap();
         assert!(se.is_finite() && se > 0.0, "{model} {name}: se {se}");
@@ -31,7 +43,11 @@ fn check_fit(out: &Value, model: &str, params: &[(String, f64)], ll: f64, p_tol:
     let got = out["log_likelihood"].as_f64().unwrap();
     assert!((got - ll).abs() < ll_tol, "{model} LL {got} vs {ll}");
     assert_eq!(
-        out["params"].as_object().unwrap().keys().collect::<Vec<_>>(),
+        out["params"]
+            .as_object()
+            .unwrap()
+            .keys()
+            .collect::<Vec<_>>(),
         params.iter().map(|p| &p.0).collect::<Vec<_>>(),
         "parameters in the paper's order"
     );
@@ -40,7 +56,14 @@ fn check_fit(out: &Value, model: &str, params: &[(String, f64)], ll: f64, p_tol:
 #[test]
 fn bgnbd_paretonbd_mbgnbd_on_cdnow() {
     for model in ["bgnbd", "paretonbd", "mbgnbd"] {
-        let out = json(&["fit", model, "--input", &ref_file("cdnow_customers_summary.csv"), "--format", "json"]);
+        let out = json(&[
+            "fit",
+            model,
+            "--input",
+            &ref_file("cdnow_customers_summary.csv"),
+            "--format",
+            "json",
+        ]);
         let (p, ll) = mle(model);
         check_fit(&out, model, &p, ll, 1e-4, 1e-3);
         assert_eq!(out["n"], 2357.0);
@@ -50,7 +73,14 @@ fn bgnbd_paretonbd_mbgnbd_on_cdnow() {
 
 #[test]
 fn bgbb_on_donations() {
-    let out = json(&["fit", "bgbb", "--input", &ref_file("donations.csv"), "--format", "json"]);
+    let out = json(&[
+        "fit",
+        "bgbb",
+        "--input",
+        &ref_file("donations.csv"),
+        "--format",
+        "json",
+    ]);
     let (p, ll) = mle("bgbb");
     check_fit(&out, "bgbb", &p, ll, 1e-4, 1e-3);
     assert_eq!(out["n"], 11104.0);
@@ -75,14 +105,36 @@ fn gammagamma_on_cdnow_repeat_buyers() {
 #[test]
 fn sbg_regular_and_high_end() {
     let (head, rows) = read_csv(&refdata().join("sbg_reference.csv"));
-    for (segment, col) in [("regular", "regular_pct_active"), ("highend", "highend_pct_active")] {
+    for (segment, col) in [
+        ("regular", "regular_pct_active"),
+        ("highend", "highend_pct_active"),
+    ] {
         let r = rows.iter().find(|r| r[0] == segment).unwrap();
-        let get = |name: &str| r[head.iter().position(|h| h == name).unwrap()].parse::<f64>().unwrap();
+        let get = |name: &str| {
+            r[head.iter().position(|h| h == name).unwrap()]
+                .parse::<f64>()
+                .unwrap()
+        };
         let out = json(&[
-            "fit", "sbg", "--input", &ref_file("sbg_survival.csv"), "--column", col,
-            "--cohort-size", "1000", "--periods", "7", "--time-unit", "years", "--format", "json",
+            "fit",
+            "sbg",
+            "--input",
+            &ref_file("sbg_survival.csv"),
+            "--column",
+            col,
+            "--cohort-size",
+            "1000",
+            "--periods",
+            "7",
+            "--time-unit",
+            "years",
+            "--format",
+            "json",
         ]);
-        let p = vec![("alpha".to_string(), get("alpha")), ("beta".to_string(), get("beta"))];
+        let p = vec![
+            ("alpha".to_string(), get("alpha")),
+            ("beta".to_string(), get("beta")),
+        ];
         check_fit(&out, "sbg", &p, get("log_likelihood"), 1e-6, 1e-6);
         assert_eq!(out["time_unit"], "years");
     }
@@ -90,7 +142,8 @@ fn sbg_regular_and_high_end() {
 
 /// Header line 2 of the predictions file: the parameters lifetimes used.
 fn lifetimes_header_params() -> Value {
-    let text = std::fs::read_to_string(refdata().join("cdnow_predictions_lifetimes_0.11.3.csv")).unwrap();
+    let text =
+        std::fs::read_to_string(refdata().join("cdnow_predictions_lifetimes_0.11.3.csv")).unwrap();
     let line = text.lines().nth(1).unwrap();
     let json = &line[line.find('{').unwrap()..];
     serde_json::from_str(json).unwrap()
@@ -125,20 +178,38 @@ fn per_customer_predictions_equal_lifetimes() {
         for weeks in [39, 52] {
             let out = dir.join(format!("{model}-{weeks}.csv"));
             tenure_ok(&[
-                "predict", "--model", &m, "--input", &input, "--horizon", &format!("{weeks}w"),
-                "--output", out.to_str().unwrap(),
+                "predict",
+                "--model",
+                &m,
+                "--input",
+                &input,
+                "--horizon",
+                &format!("{weeks}w"),
+                "--output",
+                out.to_str().unwrap(),
             ]);
             let (h, rows) = read_csv(&out);
             let ids = column(&h, &rows, "customer_id");
-            assert_eq!(ids, column(&rh, &rrows, "customer_id"), "same customers, same order");
+            assert_eq!(
+                ids,
+                column(&rh, &rrows, "customer_id"),
+                "same customers, same order"
+            );
             for (ours, theirs) in [
                 ("p_alive", format!("{model}_p_alive")),
                 ("expected_purchases", format!("{model}_expected_{weeks}w")),
             ] {
                 let a = column(&h, &rows, ours);
                 let b = column(&rh, &rrows, &theirs);
-                let worst = a.iter().zip(&b).map(|(x, y)| rel(*x, *y)).fold(0.0, f64::max);
-                assert!(worst < 1e-6, "{model} {ours} {weeks}w: worst relative difference {worst}");
+                let worst = a
+                    .iter()
+                    .zip(&b)
+                    .map(|(x, y)| rel(*x, *y))
+                    .fold(0.0, f64::max);
+                assert!(
+                    worst < 1e-6,
+                    "{model} {ours} {weeks}w: worst relative difference {worst}"
+                );
             }
         }
     }
@@ -147,14 +218,32 @@ fn per_customer_predictions_equal_lifetimes() {
     let m = model_file(&dir, "bgnbd", &hp["bgnbd"], Some("weeks"));
     let out = dir.join("clv.csv");
     tenure_ok(&[
-        "predict", "--model", &m, "--input", &input, "--horizon", "52.14w", "--spend", &gg,
-        "--discount-rate", "1%/4.345w", "--output", out.to_str().unwrap(),
+        "predict",
+        "--model",
+        &m,
+        "--input",
+        &input,
+        "--horizon",
+        "52.14w",
+        "--spend",
+        &gg,
+        "--discount-rate",
+        "1%/4.345w",
+        "--output",
+        out.to_str().unwrap(),
     ]);
     let (h, rows) = read_csv(&out);
-    for (ours, theirs) in [("clv", "bgnbd_clv_12mo"), ("expected_spend", "gg_expected_spend")] {
+    for (ours, theirs) in [
+        ("clv", "bgnbd_clv_12mo"),
+        ("expected_spend", "gg_expected_spend"),
+    ] {
         let a = column(&h, &rows, ours);
         let b = column(&rh, &rrows, theirs);
-        let worst = a.iter().zip(&b).map(|(x, y)| rel(*x, *y)).fold(0.0, f64::max);
+        let worst = a
+            .iter()
+            .zip(&b)
+            .map(|(x, y)| rel(*x, *y))
+            .fold(0.0, f64::max);
         assert!(worst < 1e-6, "{ours}: worst relative difference {worst}");
     }
 }
@@ -165,13 +254,39 @@ fn fitted_model_file_feeds_predict_with_intervals() {
     let input = ref_file("cdnow_customers_summary_with_transactions.csv");
     let bg = dir.join("bg.json");
     let gg = dir.join("gg.json");
-    tenure_ok(&["fit", "bgnbd", "--input", &input, "--output", bg.to_str().unwrap()]);
-    tenure_ok(&["fit", "gammagamma", "--input", &input, "--output", gg.to_str().unwrap()]);
+    tenure_ok(&[
+        "fit",
+        "bgnbd",
+        "--input",
+        &input,
+        "--output",
+        bg.to_str().unwrap(),
+    ]);
+    tenure_ok(&[
+        "fit",
+        "gammagamma",
+        "--input",
+        &input,
+        "--output",
+        gg.to_str().unwrap(),
+    ]);
     let out = dir.join("scores.csv");
     let report = json(&[
-        "predict", "--model", bg.to_str().unwrap(), "--input", &input, "--horizon", "12mo",
-        "--spend", gg.to_str().unwrap(), "--discount-rate", "1%/mo", "--output",
-        out.to_str().unwrap(), "--format", "json",
+        "predict",
+        "--model",
+        bg.to_str().unwrap(),
+        "--input",
+        &input,
+        "--horizon",
+        "12mo",
+        "--spend",
+        gg.to_str().unwrap(),
+        "--discount-rate",
+        "1%/mo",
+        "--output",
+        out.to_str().unwrap(),
+        "--format",
+        "json",
     ]);
     assert_eq!(report["time_unit"], "weeks");
     assert_eq!(report["horizon"]["unit"], "months");
@@ -183,7 +298,13 @@ fn fitted_model_file_feeds_predict_with_intervals() {
         let lo = column(&h, &rows, &format!("{q}_lower"));
         let hi = column(&h, &rows, &format!("{q}_upper"));
         for i in 0..v.len() {
-            assert!(lo[i] <= v[i] && v[i] <= hi[i], "{q} row {i}: {} not in [{}, {}]", v[i], lo[i], hi[i]);
+            assert!(
+                lo[i] <= v[i] && v[i] <= hi[i],
+                "{q} row {i}: {} not in [{}, {}]",
+                v[i],
+                lo[i],
+                hi[i]
+            );
             if q == "p_alive" {
                 assert!(lo[i] >= 0.0 && hi[i] <= 1.0);
             }

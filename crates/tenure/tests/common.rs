@@ -1,4 +1,5 @@
 //! Helpers shared by the CLI tests: the binary, reference data, scratch folders.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 #![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
@@ -50,8 +51,15 @@ pub fn json(args: &[&str]) -> serde_json::Value {
 /// Parse a CSV (with `#` comment lines) into header + rows.
 pub fn read_csv(path: &Path) -> (Vec<String>, Vec<Vec<String>>) {
     let text = std::fs::read_to_string(path).unwrap();
-    let mut lines = text.lines().filter(|l| !l.starts_with('#') && !l.trim().is_empty());
-    let head = lines.next().unwrap().split(',').map(str::to_string).collect();
+    let mut lines = text
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.trim().is_empty());
+    let head = lines
+        .next()
+        .unwrap()
+        .split(',')
+        .map(str::to_string)
+        .collect();
     let rows = lines
         .map(|l| l.split(',').map(str::to_string).collect())
         .collect();
@@ -59,7 +67,10 @@ pub fn read_csv(path: &Path) -> (Vec<String>, Vec<Vec<String>>) {
 }
 
 pub fn column(head: &[String], rows: &[Vec<String>], name: &str) -> Vec<f64> {
-    let i = head.iter().position(|h| h == name).unwrap_or_else(|| panic!("no column {name}"));
+    let i = head
+        .iter()
+        .position(|h| h == name)
+        .unwrap_or_else(|| panic!("no column {name}"));
     rows.iter().map(|r| r[i].parse().unwrap()).collect()
 }
 
