@@ -170,7 +170,13 @@ pub struct Rate {
 impl Rate {
     /// A rate of `value` per one `per` unit (e.g. 0.01 per month).
     pub fn new(value: f64, per: TimeUnit) -> Result<Self, UnitError> {
-        Self::per_duration(value, Duration { amount: 1.0, unit: per })
+        Self::per_duration(
+            value,
+            Duration {
+                amount: 1.0,
+                unit: per,
+            },
+        )
     }
     /// A rate of `value` per period of length `per` (e.g. 0.01 per 4.345 weeks).
     pub fn per_duration(value: f64, per: Duration) -> Result<Self, UnitError> {
@@ -235,11 +241,23 @@ mod tests {
 
     #[test]
     fn parses_durations_with_units() {
-        assert_eq!("52w".parse::<Duration>().unwrap(), Duration::weeks(52.0).unwrap());
-        assert_eq!("12mo".parse::<Duration>().unwrap(), Duration::months(12.0).unwrap());
-        assert_eq!("365d".parse::<Duration>().unwrap(), Duration::days(365.0).unwrap());
+        assert_eq!(
+            "52w".parse::<Duration>().unwrap(),
+            Duration::weeks(52.0).unwrap()
+        );
+        assert_eq!(
+            "12mo".parse::<Duration>().unwrap(),
+            Duration::months(12.0).unwrap()
+        );
+        assert_eq!(
+            "365d".parse::<Duration>().unwrap(),
+            Duration::days(365.0).unwrap()
+        );
         assert_eq!("1.5 y".parse::<Duration>().unwrap().unit(), TimeUnit::Years);
-        assert!("52".parse::<Duration>().is_err(), "a bare number has no unit");
+        assert!(
+            "52".parse::<Duration>().is_err(),
+            "a bare number has no unit"
+        );
         assert!("-3w".parse::<Duration>().is_err());
         assert!("3 fortnights".parse::<Duration>().is_err());
     }

@@ -20,9 +20,7 @@
 //! The spend is assumed independent of the purchase process (as in the Gamma-Gamma model,
 //! Fader, Hardie & Lee 2005, sec. 4), so expected value = expected spend × expected purchases.
 
-use std::collections::HashMap;
-
-use crate::data::{check_nonneg, validate_rfm, DataError, RfmRow};
+use crate::data::{check_nonneg, row_key, validate_rfm, DataError, RfmRow, RowMap};
 use crate::fit::{delta_method, normal_quantile_two_sided, Estimate, Scale};
 use crate::rfm::RfmModel;
 
@@ -213,14 +211,14 @@ pub fn customer_lifetime_values<M: RfmModel + ?Sized>(
             spends: spends.len(),
         });
     }
-    let mut cache: HashMap<(u64, u64, u64), f64> = HashMap::new();
+    let mut cache: RowMap<(u64, u64, u64), f64> = RowMap::default();
     rows.iter()
         .zip(spends)
         .enumerate()
         .map(|(i, (row, &spend))| {
             validate_rfm(i, row)?;
             check_spend(i, spend)?;
-            let key = (row.x.to_bits(), row.t_x.to_bits(), row.t.to_bits());
+            let key = row_key(row);
             let det = *cache
                 .entry(key)
                 .or_insert_with(|| det_unchecked(model, row, cfg));
@@ -257,8 +255,7 @@ pub fn clv_interval<M: RfmModel>(
             reason: "must be strictly between 0 and 1",
         });
     }
-    let mut theta = model.params();
-    let k = theta.len();
+    let k = model.params().len();
     if covariance.len() != k
         || covariance
             .iter()
@@ -266,23 +263,44 @@ pub fn clv_interval<M: RfmModel>(
     {
         return Err(ClvError::Covariance { expected: k });
     }
-    // Extend θ with the spend; the covariance is block-diagonal (independence).
-    theta.push(spend.mean);
-    let mut cov: Vec<Vec<f64>> = covariance
-        .iter()
-        .map(|c| c.iter().copied().chain([0.0]).collect())
-        .collect();
-    let mut last = vec![0.0; k + 1];
-    last[k] = spend.se * spend.se;
-    cov.push(last);
-    let g = |t: &[f64]| cfg.margin * t[k] * det_unchecked(&model.with_params(&t[..k]), row, cfg);
-    Ok(delta_method(
-        g,
-        &theta,
-        &cov,
-        Scale::Log,
-        normal_quantile_two_sided(level),
-    ))
+    let z = normal_quantile_two_sided(level);
+    let det = det_estimate(model, row, cfg, covariance, z);
+    Ok(combine_clv(&det, spend, cfg.margin, z))
+}
+
+/// Delta-method estimate of one customer's DET (discounted expected purchases) from the
+/// covariance of the model's parameters, with a log-scale interval at normal quantile `z`. The
+/// row and covariance are taken as valid (see [`clv_interval`], which checks them).
+pub fn det_estimate<M: RfmModel>(
+    model: &M,
+    row: &RfmRow,
+    cfg: &ClvConfig,
+    covariance: &[Vec<f64>],
+    z: f64,
+) -> Estimate {
+    let g = |t: &[f64]| det_unchecked(&model.with_params(t), row, cfg);
+    delta_method(g, &model.params(), covariance, Scale::Log, z)
+}
+
+/// CLV = margin × spend × DET with its first-order standard error, taking the spend estimate as
+/// independent of DET's: Var(CLV) = (margin·DET)² se(spend)² + (margin·spend)² se(DET)², and a
+/// log-scale interval at normal quantile `z` (so it stays positive). Cheap: this is how a batch
+/// combines one DET per distinct (x, t_x, T) with each customer's own spend.
+pub fn combine_clv(det: &Estimate, spend: Spend, margin: f64, z: f64) -> Estimate {
+    let value = margin * spend.mean * det.value;
+    let se = margin * ((det.value * spend.se).powi(2) + (spend.mean * det.se).powi(2)).sqrt();
+    let (lower, upper) = if value > 0.0 && se.is_finite() {
+        let s = se / value;
+        (value * (-z * s).exp(), value * (z * s).exp())
+    } else {
+        (value, value)
+    };
+    Estimate {
+        value,
+        se,
+        lower,
+        upper,
+    }
 }
 
 #[cfg(test)]

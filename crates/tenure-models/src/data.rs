@@ -2,6 +2,73 @@
 //! once with a weight, so a fit costs in proportion to distinct rows, not customers.
 
 use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
+
+/// A fast hasher for keys made of `f64` bit patterns: each word is folded in and the result is
+/// finished with the splitmix64 mixer, so the low bits (which pick the bucket) depend on every
+/// input bit — f64 patterns of round numbers have all-zero low bits. Not DoS-resistant; keys here
+/// are numbers from the user's own data.
+#[derive(Default, Clone, Copy)]
+pub struct RowHasher(u64);
+
+impl Hasher for RowHasher {
+    fn finish(&self) -> u64 {
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for chunk in bytes.chunks(8) {
+            let mut w = [0u8; 8];
+            w[..chunk.len()].copy_from_slice(chunk);
+            self.write_u64(u64::from_le_bytes(w));
+        }
+    }
+    fn write_u64(&mut self, v: u64) {
+        self.0 = (self.0.rotate_left(23) ^ v).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    }
+    fn write_usize(&mut self, v: usize) {
+        self.write_u64(v as u64);
+    }
+}
+
+/// A `HashMap` keyed by row bit patterns, with [`RowHasher`].
+pub type RowMap<K, V> = HashMap<K, V, BuildHasherDefault<RowHasher>>;
+
+/// The key of a row: the bit patterns of (x, t_x, T). Rows are equal exactly when their keys are.
+#[inline]
+pub fn row_key(r: &RfmRow) -> (u64, u64, u64) {
+    (r.x.to_bits(), r.t_x.to_bits(), r.t.to_bits())
+}
+
+/// Rows mapped to their distinct values: `distinct[index[i]] == rows[i]`, and `first[j]` is the
+/// first row equal to `distinct[j]`. Distinct rows are in order of first appearance.
+#[derive(Debug, Clone, Default)]
+pub struct Grouping {
+    pub distinct: Vec<RfmRow>,
+    pub first: Vec<usize>,
+    pub index: Vec<u32>,
+}
+
+/// Group rows by value (no validation), so per-row work can be done once per distinct row.
+pub fn group_rows(rows: impl ExactSizeIterator<Item = RfmRow>) -> Grouping {
+    let mut map: RowMap<(u64, u64, u64), u32> = RowMap::default();
+    let mut g = Grouping {
+        index: Vec::with_capacity(rows.len()),
+        ..Grouping::default()
+    };
+    for (i, r) in rows.enumerate() {
+        let next = g.distinct.len() as u32;
+        let j = *map.entry(row_key(&r)).or_insert(next);
+        if j == next {
+            g.distinct.push(r);
+            g.first.push(i);
+        }
+        g.index.push(j);
+    }
+    g
+}
 
 /// What is wrong with one input row. `row` is the 0-based index in the slice given; callers
 /// that read files map it to a line number.
@@ -115,7 +182,7 @@ impl Rfm {
 
     /// Validate and group rows with weights (number of customers each row stands for).
     pub fn weighted(rows: impl IntoIterator<Item = (RfmRow, f64)>) -> Result<Rfm, DataError> {
-        let mut index: HashMap<(u64, u64, u64), usize> = HashMap::new();
+        let mut index: RowMap<(u64, u64, u64), usize> = RowMap::default();
         let mut out = Rfm::default();
         for (i, (r, w)) in rows.into_iter().enumerate() {
             validate_rfm(i, &r)?;
@@ -123,7 +190,7 @@ impl Rfm {
             if w == 0.0 {
                 continue;
             }
-            let key = (r.x.to_bits(), r.t_x.to_bits(), r.t.to_bits());
+            let key = row_key(&r);
             match index.get(&key) {
                 Some(&j) => out.w[j] += w,
                 None => {
@@ -188,19 +255,28 @@ pub fn validate_rfm(i: usize, r: &RfmRow) -> Result<(), DataError> {
     if r.t_x > r.t {
         return Err(DataError::Inconsistent {
             row: i,
-            reason: format!("recency {} > T {}: the last purchase cannot come after the end of observation", r.t_x, r.t),
+            reason: format!(
+                "recency {} > T {}: the last purchase cannot come after the end of observation",
+                r.t_x, r.t
+            ),
         });
     }
     if r.x == 0.0 && r.t_x != 0.0 {
         return Err(DataError::Inconsistent {
             row: i,
-            reason: format!("frequency 0 with recency {}: recency must be 0 without repeat purchases", r.t_x),
+            reason: format!(
+                "frequency 0 with recency {}: recency must be 0 without repeat purchases",
+                r.t_x
+            ),
         });
     }
     if r.x > 0.0 && r.t_x == 0.0 {
         return Err(DataError::Inconsistent {
             row: i,
-            reason: format!("frequency {} with recency 0: repeat purchases must come after the first", r.x),
+            reason: format!(
+                "frequency {} with recency 0: repeat purchases must come after the first",
+                r.x
+            ),
         });
     }
     Ok(())
@@ -212,6 +288,23 @@ mod tests {
 
     fn row(x: f64, t_x: f64, t: f64) -> RfmRow {
         RfmRow { x, t_x, t }
+    }
+
+    #[test]
+    fn group_rows_maps_every_row_to_its_distinct_value() {
+        let rows = [
+            row(0., 0., 10.),
+            row(2., 5., 10.),
+            row(0., 0., 10.),
+            row(2., 5., 11.),
+        ];
+        let g = group_rows(rows.iter().copied());
+        assert_eq!(g.distinct.len(), 3);
+        assert_eq!(g.index, vec![0, 1, 0, 2]);
+        assert_eq!(g.first, vec![0, 1, 3]);
+        for (i, r) in rows.iter().enumerate() {
+            assert_eq!(g.distinct[g.index[i] as usize], *r);
+        }
     }
 
     #[test]
@@ -227,10 +320,25 @@ mod tests {
     fn rejects_bad_rows_with_their_index() {
         let e = Rfm::new(&[row(1., 2., 3.), row(1., 4., 3.)]).unwrap_err();
         assert_eq!(e.row(), Some(1));
-        assert!(matches!(Rfm::new(&[row(f64::NAN, 0., 1.)]), Err(DataError::NotFinite { field: "frequency", .. })));
-        assert!(matches!(Rfm::new(&[row(1.5, 1., 2.)]), Err(DataError::NotInteger { .. })));
-        assert!(matches!(Rfm::new(&[row(-1., 0., 2.)]), Err(DataError::Negative { .. })));
+        assert!(matches!(
+            Rfm::new(&[row(f64::NAN, 0., 1.)]),
+            Err(DataError::NotFinite {
+                field: "frequency",
+                ..
+            })
+        ));
+        assert!(matches!(
+            Rfm::new(&[row(1.5, 1., 2.)]),
+            Err(DataError::NotInteger { .. })
+        ));
+        assert!(matches!(
+            Rfm::new(&[row(-1., 0., 2.)]),
+            Err(DataError::Negative { .. })
+        ));
         assert!(matches!(Rfm::new(&[]), Err(DataError::Empty)));
-        assert!(Rfm::new(&[row(0., 0., 2.)]).unwrap().require_repeat_buyers().is_err());
+        assert!(Rfm::new(&[row(0., 0., 2.)])
+            .unwrap()
+            .require_repeat_buyers()
+            .is_err());
     }
 }

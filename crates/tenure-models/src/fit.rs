@@ -202,9 +202,9 @@ fn run_lbfgs<L: Likelihood + ?Sized>(
         .with_tolerance_cost(1e-15)
         .ok()?;
     let res = Executor::new(Objective::new(obj.lik, obj.scale), solver)
-    .configure(|s| s.param(phi0).max_iters(opts.max_iters))
-    .run()
-    .ok()?;
+        .configure(|s| s.param(phi0).max_iters(opts.max_iters))
+        .run()
+        .ok()?;
     let st = res.state();
     let p = st.get_best_param()?.clone();
     let c = st.get_best_cost();
@@ -224,9 +224,9 @@ fn run_nelder_mead<L: Likelihood + ?Sized>(
     }
     let solver = NelderMead::new(simplex).with_sd_tolerance(1e-12).ok()?;
     let res = Executor::new(Objective::new(obj.lik, obj.scale), solver)
-    .configure(|s| s.max_iters(4000))
-    .run()
-    .ok()?;
+        .configure(|s| s.max_iters(4000))
+        .run()
+        .ok()?;
     let st = res.state();
     let p = st.get_best_param()?.clone();
     st.get_best_cost().is_finite().then_some(p)
@@ -311,7 +311,10 @@ pub fn maximize<L: Likelihood + ?Sized>(lik: &L, opts: &FitOptions) -> Result<Fi
 
 /// Inverse observed information in θ, from the Hessian in φ = ln θ by central differences of the
 /// gradient: Cov(θ) = D H_φ⁻¹ D with D = diag(θ) (the gradient term vanishes at the optimum).
-pub fn observed_covariance<L: Likelihood + ?Sized>(lik: &L, theta: &[f64]) -> Option<Vec<Vec<f64>>> {
+pub fn observed_covariance<L: Likelihood + ?Sized>(
+    lik: &L,
+    theta: &[f64],
+) -> Option<Vec<Vec<f64>>> {
     let k = theta.len();
     let grad_phi = |phi: &[f64]| -> Vec<f64> {
         let t: Vec<f64> = phi.iter().map(|p| p.exp()).collect();
@@ -465,10 +468,35 @@ pub fn normal_quantile_two_sided(level: f64) -> f64 {
 }
 
 fn acklam(p: f64) -> f64 {
-    const A: [f64; 6] = [-3.969683028665376e+01, 2.209460984245205e+02, -2.759285104469687e+02, 1.383577518672690e+02, -3.066479806614716e+01, 2.506628277459239e+00];
-    const B: [f64; 5] = [-5.447609879822406e+01, 1.615858368580409e+02, -1.556989798598866e+02, 6.680131188771972e+01, -1.328068155288572e+01];
-    const C: [f64; 6] = [-7.784894002430293e-03, -3.223964580411365e-01, -2.400758277161838e+00, -2.549732539343734e+00, 4.374664141464968e+00, 2.938163982698783e+00];
-    const D: [f64; 4] = [7.784695709041462e-03, 3.224671290700398e-01, 2.445134137142996e+00, 3.754408661907416e+00];
+    const A: [f64; 6] = [
+        -3.969683028665376e+01,
+        2.209460984245205e+02,
+        -2.759285104469687e+02,
+        1.383577518672690e+02,
+        -3.066479806614716e+01,
+        2.506628277459239e+00,
+    ];
+    const B: [f64; 5] = [
+        -5.447609879822406e+01,
+        1.615858368580409e+02,
+        -1.556989798598866e+02,
+        6.680131188771972e+01,
+        -1.328068155288572e+01,
+    ];
+    const C: [f64; 6] = [
+        -7.784894002430293e-03,
+        -3.223964580411365e-01,
+        -2.400758277161838e+00,
+        -2.549732539343734e+00,
+        4.374664141464968e+00,
+        2.938163982698783e+00,
+    ];
+    const D: [f64; 4] = [
+        7.784695709041462e-03,
+        3.224671290700398e-01,
+        2.445134137142996e+00,
+        3.754408661907416e+00,
+    ];
     let pl = 0.02425;
     if p < pl {
         let q = (-2.0 * p.ln()).sqrt();

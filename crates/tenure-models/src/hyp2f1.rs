@@ -205,7 +205,11 @@ fn cf(a: Dual, b_small: Dual, x: Dual) -> Dual {
         c = guard(1.0 + aa / c);
         let del = d * c;
         h = h * del;
-        let settled = del.d.iter().zip(&h.d).all(|(dd, hd)| dd.abs() <= 1e-15 * (1.0 + (hd / h.v).abs()));
+        let settled = del
+            .d
+            .iter()
+            .zip(&h.d)
+            .all(|(dd, hd)| dd.abs() <= 1e-15 * (1.0 + (hd / h.v).abs()));
         if (del.v - 1.0).abs() <= 1e-16 && settled {
             break;
         }
@@ -229,11 +233,22 @@ fn ln_split(a: Dual, b: Dual, v0: Dual, h: f64) -> Dual {
         let e = kf + one_minus_b; // exponent of v after integrating v^(k−B)
         let u = e * l;
         // ∫_{v₀}^h v^(k−B) dv / v₀^(1−B) = [h^k (h/v₀)^(1−B) − v₀^k]/e = v₀^k · L · expm1(eL)/(eL).
-        let piece = if u.v.abs() < 0.5 { v0_k * l * expm1_over(u) } else { (h_k * ratio - v0_k) / e };
+        let piece = if u.v.abs() < 0.5 {
+            v0_k * l * expm1_over(u)
+        } else {
+            (h_k * ratio - v0_k) / e
+        };
         let term = coef * piece;
         lower = lower + term;
         let small = |x: f64, s: f64| x.abs() <= EPS * s.abs().max(f64::MIN_POSITIVE);
-        if k > 0 && small(term.v, lower.v) && term.d.iter().zip(&lower.d).all(|(td, ld)| small(*td, ld.abs() + lower.v.abs())) {
+        if k > 0
+            && small(term.v, lower.v)
+            && term
+                .d
+                .iter()
+                .zip(&lower.d)
+                .all(|(td, ld)| small(*td, ld.abs() + lower.v.abs()))
+        {
             break;
         }
         coef = coef * ((kf + 1.0 - a) / (kf + 1.0));
@@ -303,7 +318,12 @@ impl Add for Dual {
     fn add(self, o: Dual) -> Dual {
         Dual {
             v: self.v + o.v,
-            d: [self.d[0] + o.d[0], self.d[1] + o.d[1], self.d[2] + o.d[2], self.d[3] + o.d[3]],
+            d: [
+                self.d[0] + o.d[0],
+                self.d[1] + o.d[1],
+                self.d[2] + o.d[2],
+                self.d[3] + o.d[3],
+            ],
         }
     }
 }
@@ -346,13 +366,19 @@ impl Div for Dual {
 impl Add<f64> for Dual {
     type Output = Dual;
     fn add(self, o: f64) -> Dual {
-        Dual { v: self.v + o, d: self.d }
+        Dual {
+            v: self.v + o,
+            d: self.d,
+        }
     }
 }
 impl Sub<f64> for Dual {
     type Output = Dual;
     fn sub(self, o: f64) -> Dual {
-        Dual { v: self.v - o, d: self.d }
+        Dual {
+            v: self.v - o,
+            d: self.d,
+        }
     }
 }
 impl Mul<f64> for Dual {
@@ -429,10 +455,18 @@ mod tests {
         for &(pb, ps, big, small, y, want, grad) in CASES {
             let t = Tail::new(pb, ps, big, small, y);
             let (v, g) = ln_tail_grad(&t);
-            assert!(close(v, want, 1e-13), "ln I {pb} {ps} {big} {small} {y}: {v} vs {want}");
+            assert!(
+                close(v, want, 1e-13),
+                "ln I {pb} {ps} {big} {small} {y}: {v} vs {want}"
+            );
             assert!(close(ln_tail(&t), want, 1e-13), "value-only path differs");
             for i in 0..4 {
-                assert!(close(g[i], grad[i], 1e-9), "∂{i} {pb} {ps} {big} {small} {y}: {} vs {}", g[i], grad[i]);
+                assert!(
+                    close(g[i], grad[i], 1e-9),
+                    "∂{i} {pb} {ps} {big} {small} {y}: {} vs {}",
+                    g[i],
+                    grad[i]
+                );
             }
         }
     }
@@ -440,7 +474,11 @@ mod tests {
     #[test]
     fn regimes_agree_where_they_meet() {
         // The same integrals through the series and the dual-number paths.
-        for &(pb, ps, big, small, y) in &[(1.5, 0.6, 3.0, 2.0, 0.5), (30.0, 1.2, 5.0, 4.0, 0.0), (0.7, 25.0, 8.0, 5.0, 1.0)] {
+        for &(pb, ps, big, small, y) in &[
+            (1.5, 0.6, 3.0, 2.0, 0.5),
+            (30.0, 1.2, 5.0, 4.0, 0.0),
+            (0.7, 25.0, 8.0, 5.0, 1.0),
+        ] {
             let t = Tail::new(pb, ps, big, small, y);
             let z = (big - small) / (big + y);
             assert!(z <= Z_SERIES);
@@ -459,7 +497,8 @@ mod tests {
             let v = series::<false>(&t, z).0;
             let a = Dual::cst(pb + ps - 1.0);
             let v0 = (small + y) / (big + y);
-            let split = -a.v * (big - small).ln() + ln_split(a, Dual::cst(ps), Dual::cst(v0), (1.0 + v0) / 2.0).v;
+            let split = -a.v * (big - small).ln()
+                + ln_split(a, Dual::cst(ps), Dual::cst(v0), (1.0 + v0) / 2.0).v;
             assert!(close(split, v, 1e-13), "split {split} vs {v}");
         }
     }
@@ -474,9 +513,17 @@ mod tests {
 
     #[test]
     fn never_nan_at_extremes() {
-        for &(pb, ps, big, small, y) in &[(0.01, 1.0, 1e12, 1e-6, 0.0), (2e4, 0.01, 1e9, 1e-3, 0.0), (1.0, 2e4, 1e6, 1e-4, 0.0), (0.02, 0.99, 1e15, 1.0, 0.0)] {
+        for &(pb, ps, big, small, y) in &[
+            (0.01, 1.0, 1e12, 1e-6, 0.0),
+            (2e4, 0.01, 1e9, 1e-3, 0.0),
+            (1.0, 2e4, 1e6, 1e-4, 0.0),
+            (0.02, 0.99, 1e15, 1.0, 0.0),
+        ] {
             let (v, g) = ln_tail_grad(&Tail::new(pb, ps, big, small, y));
-            assert!(v.is_finite() && g.iter().all(|x| x.is_finite()), "{pb} {ps} {big} {small}: {v} {g:?}");
+            assert!(
+                v.is_finite() && g.iter().all(|x| x.is_finite()),
+                "{pb} {ps} {big} {small}: {v} {g:?}"
+            );
         }
     }
 }

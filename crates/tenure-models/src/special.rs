@@ -77,7 +77,10 @@ mod tests {
         for &x in &[0.01, 0.3, 2.5, 17.0, 1234.5] {
             let h = 1e-5 * x;
             let fd = (ln_gamma(x + h) - ln_gamma(x - h)) / (2.0 * h);
-            assert!((fd - digamma(x)).abs() < 1e-6 * (1.0 + digamma(x).abs()), "x={x}");
+            assert!(
+                (fd - digamma(x)).abs() < 1e-6 * (1.0 + digamma(x).abs()),
+                "x={x}"
+            );
         }
     }
 

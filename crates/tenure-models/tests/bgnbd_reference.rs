@@ -1,6 +1,7 @@
 //! BG/NBD against the reference results in testdata/refdata (see its README for the sources and
 //! tolerances): the CDNOW MLE, the 50-digit individual log-likelihoods, lifetimes 0.11.3's
 //! per-customer predictions and E[X(t)].
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::path::PathBuf;
 use std::time::Instant;

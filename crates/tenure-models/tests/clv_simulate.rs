@@ -1,5 +1,6 @@
 //! CLV by hand with tiny test-only models, against lifetimes 0.11.3 on CDNOW, and simulated
 //! holdout purchases against the models' predictions.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::path::PathBuf;
 

@@ -1,5 +1,6 @@
 //! MBG/NBD against the reference results in testdata/refdata (see its README): the CDNOW MLE
 //! of lifetimes' `ModifiedBetaGeoFitter` likelihood, polished to ~1e-9.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::path::PathBuf;
 use std::time::Instant;

@@ -1,6 +1,7 @@
 //! Pareto/NBD against the pinned reference results in `testdata/refdata` (see its README):
 //! the CDNOW fit, lifetimes 0.11.3's per-customer predictions, and the 50-digit mpmath
 //! log-likelihoods of hard cases.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::path::PathBuf;
 
@@ -8,26 +9,41 @@ use tenure_models::paretonbd::{fit_paretonbd, ParetoNbdParams};
 use tenure_models::{FitOptions, Rfm, RfmModel, RfmRow};
 
 fn refdata(name: &str) -> PathBuf {
-    let dir = std::env::var("TENURE_REFDATA")
-        .unwrap_or_else(|_| concat!(env!("CARGO_MANIFEST_DIR"), "/../../testdata/refdata").to_string());
+    let dir = std::env::var("TENURE_REFDATA").unwrap_or_else(|_| {
+        concat!(env!("CARGO_MANIFEST_DIR"), "/../../testdata/refdata").to_string()
+    });
     PathBuf::from(dir).join(name)
 }
 
 /// Data lines of a CSV file (comments starting with '#' and the header skipped), split on ','.
 fn csv(name: &str) -> (Vec<String>, Vec<Vec<String>>) {
     let text = std::fs::read_to_string(refdata(name)).unwrap_or_else(|e| panic!("{name}: {e}"));
-    let mut lines = text.lines().filter(|l| !l.starts_with('#') && !l.trim().is_empty());
-    let header = lines.next().unwrap().split(',').map(str::to_string).collect();
-    let rows = lines.map(|l| l.split(',').map(str::to_string).collect()).collect();
+    let mut lines = text
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.trim().is_empty());
+    let header = lines
+        .next()
+        .unwrap()
+        .split(',')
+        .map(str::to_string)
+        .collect();
+    let rows = lines
+        .map(|l| l.split(',').map(str::to_string).collect())
+        .collect();
     (header, rows)
 }
 
 fn col(header: &[String], name: &str) -> usize {
-    header.iter().position(|h| h == name).unwrap_or_else(|| panic!("no column {name}"))
+    header
+        .iter()
+        .position(|h| h == name)
+        .unwrap_or_else(|| panic!("no column {name}"))
 }
 
 fn num(s: &str) -> f64 {
-    s.trim().parse().unwrap_or_else(|_| panic!("not a number: {s}"))
+    s.trim()
+        .parse()
+        .unwrap_or_else(|_| panic!("not a number: {s}"))
 }
 
 fn rel_close(got: f64, want: f64, rel: f64) -> bool {
@@ -62,29 +78,59 @@ fn fit_on_cdnow_matches_the_mle() {
         elapsed
     );
     // README: MLE 0.5532755, 10.57761, 0.6062137, 11.66792; LL −9594.9739 (params 1e-4, LL ±0.001).
-    let mle = [0.5532754729841829, 10.577612073082731, 0.6062136715276182, 11.667915376218149];
+    let mle = [
+        0.5532754729841829,
+        10.577612073082731,
+        0.6062136715276182,
+        11.667915376218149,
+    ];
     for (i, (got, want)) in fit.params.iter().zip(mle).enumerate() {
-        assert!(rel_close(*got, want, 1e-4), "{}: {got} vs {want}", fit.names[i]);
+        assert!(
+            rel_close(*got, want, 1e-4),
+            "{}: {got} vs {want}",
+            fit.names[i]
+        );
     }
     assert_eq!(p.params(), fit.params);
-    assert!((fit.log_likelihood - -9594.973929826861).abs() < 1e-3, "LL {}", fit.log_likelihood);
+    assert!(
+        (fit.log_likelihood - -9594.973929826861).abs() < 1e-3,
+        "LL {}",
+        fit.log_likelihood
+    );
     assert!(fit.converged, "gradient norm {}", fit.gradient_norm);
     assert_eq!(fit.names, ["r", "alpha", "s", "beta"]);
     for (name, se) in fit.names.iter().zip(&fit.standard_errors) {
         assert!(se.is_finite() && *se > 0.0, "se of {name}: {se}");
     }
     // The model's own per-customer likelihood sums to the fit's.
-    let by_row: f64 = cdnow_rows().iter().map(|r| p.log_likelihood_one(r.x, r.t_x, r.t)).sum();
-    assert!((by_row - fit.log_likelihood).abs() < 1e-8, "{by_row} vs {}", fit.log_likelihood);
+    let by_row: f64 = cdnow_rows()
+        .iter()
+        .map(|r| p.log_likelihood_one(r.x, r.t_x, r.t))
+        .sum();
+    assert!(
+        (by_row - fit.log_likelihood).abs() < 1e-8,
+        "{by_row} vs {}",
+        fit.log_likelihood
+    );
 }
 
 #[test]
 fn hard_cases_match_mpmath() {
     let (h, rows) = csv("paretonbd_loglik_mpmath.csv");
-    let idx: Vec<usize> = ["r", "alpha", "s", "beta", "x", "t_x", "T", "loglik", "lifetimes_0.11.3"]
-        .iter()
-        .map(|n| col(&h, n))
-        .collect();
+    let idx: Vec<usize> = [
+        "r",
+        "alpha",
+        "s",
+        "beta",
+        "x",
+        "t_x",
+        "T",
+        "loglik",
+        "lifetimes_0.11.3",
+    ]
+    .iter()
+    .map(|n| col(&h, n))
+    .collect();
     assert_eq!(rows.len(), 84);
     let mut lifetimes_nan = 0;
     for r in &rows {
@@ -98,7 +144,11 @@ fn hard_cases_match_mpmath() {
         let got = p.log_likelihood_one(v[4], v[5], v[6]);
         let want = v[7];
         let tol = 1e-9 * want.abs().max(1.0);
-        assert!((got - want).abs() <= tol, "{r:?}: {got} vs {want} (diff {:e})", got - want);
+        assert!(
+            (got - want).abs() <= tol,
+            "{r:?}: {got} vs {want} (diff {:e})",
+            got - want
+        );
         lifetimes_nan += usize::from(v[8].is_nan());
     }
     assert_eq!(lifetimes_nan, 3, "the file's rows where lifetimes breaks");
@@ -129,7 +179,12 @@ fn per_customer_predictions_match_lifetimes() {
     let p = lifetimes_params();
     assert!(rel_close(p.r, 0.5532845580225381, 1e-15));
     let (hs, summary) = csv("cdnow_customers_summary_with_transactions.csv");
-    let (id, x, t_x, t) = (col(&hs, "ID"), col(&hs, "x"), col(&hs, "t_x"), col(&hs, "T"));
+    let (id, x, t_x, t) = (
+        col(&hs, "ID"),
+        col(&hs, "x"),
+        col(&hs, "t_x"),
+        col(&hs, "T"),
+    );
     let customers: std::collections::HashMap<String, (f64, f64, f64)> = summary
         .iter()
         .map(|r| (r[id].clone(), (num(&r[x]), num(&r[t_x]), num(&r[t]))))
@@ -144,15 +199,27 @@ fn per_customer_predictions_match_lifetimes() {
     assert_eq!(preds.len(), 2357);
     let mut worst = 0.0f64;
     for r in &preds {
-        let &(x, t_x, t) = customers.get(&r[cid]).unwrap_or_else(|| panic!("no customer {}", r[cid]));
+        let &(x, t_x, t) = customers
+            .get(&r[cid])
+            .unwrap_or_else(|| panic!("no customer {}", r[cid]));
         let pa = p.p_alive(x, t_x, t);
         assert!((0.0..=1.0).contains(&pa));
         for (got, want) in [
             (pa, num(&r[alive])),
-            (p.conditional_expected_purchases(39.0, x, t_x, t), num(&r[e39])),
-            (p.conditional_expected_purchases(52.0, x, t_x, t), num(&r[e52])),
+            (
+                p.conditional_expected_purchases(39.0, x, t_x, t),
+                num(&r[e39]),
+            ),
+            (
+                p.conditional_expected_purchases(52.0, x, t_x, t),
+                num(&r[e52]),
+            ),
         ] {
-            assert!(rel_close(got, want, 1e-6), "customer {}: {got} vs {want}", r[cid]);
+            assert!(
+                rel_close(got, want, 1e-6),
+                "customer {}: {got} vs {want}",
+                r[cid]
+            );
             worst = worst.max((got - want).abs() / want.abs());
         }
     }
@@ -182,18 +249,41 @@ fn new_customer_expectation_and_distribution() {
         let mean: f64 = probs.iter().enumerate().map(|(n, q)| n as f64 * q).sum();
         assert!((total - 1.0).abs() < 1e-10, "t={t}: Σ P = {total}");
         let e = p.expected_purchases(t);
-        assert!((mean - e).abs() < 1e-9 * e, "t={t}: Σ n P = {mean} vs E[X(t)] = {e}");
+        assert!(
+            (mean - e).abs() < 1e-9 * e,
+            "t={t}: Σ n P = {mean} vs E[X(t)] = {e}"
+        );
     }
 }
 
 #[test]
 fn p_alive_stays_in_range_on_hard_rows() {
     for p in [
-        ParetoNbdParams { r: 0.5, alpha: 1.0, s: 0.5, beta: 100.0 },
-        ParetoNbdParams { r: 2.0, alpha: 500.0, s: 0.3, beta: 2.0 },
-        ParetoNbdParams { r: 5.0, alpha: 0.1, s: 0.05, beta: 0.2 },
+        ParetoNbdParams {
+            r: 0.5,
+            alpha: 1.0,
+            s: 0.5,
+            beta: 100.0,
+        },
+        ParetoNbdParams {
+            r: 2.0,
+            alpha: 500.0,
+            s: 0.3,
+            beta: 2.0,
+        },
+        ParetoNbdParams {
+            r: 5.0,
+            alpha: 0.1,
+            s: 0.05,
+            beta: 0.2,
+        },
     ] {
-        for (x, t_x, t) in [(0.0, 0.0, 1.0), (20000.0, 10.0, 10000.0), (20000.0, 9999.0, 10000.0), (1.0, 0.001, 10000.0)] {
+        for (x, t_x, t) in [
+            (0.0, 0.0, 1.0),
+            (20000.0, 10.0, 10000.0),
+            (20000.0, 9999.0, 10000.0),
+            (1.0, 0.001, 10000.0),
+        ] {
             let pa = p.p_alive(x, t_x, t);
             assert!((0.0..=1.0).contains(&pa), "{p:?} {x} {t_x} {t}: {pa}");
             let e = p.conditional_expected_purchases(52.0, x, t_x, t);

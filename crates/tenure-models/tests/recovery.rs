@@ -1,6 +1,7 @@
 //! Parameter recovery: populations of 100,000 customers drawn from known parameters (observed
 //! for T ~ Uniform[26, 78] weeks), fitted back; every estimate must lie within 2 of its
 //! standard errors of the truth. Seeds are fixed, so each test is deterministic.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use tenure_models::bgnbd::fit_bgnbd;
 use tenure_models::gammagamma::{fit_gammagamma, SpendData, SpendRow};

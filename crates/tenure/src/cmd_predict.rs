@@ -9,15 +9,16 @@ use crate::model_file::ModelFile;
 use crate::table::{num, Table};
 use crate::{write_atomically, Format};
 use clap::Args;
-use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::path::PathBuf;
 use std::time::Instant;
 use tenure_core::{Duration, Rate, TimeUnit};
 use tenure_engine::SummaryRow;
 use tenure_models::bgnbd::BgNbdParams;
-use tenure_models::clv::{clv_interval, ClvConfig, Spend};
-use tenure_models::data::validate_rfm;
+use tenure_models::clv::{
+    combine_clv, det_estimate, discounted_expected_purchases, ClvConfig, Spend,
+};
+use tenure_models::data::{group_rows, validate_rfm};
 use tenure_models::fit::{delta_method, normal_quantile_two_sided};
 use tenure_models::gammagamma::GammaGammaParams;
 use tenure_models::mbgnbd::MbgNbdParams;
@@ -60,12 +61,32 @@ pub struct PredictArgs {
     pub format: Format,
 }
 
-/// One customer's scores.
+/// Every customer's scores. Purchase predictions are per distinct (x, t_x, T) — `index` maps
+/// each customer to hers — and spend and CLV per customer.
 struct Scores {
-    p_alive: Estimate,
-    expected: Estimate,
-    spend: Option<Estimate>,
-    clv: Option<Estimate>,
+    index: Vec<u32>,
+    p_alive: Vec<Estimate>,
+    expected: Vec<Estimate>,
+    spend: Option<Vec<Estimate>>,
+    clv: Option<Vec<Estimate>>,
+}
+
+impl Scores {
+    fn len(&self) -> usize {
+        self.index.len()
+    }
+    fn p_alive(&self, i: usize) -> &Estimate {
+        &self.p_alive[self.index[i] as usize]
+    }
+    fn expected(&self, i: usize) -> &Estimate {
+        &self.expected[self.index[i] as usize]
+    }
+    fn spend(&self, i: usize) -> Option<&Estimate> {
+        self.spend.as_ref().map(|v| &v[i])
+    }
+    fn clv(&self, i: usize) -> Option<&Estimate> {
+        self.clv.as_ref().map(|v| &v[i])
+    }
 }
 
 fn point(v: f64) -> Estimate {
@@ -229,7 +250,7 @@ pub fn run(a: PredictArgs) -> Result<(), CliError> {
     let score_ms = t_score.elapsed().as_secs_f64() * 1000.0;
 
     let t_write = Instant::now();
-    let csv = render_csv(&rows, &scores, !a.no_intervals);
+    let csv = render_csv(&rows, &scores, !a.no_intervals && mf.covariance.is_some());
     write_atomically(&a.output, csv.as_bytes())?;
     let write_ms = t_write.elapsed().as_secs_f64() * 1000.0;
 
@@ -256,52 +277,65 @@ struct Ctx<'a> {
     z: f64,
 }
 
-/// Score every row; purchase predictions are computed once per distinct (x, t_x, T).
-fn score_all<M: RfmModel>(model: &M, c: &Ctx<'_>) -> Result<Vec<Scores>, CliError> {
+/// Score every row; purchase predictions (and DET, for CLV) once per distinct (x, t_x, T).
+fn score_all<M: RfmModel>(model: &M, c: &Ctx<'_>) -> Result<Scores, CliError> {
     let path = c.args.input.as_path();
-    let intervals = !c.args.no_intervals && c.cov.is_some();
+    let cov = c.cov.filter(|_| !c.args.no_intervals);
     let theta = model.params();
-    let mut cache: HashMap<(u64, u64, u64), (Estimate, Estimate)> = HashMap::new();
-    let mut out = Vec::with_capacity(c.rows.len());
-    for (i, r) in c.rows.iter().enumerate() {
-        let row = RfmRow {
-            x: r.x,
-            t_x: r.t_x,
-            t: r.t,
-        };
-        validate_rfm(i, &row).map_err(|e| data_error(path, c.rows, e))?;
-        let key = (r.x.to_bits(), r.t_x.to_bits(), r.t.to_bits());
-        let (pa, ex) = *cache
-            .entry(key)
-            .or_insert_with(|| match (intervals, c.cov) {
-                (true, Some(cov)) => (
-                    delta_method(
-                        |t| model.with_params(t).p_alive(row.x, row.t_x, row.t),
-                        &theta,
-                        cov,
-                        Scale::Logit,
-                        c.z,
-                    ),
-                    delta_method(
-                        |t| {
-                            model
-                                .with_params(t)
-                                .conditional_expected_purchases(c.h, row.x, row.t_x, row.t)
-                        },
-                        &theta,
-                        cov,
-                        Scale::Log,
-                        c.z,
-                    ),
-                ),
-                _ => (
-                    point(model.p_alive(row.x, row.t_x, row.t)),
-                    point(model.conditional_expected_purchases(c.h, row.x, row.t_x, row.t)),
-                ),
-            });
-        let (spend, clv) = match c.spend {
-            None => (None, None),
-            Some((gg, gcov)) => {
+    let g = group_rows(c.rows.iter().map(|r| RfmRow {
+        x: r.x,
+        t_x: r.t_x,
+        t: r.t,
+    }));
+    let mut p_alive = Vec::with_capacity(g.distinct.len());
+    let mut expected = Vec::with_capacity(g.distinct.len());
+    let mut det = Vec::with_capacity(g.distinct.len());
+    for (j, row) in g.distinct.iter().enumerate() {
+        validate_rfm(g.first[j], row).map_err(|e| data_error(path, c.rows, e))?;
+        let (x, tx, t) = (row.x, row.t_x, row.t);
+        match cov {
+            Some(cov) => {
+                p_alive.push(delta_method(
+                    |th| model.with_params(th).p_alive(x, tx, t),
+                    &theta,
+                    cov,
+                    Scale::Logit,
+                    c.z,
+                ));
+                expected.push(delta_method(
+                    |th| {
+                        model
+                            .with_params(th)
+                            .conditional_expected_purchases(c.h, x, tx, t)
+                    },
+                    &theta,
+                    cov,
+                    Scale::Log,
+                    c.z,
+                ));
+                if c.spend.is_some() {
+                    det.push(det_estimate(model, row, c.cfg, cov, c.z));
+                }
+            }
+            None => {
+                p_alive.push(point(model.p_alive(x, tx, t)));
+                expected.push(point(model.conditional_expected_purchases(c.h, x, tx, t)));
+                if c.spend.is_some() {
+                    det.push(point(
+                        discounted_expected_purchases(model, row, c.cfg)
+                            .map_err(|e| CliError::failure(e.to_string()))?,
+                    ));
+                }
+            }
+        }
+    }
+    let (spend, clv) = match c.spend {
+        None => (None, None),
+        Some((gg, gcov)) => {
+            let gcov = gcov.filter(|_| cov.is_some());
+            let mut spend = Vec::with_capacity(c.rows.len());
+            let mut clv = Vec::with_capacity(c.rows.len());
+            for (i, r) in c.rows.iter().enumerate() {
                 let m = r.monetary.ok_or_else(|| {
                     CliError::at(
                         path,
@@ -310,42 +344,24 @@ fn score_all<M: RfmModel>(model: &M, c: &Ctx<'_>) -> Result<Vec<Scores>, CliErro
                         "--spend needs a monetary_value (or zbar) for every customer",
                     )
                 })?;
-                let spend = spend_estimate(gg, gcov.filter(|_| intervals), r.x, m, c.z)
+                let sp = spend_estimate(gg, gcov, r.x, m, c.z)
                     .map_err(|e| CliError::at(path, r.line as usize, None, e))?;
-                let clv = match (intervals, c.cov) {
-                    (true, Some(cov)) => clv_interval(
-                        model,
-                        &row,
-                        Spend {
-                            mean: spend.value,
-                            se: if spend.se.is_finite() { spend.se } else { 0.0 },
-                        },
-                        c.cfg,
-                        cov,
-                        c.args.level,
-                    )
-                    .map_err(|e| CliError::at(path, r.line as usize, None, e))?,
-                    _ => point(
-                        tenure_models::clv::customer_lifetime_value(
-                            model,
-                            &row,
-                            spend.value,
-                            c.cfg,
-                        )
-                        .map_err(|e| CliError::at(path, r.line as usize, None, e))?,
-                    ),
-                };
-                (Some(spend), Some(clv))
+                let se = if sp.se.is_finite() { sp.se } else { 0.0 };
+                let d = &det[g.index[i] as usize];
+                let v = combine_clv(d, Spend { mean: sp.value, se }, c.cfg.margin(), c.z);
+                clv.push(if cov.is_some() { v } else { point(v.value) });
+                spend.push(sp);
             }
-        };
-        out.push(Scores {
-            p_alive: pa,
-            expected: ex,
-            spend,
-            clv,
-        });
-    }
-    Ok(out)
+            (Some(spend), Some(clv))
+        }
+    };
+    Ok(Scores {
+        index: g.index,
+        p_alive,
+        expected,
+        spend,
+        clv,
+    })
 }
 
 fn spend_estimate(
@@ -387,9 +403,9 @@ fn fmt(v: f64) -> String {
     }
 }
 
-fn render_csv(rows: &[SummaryRow], scores: &[Scores], intervals: bool) -> String {
-    let mut s = String::with_capacity(rows.len() * 96);
-    let has_spend = scores.first().is_some_and(|x| x.spend.is_some());
+fn render_csv(rows: &[SummaryRow], scores: &Scores, intervals: bool) -> String {
+    let mut s = String::with_capacity(rows.len() * if intervals { 200 } else { 64 });
+    let has_spend = scores.spend.is_some();
     s.push_str("customer_id,p_alive");
     if intervals {
         s.push_str(",p_alive_lower,p_alive_upper");
@@ -415,11 +431,11 @@ fn render_csv(rows: &[SummaryRow], scores: &[Scores], intervals: bool) -> String
             let _ = write!(s, ",{},{}", fmt(e.lower), fmt(e.upper));
         }
     };
-    for (r, sc) in rows.iter().zip(scores) {
+    for (i, r) in rows.iter().enumerate() {
         s.push_str(&csv_field(&r.id));
-        est(&mut s, &sc.p_alive);
-        est(&mut s, &sc.expected);
-        if let (Some(sp), Some(clv)) = (&sc.spend, &sc.clv) {
+        est(&mut s, scores.p_alive(i));
+        est(&mut s, scores.expected(i));
+        if let (Some(sp), Some(clv)) = (scores.spend(i), scores.clv(i)) {
             est(&mut s, sp);
             est(&mut s, clv);
         }
@@ -444,16 +460,13 @@ fn report(
     horizon: &Duration,
     rate: Option<&Rate>,
     rows: &[SummaryRow],
-    scores: &[Scores],
+    scores: &Scores,
     ms: [f64; 3],
 ) {
-    let n = scores.len() as f64;
-    let mean_alive = scores.iter().map(|s| s.p_alive.value).sum::<f64>() / n;
-    let total_purchases: f64 = scores.iter().map(|s| s.expected.value).sum();
-    let total_clv: Option<f64> = scores
-        .first()
-        .and_then(|s| s.clv)
-        .map(|_| scores.iter().filter_map(|s| s.clv.map(|c| c.value)).sum());
+    let n = scores.len();
+    let mean_alive = (0..n).map(|i| scores.p_alive(i).value).sum::<f64>() / n as f64;
+    let total_purchases: f64 = (0..n).map(|i| scores.expected(i).value).sum();
+    let total_clv: Option<f64> = scores.clv.as_ref().map(|v| v.iter().map(|c| c.value).sum());
     let method = if a.no_intervals {
         "none".to_string()
     } else {
@@ -514,25 +527,29 @@ fn report(
 }
 
 /// The ten customers with the highest CLV (or expected purchases without a spend model).
-fn print_top(rows: &[SummaryRow], scores: &[Scores], horizon: &Duration) {
-    let key = |s: &Scores| s.clv.map(|c| c.value).unwrap_or(s.expected.value);
+fn print_top(rows: &[SummaryRow], scores: &Scores, horizon: &Duration) {
+    let key = |i: usize| {
+        scores
+            .clv(i)
+            .map(|c| c.value)
+            .unwrap_or(scores.expected(i).value)
+    };
     let mut idx: Vec<usize> = (0..scores.len()).collect();
-    idx.sort_by(|&i, &j| key(&scores[j]).total_cmp(&key(&scores[i])).then(i.cmp(&j)));
-    let has_clv = scores.first().is_some_and(|s| s.clv.is_some());
+    idx.sort_by(|&i, &j| key(j).total_cmp(&key(i)).then(i.cmp(&j)));
+    let has_clv = scores.clv.is_some();
     let exp = format!("E[purchases, {horizon}]");
     let mut head = vec!["customer", "P(alive)", exp.as_str()];
     if has_clv {
-        head.extend(["E[spend]", "CLV", "CLV 95% interval"]);
+        head.extend(["E[spend]", "CLV", "CLV interval"]);
     }
     let mut t = Table::new(&head);
     for &i in idx.iter().take(10) {
-        let s = &scores[i];
         let mut cells = vec![
             rows[i].id.clone(),
-            num(s.p_alive.value, 3),
-            num(s.expected.value, 4),
+            num(scores.p_alive(i).value, 3),
+            num(scores.expected(i).value, 4),
         ];
-        if let (Some(sp), Some(c)) = (s.spend, s.clv) {
+        if let (Some(sp), Some(c)) = (scores.spend(i), scores.clv(i)) {
             cells.push(format!("{:.2}", sp.value));
             cells.push(format!("{:.2}", c.value));
             cells.push(if c.lower.is_finite() {
