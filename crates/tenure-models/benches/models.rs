@@ -11,7 +11,7 @@
 //! simulated from BG/NBD (CDNOW's parameters) observed for T ~ Uniform[26, 78] weeks in
 //! continuous time, fitted with BG/NBD and Pareto/NBD.
 //!
-//! Run: `cargo bench -p tenure-models` (about 5 minutes on 2 cores).
+//! Run: `cargo bench -p tenure-models` (about 3 minutes on 2 cores).
 
 use std::hint::black_box;
 use std::path::PathBuf;
@@ -134,6 +134,12 @@ fn fits(c: &mut Criterion) {
             })
             .collect();
         g.throughput(Throughput::Elements(n as u64));
+        // Grouping alone, the part of every fit below that grows with the customers.
+        g.bench_with_input(
+            BenchmarkId::new("group_only", label(n)),
+            &rows,
+            |b, rows| b.iter(|| Rfm::new(rows).expect("CDNOW rows are valid")),
+        );
         g.bench_with_input(BenchmarkId::new("bgnbd", label(n)), &rows, |b, rows| {
             b.iter(|| {
                 let data = Rfm::new(rows).expect("CDNOW rows are valid");
