@@ -238,18 +238,24 @@ pub fn maximize<L: Likelihood + ?Sized>(lik: &L, opts: &FitOptions) -> Result<Fi
     let obj = Objective::new(lik, 1.0 / n.max(1.0));
     let mut starts = opts.extra_starts.clone();
     starts.extend(lik.starts());
-    let mut best: Option<Candidate> = None;
-    let mut tried = 0;
-    for s in &starts {
-        if s.iter().any(|v| !(*v > 0.0) || !v.is_finite()) {
-            continue;
-        }
-        tried += 1;
+    let valid: Vec<&Vec<f64>> = starts
+        .iter()
+        .filter(|s| s.iter().all(|v| *v > 0.0 && v.is_finite()))
+        .collect();
+    let tried = valid.len();
+    // Starts are independent: run them on as many threads as there are cores, then keep the
+    // best (ties go to the earlier start, so the answer does not depend on scheduling).
+    let threads = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1)
+        .min(valid.len().max(1));
+    let run_start = |s: &Vec<f64>| -> Option<Candidate> {
+        let obj = Objective::new(lik, 1.0 / n.max(1.0));
         let phi0: Vec<f64> = s.iter().map(|v| v.ln()).collect();
         if !obj.cost_at(&phi0).is_finite() {
-            continue;
+            return None;
         }
-        let cand = match run_lbfgs(&obj, phi0.clone(), opts) {
+        Some(match run_lbfgs(&obj, phi0.clone(), opts) {
             Some((phi, cost, it)) if norm(&obj.grad_at(&phi)) < 1e-5 => Candidate {
                 phi,
                 cost,
@@ -257,9 +263,7 @@ pub fn maximize<L: Likelihood + ?Sized>(lik: &L, opts: &FitOptions) -> Result<Fi
                 method: "lbfgs",
             },
             _ => {
-                let Some(nm) = run_nelder_mead(&obj, &phi0) else {
-                    continue;
-                };
+                let nm = run_nelder_mead(&obj, &phi0)?;
                 match run_lbfgs(&obj, nm.clone(), opts) {
                     Some((phi, cost, it)) => Candidate {
                         phi,
@@ -275,7 +279,25 @@ pub fn maximize<L: Likelihood + ?Sized>(lik: &L, opts: &FitOptions) -> Result<Fi
                     },
                 }
             }
-        };
+        })
+    };
+    let candidates: Vec<Option<Candidate>> = if threads <= 1 {
+        valid.iter().map(|s| run_start(s)).collect()
+    } else {
+        let chunk = valid.len().div_ceil(threads);
+        std::thread::scope(|scope| {
+            let handles: Vec<_> = valid
+                .chunks(chunk)
+                .map(|part| scope.spawn(|| part.iter().map(|s| run_start(s)).collect::<Vec<_>>()))
+                .collect();
+            handles
+                .into_iter()
+                .flat_map(|h| h.join().unwrap_or_default())
+                .collect()
+        })
+    };
+    let mut best: Option<Candidate> = None;
+    for cand in candidates.into_iter().flatten() {
         if best.as_ref().is_none_or(|b| cand.cost < b.cost) {
             best = Some(cand);
         }
