@@ -419,11 +419,14 @@ impl Mul<Dual> for f64 {
 mod tests {
     use super::*;
 
-    /// (p_M, p_m, M, m, y, ln I, ∇ ln I) from mpmath at 40 digits: ln I through
-    /// ₂F₁(p_m, A; A+1; z) (the note's own form), the gradient by mpmath's numerical
-    /// differentiation of it. They cover all three regimes, A up to 20000, v₀ down to 1e-8.
+    /// (p_M, p_m, M, m, y), ln I, ∇ ln I.
+    type Case = (f64, f64, f64, f64, f64, f64, [f64; 4]);
+
+    /// From mpmath at 40 digits: ln I through ₂F₁(p_m, A; A+1; z) (the note's own form), the
+    /// gradient by mpmath's numerical differentiation of it. They cover all three regimes,
+    /// A up to 20000, v₀ down to 1e-8.
     #[rustfmt::skip]
-    const CASES: &[(f64, f64, f64, f64, f64, f64, [f64; 4])] = &[
+    const CASES: &[Case] = &[
         (1.5, 0.6, 11.669, 10.578, 39.0, -4.4063319611825084748, [-4.8314488572627492, -4.8200641986382732, -0.015537917414814101, -0.0063074198739114986]),
         (20001.5, 0.5, 100.0, 1.0, 10000.0, -184424.93295992065584, [-9.2203407003171045, -9.2104908593649172, -1.9802475272519722, -4.9992476260421463e-5]),
         (0.5, 20001.5, 100.0, 1.0, 10000.0, -184227.92624237148484, [-9.2203402102913608, -9.2104903644888911, -4.9502499751923699e-5, -1.9998500174735032]),

@@ -12,15 +12,11 @@
 //! evaluates each in log space through an Euler-transformed ₂F₁ (`hyp2f1`), so no term cancels
 //! and nothing overflows at frequencies in the tens of thousands or ages of 10,000 periods.
 
-#[path = "hyp2f1.rs"]
-mod hyp2f1;
-
 use std::collections::HashMap;
-use std::sync::Mutex;
 
-use self::hyp2f1::{ln_tail, ln_tail_grad, Tail};
 use crate::data::Rfm;
 use crate::fit::{maximize, Fit, FitOptions, Likelihood};
+use crate::hyp2f1::{ln_tail, ln_tail_grad, Tail};
 use crate::rfm::RfmModel;
 use crate::special::{digamma, ln_gamma};
 use crate::ModelError;
@@ -36,17 +32,6 @@ pub struct ParetoNbdParams {
     pub alpha: f64,
     pub s: f64,
     pub beta: f64,
-}
-
-/// ln of the two parts of one customer's likelihood (see [`ParetoNbdParams::log_likelihood_one`]).
-struct Parts {
-    /// ln Γ(r+x) − ln Γ(r) + r ln α + s ln β.
-    ln_const: f64,
-    /// ln[(r+x) I(r+x+1, s; T)]: the customer is still alive at T.
-    ln_alive: f64,
-    /// ln[s I(r+x, s+1; t_x)]: the customer died in (t_x, T] (the note's A₀ term, plus the
-    /// part of the first term that the rewriting moves here).
-    ln_died: f64,
 }
 
 impl ParetoNbdParams {
@@ -65,21 +50,21 @@ impl ParetoNbdParams {
         }
     }
 
-    fn parts(&self, x: f64, t_x: f64, t: f64) -> Parts {
+    /// ln[(r+x) I(r+x+1, s; T) + s I(r+x, s+1; t_x)], the likelihood without its constant
+    /// (see [`ParetoNbdParams::log_likelihood_one`]). The first term is the customer still
+    /// alive at T, the second the customer dead in (t_x, T].
+    fn ln_bracket(&self, x: f64, t_x: f64, t: f64) -> f64 {
         let (r, s) = (self.r, self.s);
-        Parts {
-            ln_const: ln_gamma(r + x) - ln_gamma(r) + r * self.alpha.ln() + s * self.beta.ln(),
-            ln_alive: (r + x).ln() + ln_tail(&self.tail(r + x + 1.0, s, t)),
-            ln_died: s.ln() + ln_tail(&self.tail(r + x, s + 1.0, t_x)),
-        }
+        let ln_alive = (r + x).ln() + ln_tail(&self.tail(r + x + 1.0, s, t));
+        let ln_died = s.ln() + ln_tail(&self.tail(r + x, s + 1.0, t_x));
+        log_add(ln_alive, ln_died)
     }
 
     /// ln P(alive at T | x, t_x, T), Fader & Hardie (2005): the share of the likelihood that
     /// comes from customers still alive, Γ(r+x)αʳβˢ / (Γ(r)(α+T)^(r+x)(β+T)ˢ) / L.
     fn ln_p_alive(&self, x: f64, t_x: f64, t: f64) -> f64 {
-        let p = self.parts(x, t_x, t);
         let ln_alive_at_t = -(self.r + x) * (self.alpha + t).ln() - self.s * (self.beta + t).ln();
-        (ln_alive_at_t - log_add(p.ln_alive, p.ln_died)).min(0.0)
+        (ln_alive_at_t - self.ln_bracket(x, t_x, t)).min(0.0)
     }
 }
 
@@ -137,8 +122,11 @@ impl RfmModel for ParetoNbdParams {
         if !self.valid() {
             return f64::NAN;
         }
-        let p = self.parts(x, t_x, t);
-        p.ln_const + log_add(p.ln_alive, p.ln_died)
+        let (r, s) = (self.r, self.s);
+        ln_gamma(r + x) - ln_gamma(r)
+            + r * self.alpha.ln()
+            + s * self.beta.ln()
+            + self.ln_bracket(x, t_x, t)
     }
 
     /// Fader & Hardie (2005): P(alive | x, t_x, T) = 1 / (1 + s/(r+s+x) (α+T)^(r+x) (β+T)ˢ A₀),
@@ -313,22 +301,27 @@ fn gk15(f: &impl Fn(f64) -> f64, lo: f64, hi: f64) -> (f64, f64) {
 ///
 /// Work per evaluation is one ₂F₁ tail per distinct (x, T) and per distinct (x, t_x), one
 /// ln Γ per distinct x and a few logs per distinct y, then a log-sum per row. The gradient is
-/// analytic: the ₂F₁ series carries its own derivatives (see `hyp2f1`).
+/// analytic: the ₂F₁ series carries its own derivatives (see `hyp2f1`). With many distinct
+/// rows the tails are computed on all cores (each tail is computed the same way whatever the
+/// split, so the result does not depend on the number of threads).
 pub struct ParetoNbdLikelihood {
     xs: Vec<f64>,
     ys: Vec<f64>,
-    /// (x index, T index) of each I(r+x+1, s; T).
-    alive_tails: Vec<(u32, u32)>,
-    /// (x index, t_x index) of each I(r+x, s+1; t_x).
-    died_tails: Vec<(u32, u32)>,
+    /// The distinct tail integrals: I(r+x+1, s; T) (`died` false) and I(r+x, s+1; t_x).
+    tails: Vec<TailKey>,
     rows: Vec<Row>,
     customers: f64,
     start: Vec<f64>,
-    /// The last point evaluated with its value and gradient: the line search asks for the cost
-    /// and then the gradient at the same point, and both come from one pass.
-    memo: Mutex<Option<([f64; 4], f64, [f64; 4])>>,
 }
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+struct TailKey {
+    x: u32,
+    y: u32,
+    died: bool,
+}
+
+/// One distinct data row: indexes into `xs` and `tails`, and its weight.
 #[derive(Debug, Clone, Copy)]
 struct Row {
     x: u32,
@@ -344,46 +337,88 @@ fn intern(map: &mut HashMap<u64, u32>, list: &mut Vec<f64>, v: f64) -> u32 {
     })
 }
 
-fn intern_pair(
-    map: &mut HashMap<(u32, u32), u32>,
-    list: &mut Vec<(u32, u32)>,
-    k: (u32, u32),
-) -> u32 {
+fn intern_tail(map: &mut HashMap<TailKey, u32>, list: &mut Vec<TailKey>, k: TailKey) -> u32 {
     *map.entry(k).or_insert_with(|| {
         list.push(k);
         (list.len() - 1) as u32
     })
 }
 
+/// Below this many items a map runs on the calling thread: spawning costs more than it saves.
+const PARALLEL_MIN: usize = 8192;
+
+/// `items.iter().map(f).collect()`, on up to `available_parallelism` scoped threads for long
+/// inputs. Falls back to the calling thread if a thread cannot be spawned.
+fn par_map<U: Sync, T: Send>(items: &[U], f: impl Fn(&U) -> T + Sync) -> Vec<T> {
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(8);
+    if threads < 2 || items.len() < PARALLEL_MIN {
+        return items.iter().map(&f).collect();
+    }
+    let chunk = items.len().div_ceil(threads);
+    let f = &f;
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = items
+            .chunks(chunk)
+            .map(|part| {
+                let work = move || part.iter().map(f).collect::<Vec<T>>();
+                std::thread::Builder::new()
+                    .spawn_scoped(scope, work)
+                    .map_err(|_| part)
+            })
+            .collect();
+        let mut out = Vec::with_capacity(items.len());
+        for h in handles {
+            match h {
+                Ok(handle) => match handle.join() {
+                    Ok(v) => out.extend(v),
+                    Err(panic) => std::panic::resume_unwind(panic),
+                },
+                Err(part) => out.extend(part.iter().map(f)),
+            }
+        }
+        out
+    })
+}
+
 impl ParetoNbdLikelihood {
     /// Index the data's distinct frequencies, times and integrals.
     pub fn new(data: &Rfm) -> ParetoNbdLikelihood {
-        let (mut xm, mut ym) = (HashMap::new(), HashMap::new());
-        let (mut am, mut dm) = (HashMap::new(), HashMap::new());
+        let (mut xm, mut ym, mut tm) = (HashMap::new(), HashMap::new(), HashMap::new());
         let mut lik = ParetoNbdLikelihood {
             xs: Vec::new(),
             ys: Vec::new(),
-            alive_tails: Vec::new(),
-            died_tails: Vec::new(),
+            tails: Vec::new(),
             rows: Vec::new(),
             customers: 0.0,
             start: Vec::new(),
-            memo: Mutex::new(None),
         };
         let (mut sum_x, mut sum_t) = (0.0, 0.0);
         for (row, w) in data.iter() {
             let x = intern(&mut xm, &mut lik.xs, row.x);
             let t = intern(&mut ym, &mut lik.ys, row.t);
             let t_x = intern(&mut ym, &mut lik.ys, row.t_x);
-            let alive = intern_pair(&mut am, &mut lik.alive_tails, (x, t));
-            let died = intern_pair(&mut dm, &mut lik.died_tails, (x, t_x));
+            let alive = TailKey {
+                x,
+                y: t,
+                died: false,
+            };
+            let died = TailKey {
+                x,
+                y: t_x,
+                died: true,
+            };
+            let alive = intern_tail(&mut tm, &mut lik.tails, alive);
+            let died = intern_tail(&mut tm, &mut lik.tails, died);
             lik.rows.push(Row { x, alive, died, w });
             lik.customers += w;
             sum_x += w * row.x;
             sum_t += w * row.t;
         }
         // Start: r = s = 1 (exponential mixing), E[λ] = r/α at the mean purchase rate, and a
-        // mean lifetime β/(s−1)-scale of the order of the observation window.
+        // typical lifetime 1/E[μ] = β/s of the length of the observation window. In the data's
+        // time unit, so the start does not depend on whether times are in days or weeks.
         let n = lik.customers.max(f64::MIN_POSITIVE);
         let (mean_x, mean_t) = (sum_x / n, (sum_t / n).max(f64::MIN_POSITIVE));
         lik.start = vec![1.0, mean_t / mean_x.max(0.1), 1.0, mean_t];
@@ -406,14 +441,10 @@ impl ParetoNbdLikelihood {
             (beta, alpha)
         };
         // Per distinct y: ln(M+y), ln(m+y), 1/(M+y), 1/(m+y).
-        let ys: Vec<[f64; 4]> = self
-            .ys
-            .iter()
-            .map(|&y| {
-                let (b, m) = (big + y, small + y);
-                [b.ln(), m.ln(), 1.0 / b, 1.0 / m]
-            })
-            .collect();
+        let ys: Vec<[f64; 4]> = par_map(&self.ys, |&y| {
+            let (b, m) = (big + y, small + y);
+            [b.ln(), m.ln(), 1.0 / b, 1.0 / m]
+        });
         // Per distinct x: ln Γ(r+x) − ln Γ(r), its r-derivative, ln(r+x), 1/(r+x).
         let (lg_r, dg_r) = (ln_gamma(r), if GRAD { digamma(r) } else { 0.0 });
         let xs: Vec<[f64; 4]> = self
@@ -425,17 +456,23 @@ impl ParetoNbdLikelihood {
                 [ln_gamma(rx) - lg_r, dlg, rx.ln(), 1.0 / rx]
             })
             .collect();
-        // One tail integral, its gradient mapped from (p_M, p_m, M, m) to (a, α, b, β).
-        let tail = |a: f64, b: f64, yi: u32| -> (f64, [f64; 4]) {
-            let [ln_big, ln_small, inv_big, inv_small] = ys[yi as usize];
-            let y = self.ys[yi as usize];
+        // Each tail integral with its gradient mapped from (p_M, p_m, M, m) to (a, α, b, β),
+        // where a is the exponent of (α+τ) and b that of (β+τ).
+        let tails: Vec<(f64, [f64; 4])> = par_map(&self.tails, |key| {
+            let x = self.xs[key.x as usize];
+            let (a, b) = if key.died {
+                (r + x, s + 1.0)
+            } else {
+                (r + x + 1.0, s)
+            };
+            let [ln_big, ln_small, inv_big, inv_small] = ys[key.y as usize];
             let (p_big, p_small) = if alpha_big { (a, b) } else { (b, a) };
             let t = Tail {
                 p_big,
                 p_small,
                 big,
                 small,
-                y,
+                y: self.ys[key.y as usize],
                 ln_big,
                 ln_small,
                 inv_big,
@@ -452,30 +489,29 @@ impl ParetoNbdLikelihood {
             } else {
                 (ln_tail(&t), [0.0; 4])
             }
-        };
-        let alive: Vec<(f64, [f64; 4])> = self
-            .alive_tails
-            .iter()
-            .map(|&(xi, yi)| tail(r + self.xs[xi as usize] + 1.0, s, yi))
-            .collect();
-        let died: Vec<(f64, [f64; 4])> = self
-            .died_tails
-            .iter()
-            .map(|&(xi, yi)| tail(r + self.xs[xi as usize], s + 1.0, yi))
-            .collect();
+        });
         let (ln_s, inv_s) = (s.ln(), 1.0 / s);
-        let mut ll = 0.0;
+        // Compensated (Neumaier) sum: with 10⁵ rows the plain sum's rounding (~10⁻⁸ of the
+        // total) would hide the changes the line search needs to see near the optimum.
+        let (mut ll, mut carry) = (0.0f64, 0.0f64);
         let mut g = [0.0; 4];
         for row in &self.rows {
             let [lg, dlg, ln_rx, inv_rx] = xs[row.x as usize];
-            let (l1, g1) = &alive[row.alive as usize];
-            let (l2, g2) = &died[row.died as usize];
+            let (l1, g1) = &tails[row.alive as usize];
+            let (l2, g2) = &tails[row.died as usize];
             let p = ln_rx + l1;
             let q = ln_s + l2;
             // log-sum with the two shares w1 + w2 = 1.
             let (hi, lo) = if p >= q { (p, q) } else { (q, p) };
             let e = (lo - hi).exp();
-            ll += row.w * (lg + hi + e.ln_1p());
+            let term = row.w * (lg + hi + e.ln_1p());
+            let sum = ll + term;
+            carry += if ll.abs() >= term.abs() {
+                (ll - sum) + term
+            } else {
+                (term - sum) + ll
+            };
+            ll = sum;
             if GRAD {
                 let w_hi = 1.0 / (1.0 + e);
                 let (w1, w2) = if p >= q {
@@ -491,7 +527,7 @@ impl ParetoNbdLikelihood {
             }
         }
         let n = self.customers;
-        ll += n * (r * alpha.ln() + s * beta.ln());
+        let ll = ll + (carry + n * (r * alpha.ln() + s * beta.ln()));
         if GRAD {
             g[0] += n * alpha.ln();
             g[1] += n * r / alpha;
@@ -500,22 +536,6 @@ impl ParetoNbdLikelihood {
         }
         (ll, g)
     }
-
-    fn eval_memo(&self, theta: &[f64]) -> (f64, [f64; 4]) {
-        let key: Option<[f64; 4]> = theta.try_into().ok();
-        if let (Some(k), Ok(memo)) = (key, self.memo.lock()) {
-            if let Some((mk, v, g)) = *memo {
-                if mk == k {
-                    return (v, g);
-                }
-            }
-        }
-        let (v, g) = self.eval::<true>(theta);
-        if let (Some(k), Ok(mut memo)) = (key, self.memo.lock()) {
-            *memo = Some((k, v, g));
-        }
-        (v, g)
-    }
 }
 
 impl Likelihood for ParetoNbdLikelihood {
@@ -523,11 +543,14 @@ impl Likelihood for ParetoNbdLikelihood {
         NAMES
     }
     fn log_likelihood(&self, theta: &[f64]) -> f64 {
-        self.eval_memo(theta).0
+        self.eval::<false>(theta).0
     }
     fn value_and_gradient(&self, theta: &[f64]) -> (f64, Vec<f64>) {
-        let (v, g) = self.eval_memo(theta);
+        let (v, g) = self.eval::<true>(theta);
         (v, g.to_vec())
+    }
+    fn has_analytic_gradient(&self) -> bool {
+        true
     }
     fn observations(&self) -> f64 {
         self.customers
