@@ -265,7 +265,7 @@ mod tests {
         let (r, al, a, b) = (M.r, M.alpha, M.a, M.b);
         for t in [1.0, 10.0, 39.0, 78.0] {
             let z = t / (al + t);
-            let f = crate::bgnbd::hyp2f1(r, b + 1.0, a + b, z);
+            let f = crate::special::hyp2f1(r, b + 1.0, a + b, z);
             let want = b / (a - 1.0) * (1.0 - (al / (al + t)).powf(r) * f);
             let got = M.expected_purchases(t);
             assert!(rel(got, want) < 1e-12, "t={t}: {got} vs {want}");

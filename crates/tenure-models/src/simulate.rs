@@ -658,19 +658,7 @@ mod tests {
     use crate::data::Rfm;
     use crate::special::ln_beta;
 
-    /// Gauss 2F1(a, b; c; z) by its power series, for 0 ≤ z < 1 (test-only; converges).
-    fn hyp2f1(a: f64, b: f64, c: f64, z: f64) -> f64 {
-        let (mut term, mut sum) = (1.0, 1.0);
-        for n in 0..1_000_000 {
-            let n = n as f64;
-            term *= (a + n) * (b + n) / ((c + n) * (n + 1.0)) * z;
-            sum += term;
-            if term.abs() < 1e-17 * sum.abs() {
-                break;
-            }
-        }
-        sum
-    }
+    use crate::special::hyp2f1;
 
     fn mean_sd(v: impl Iterator<Item = f64>) -> (f64, f64, f64) {
         let v: Vec<f64> = v.collect();
