@@ -1,11 +1,13 @@
 //! `tenure predict`: score every customer with a fitted model — P(alive), expected purchases in
 //! a horizon with its unit, and with a spend model the expected spend and discounted CLV — each
-//! with a delta-method interval.
+//! with a delta-method interval. BG/BB and sBG models are scored by
+//! [`crate::predict_discrete`].
 
 use crate::cmd_fit::ModelKind;
 use crate::error::CliError;
 use crate::inputs::{self, data_error};
 use crate::model_file::ModelFile;
+use crate::predict_discrete;
 use crate::table::{num, Table};
 use crate::{write_atomically, Format};
 use clap::Args;
@@ -27,14 +29,22 @@ use tenure_models::{Estimate, RfmModel, RfmRow, Scale};
 
 #[derive(Args, Debug)]
 pub struct PredictArgs {
-    /// A model file written by `tenure fit --output` (bgnbd, paretonbd or mbgnbd).
+    /// A model file written by `tenure fit --output`: bgnbd, paretonbd or mbgnbd; bgbb
+    /// (discrete opportunities) or sbg (contracts).
     #[arg(long)]
     pub model: PathBuf,
-    /// Customers to score: a summary file (customer_id, frequency, recency, T[, monetary_value])
-    /// in the model's time unit.
+    /// Customers to score. bgnbd/paretonbd/mbgnbd: a summary file (customer_id, frequency,
+    /// recency, T[, monetary_value]) in the model's time unit. bgbb: a summary file (frequency,
+    /// recency, periods[, weights]); weights only weigh the report's totals. sbg: per-customer
+    /// records (customer_id (optional), tenure = whole periods completed, churned = true/false);
+    /// only active customers are scored, churned ones are written in place with empty
+    /// prediction cells.
     #[arg(long)]
     pub input: PathBuf,
-    /// How far ahead, with its unit: 52w, 12mo, 365d, 1y.
+    /// How far ahead, with its unit: 52w, 12mo, 365d, 1y. bgbb: a bare whole number of future
+    /// transaction opportunities (BG/BB has no calendar unit), e.g. 5. sbg: a whole number of
+    /// the model's periods, bare (3) or in a calendar unit that converts to whole periods (3y,
+    /// 36mo when the model's periods are years).
     #[arg(long)]
     pub horizon: String,
     /// A Gamma-Gamma model file: adds expected_spend and clv (needs monetary_value in the input).
@@ -44,7 +54,9 @@ pub struct PredictArgs {
     #[arg(long, default_value_t = 1.0)]
     pub margin: f64,
     /// Discount rate per stated period, for CLV: 1%/mo, 10%/y, 0.01/4.345w. The horizon must be
-    /// a whole number of these periods. Default: no discounting.
+    /// a whole number of these periods. Default: no discounting. sbg: the rate for DERL (the
+    /// derl column appears only with it), per the model's period (10%/period) or per a calendar
+    /// period, compounded to the model's (1%/mo for yearly periods). Not for bgbb.
     #[arg(long)]
     pub discount_rate: Option<String>,
     /// Where to write one row per customer (CSV, written atomically).
@@ -89,7 +101,7 @@ impl Scores {
     }
 }
 
-fn point(v: f64) -> Estimate {
+pub(crate) fn point(v: f64) -> Estimate {
     Estimate {
         value: v,
         se: f64::NAN,
@@ -136,6 +148,9 @@ pub fn run(a: PredictArgs) -> Result<(), CliError> {
             mf.model
         ))
     })?;
+    if matches!(kind, ModelKind::Bgbb | ModelKind::Sbg) {
+        return predict_discrete::run(&a, &mf, kind, t_read);
+    }
     let unit: TimeUnit = mf
         .time_unit
         .as_deref()
@@ -143,7 +158,7 @@ pub fn run(a: PredictArgs) -> Result<(), CliError> {
         .parse()
         .map_err(|_| {
             CliError::input(format!(
-                "{}: `tenure predict` scores recency-frequency models (bgnbd, paretonbd, mbgnbd) fitted with a time unit; this is `{}`",
+                "{}: `tenure predict` scores recency-frequency models (bgnbd, paretonbd, mbgnbd) fitted with a time unit, and bgbb and sbg models; this is `{}`",
                 a.model.display(),
                 mf.model
             ))
@@ -241,7 +256,7 @@ pub fn run(a: PredictArgs) -> Result<(), CliError> {
         }
         other => {
             return Err(CliError::input(format!(
-                "{}: `tenure predict` scores bgnbd, paretonbd and mbgnbd models; `{}` is not one",
+                "{}: `tenure predict` scores bgnbd, paretonbd, mbgnbd, bgbb and sbg models; `{}` is not one",
                 a.model.display(),
                 other.name()
             )))
@@ -394,7 +409,7 @@ fn spend_estimate(
     })
 }
 
-fn fmt(v: f64) -> String {
+pub(crate) fn fmt(v: f64) -> String {
     if v.is_finite() {
         // Shortest representation that reads back to the same f64.
         format!("{v}")
@@ -444,7 +459,7 @@ fn render_csv(rows: &[SummaryRow], scores: &Scores, intervals: bool) -> String {
     s
 }
 
-fn csv_field(s: &str) -> String {
+pub(crate) fn csv_field(s: &str) -> String {
     if s.contains([',', '"', '\n', '\r']) {
         format!("\"{}\"", s.replace('"', "\"\""))
     } else {

@@ -10,6 +10,7 @@ mod demo;
 mod error;
 mod inputs;
 mod model_file;
+mod predict_discrete;
 mod table;
 
 use clap::{Parser, Subcommand, ValueEnum};
@@ -30,7 +31,8 @@ struct Cli {
 enum Command {
     /// Fit a model to a summary file and print its parameters (`--format json` for scripts).
     Fit(cmd_fit::FitArgs),
-    /// Score customers with a fitted model: P(alive), expected purchases, spend and CLV.
+    /// Score customers with a fitted model: P(alive), expected purchases, spend and CLV (sBG:
+    /// renewal, survival and DERL).
     Predict(cmd_predict::PredictArgs),
     /// Turn a transaction log into one recency-frequency-monetary row per customer.
     Summarize(cmd_summarize::SummarizeArgs),

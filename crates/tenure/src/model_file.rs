@@ -96,6 +96,18 @@ impl ModelFile {
                 format!("not a Tenure model file: {e}"),
             )
         })?;
+        if let Some(c) = &m.covariance {
+            let k = m.params.len();
+            if c.len() != k
+                || c.iter()
+                    .any(|row| row.len() != k || row.iter().any(|v| !v.is_finite()))
+            {
+                return Err(CliError::input(format!(
+                    "{}: the covariance is not a finite {k} × {k} matrix (one row and column per parameter)",
+                    path.display()
+                )));
+            }
+        }
         Ok(m)
     }
 

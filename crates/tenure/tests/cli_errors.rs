@@ -122,6 +122,26 @@ fn missing_files_and_bad_flags() {
         "whole number of periods",
     );
     assert!(!out.exists());
+    // A model file whose covariance does not match its parameters is bad input, not a crash.
+    let text = std::fs::read_to_string(&bg).unwrap();
+    let mut v: serde_json::Value = serde_json::from_str(&text).unwrap();
+    v["covariance"] = serde_json::json!([[1.0, 0.0], [0.0, 1.0]]);
+    std::fs::write(&model, v.to_string()).unwrap();
+    fails_with(
+        &[
+            "predict",
+            "--model",
+            model.to_str().unwrap(),
+            "--input",
+            &ref_file("cdnow_customers_summary.csv"),
+            "--horizon",
+            "52w",
+            "--output",
+            out.to_str().unwrap(),
+        ],
+        2,
+        "covariance is not a finite 4 × 4 matrix",
+    );
     let out = tenure(&["fit", "nosuchmodel", "--input", "x"]);
     assert_eq!(out.status.code(), Some(2));
 }
