@@ -90,11 +90,16 @@ for n in sizes:
         row = dict(model=model, n=n, lifetimes_fit_s=lt_fit, tenure_fit_s=in_fit, tenure_fit_wall_s=wall_fit,
                    distinct_rows=js["input"]["distinct_rows"])
         if model != "gammagamma":
+            # Points only, as lifetimes gives: --no-intervals. The delta-method intervals are timed too.
             wall_sc, js2 = run_tenure(["predict", "--model", model_path, "--input", path, "--horizon", "52w",
                                        "--output", os.path.join(out_dir, f"scores_{model}_{n}.csv"),
-                                       "--format", "json"])
+                                       "--format", "json", "--no-intervals"])
+            _, js3 = run_tenure(["predict", "--model", model_path, "--input", path, "--horizon", "52w",
+                                 "--output", os.path.join(out_dir, f"scores_{model}_{n}_intervals.csv"),
+                                 "--format", "json"])
             row.update(lifetimes_score_s=lt_score, tenure_score_s=js2["elapsed_ms"]["score"] / 1000,
-                       tenure_score_wall_s=wall_sc)
+                       tenure_score_wall_s=wall_sc,
+                       tenure_score_intervals_s=js3["elapsed_ms"]["score"] / 1000)
         rows.append(row)
         print(json.dumps(row), flush=True)
 
@@ -107,16 +112,17 @@ def secs(v):
     return "–" if v is None else (f"{v * 1000:.1f} ms" if v < 1 else f"{v:.2f} s")
 
 
-lines = [f"Machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores; lifetimes {lifetimes.__version__}, "
+load = os.getloadavg()[0]
+lines = [f"Machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores (load average {load:.2f} at the end); lifetimes {lifetimes.__version__}, "
          f"numpy {np.__version__}, scipy {__import__('scipy').__version__}; tenure {subprocess.run([tenure, '--version'], capture_output=True, text=True).stdout.strip()}",
          "",
-         "| model | customers | distinct rows | lifetimes fit | tenure fit (in-process) | ratio | tenure fit (whole program) | ratio | lifetimes score | tenure score (in-process) | ratio | tenure score (whole program) |",
-         "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+         "| model | customers | distinct rows | lifetimes fit | tenure fit (in-process) | ratio | tenure fit (whole program) | ratio | lifetimes score | tenure score (in-process) | ratio | tenure score (whole program) | tenure score with 95% intervals |",
+         "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
 for x in rows:
     lines.append(f"| {x['model']} | {x['n']:,} | {x['distinct_rows']:,} | {secs(x['lifetimes_fit_s'])} | {secs(x['tenure_fit_s'])} | "
                  f"{ratio(x['lifetimes_fit_s'], x['tenure_fit_s'])} | {secs(x['tenure_fit_wall_s'])} | {ratio(x['lifetimes_fit_s'], x['tenure_fit_wall_s'])} | "
                  f"{secs(x.get('lifetimes_score_s'))} | {secs(x.get('tenure_score_s'))} | {ratio(x.get('lifetimes_score_s'), x.get('tenure_score_s'))} | "
-                 f"{secs(x.get('tenure_score_wall_s'))} |")
+                 f"{secs(x.get('tenure_score_wall_s'))} | {secs(x.get('tenure_score_intervals_s'))} |")
 table = "\n".join(lines)
 print()
 print(table)

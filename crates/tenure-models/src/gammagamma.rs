@@ -7,9 +7,7 @@
 //! and their mean `m̄` (money converted to `f64` by the caller, once). Only customers with x > 0
 //! carry information about spend.
 
-use std::collections::HashMap;
-
-use crate::data::{check_count, check_nonneg, DataError};
+use crate::data::{check_count, check_nonneg, DataError, RowMap};
 use crate::fit::{maximize, Fit, FitOptions, Likelihood};
 use crate::special::{digamma, ln_gamma};
 use crate::ModelError;
@@ -75,7 +73,7 @@ impl SpendData {
         rows: impl IntoIterator<Item = (SpendRow, f64)>,
         skip_zero: bool,
     ) -> Result<SpendData, DataError> {
-        let mut index: HashMap<(u64, u64), usize> = HashMap::new();
+        let mut index: RowMap<(u64, u64), usize> = RowMap::default();
         let mut grouped: Vec<(SpendRow, f64)> = Vec::new();
         let mut skipped = 0.0;
         for (i, (r, w)) in rows.into_iter().enumerate() {
