@@ -14,8 +14,15 @@
 //! ```
 
 mod money;
+mod records;
 mod units;
 
 pub use money::{parse_amount, Money, MoneyError};
+pub use records::{
+    parse_count, parse_whole, BillingInterval, Cohort, Cost, CostCategory, CostTarget, Currency,
+    Customer, Feedback, FeedbackKind, FeedbackScore, InvalidRecord, JsonObject, MinorUnits,
+    RecordError, RecordId, RecordKind, Subscription, SubscriptionStatus, Timestamp, Transaction,
+    TransactionKind, UsageEvent,
+};
 pub use rust_decimal::Decimal;
 pub use units::{Duration, Rate, TimeUnit, UnitError, DAYS_PER_MONTH, DAYS_PER_YEAR};

@@ -62,6 +62,29 @@ pub enum EngineError {
         line: u64,
         reason: String,
     },
+    /// A Parquet file cannot be decoded: it is not Parquet, is truncated or corrupt, or uses a
+    /// feature this build does not read (a compression codec other than Snappy, gzip, LZ4 and
+    /// Zstandard; encryption).
+    #[error("{}: cannot read as Parquet: {reason}", path.display())]
+    Parquet { path: PathBuf, reason: String },
+    /// A Parquet column the reader needs is missing, matches two columns, is repeated, or has a
+    /// type that cannot hold what it is asked for (e.g. a DOUBLE as the date).
+    #[error("{}: column `{column}` {reason}", path.display())]
+    ParquetColumn {
+        path: PathBuf,
+        /// The column's name as asked for, or its path in the file once found.
+        column: String,
+        reason: String,
+    },
+    /// One value of a Parquet file is wrong: null, or not a valid date or amount. `row` is the
+    /// 1-based row number in the file (row groups counted in order).
+    #[error("{}: row {row}, column `{column}`: {reason}", path.display())]
+    BadValue {
+        path: PathBuf,
+        row: u64,
+        column: String,
+        reason: FieldError,
+    },
     /// A sum of money does not fit a decimal (about 7.9e28).
     #[error("customer {customer_id}: the sum of amounts overflows a decimal number")]
     Overflow { customer_id: String },
@@ -97,6 +120,8 @@ pub enum FieldError {
     Inconsistent { value: String, why: String },
     /// The bytes are not UTF-8.
     NotUtf8,
+    /// A null where a value is required (Parquet).
+    Null,
 }
 
 impl fmt::Display for FieldError {
@@ -120,6 +145,7 @@ impl fmt::Display for FieldError {
             FieldError::BadId { value } => write!(f, "`{value}` is not a valid id"),
             FieldError::Inconsistent { value, why } => write!(f, "`{value}`: {why}"),
             FieldError::NotUtf8 => write!(f, "not valid UTF-8"),
+            FieldError::Null => write!(f, "null (every row needs a value)"),
         }
     }
 }

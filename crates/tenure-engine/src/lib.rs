@@ -1,5 +1,5 @@
-//! Transactions to summaries: read a transaction log, turn it into one recency-frequency-monetary
-//! row per customer (x, t_x, T, mean spend; optionally with a holdout period), and read and write
+//! Transactions to summaries: read a transaction log (CSV, CDNOW's text format or Parquet), turn
+//! it into one recency-frequency-monetary row per customer (x, t_x, T, mean spend; optionally with a holdout period), and read and write
 //! the summary files the models are fitted on.
 //!
 //! ```
@@ -30,26 +30,33 @@
 //! Invariants:
 //! - Money stays an exact [`Decimal`](tenure_core::Decimal) from the file to the summary;
 //!   rounding, when asked for, is half-up in decimal arithmetic.
-//! - Dates are calendar dates; a timestamp's date is taken in its own offset (see
-//!   [`TransactionFormat`]). Nothing here reads the clock: the observation end is an argument.
+//! - Dates are calendar dates; a text timestamp's date is taken in its own offset (see
+//!   [`TransactionFormat`]); a Parquet timestamp stored in UTC is dated in UTC, one stored
+//!   without a time zone by its own date (see [`ParquetColumns`]). Nothing here reads the clock:
+//!   the observation end is an argument.
 //! - Reading never panics on input: every bad row is an [`EngineError`] naming the file, the
-//!   1-based line and column, and the field.
+//!   1-based line and column, and the field (for Parquet: the 1-based row and the column).
+//! - Large inputs are streamed: [`summarize_file`] keeps per-customer purchases, not rows; a
+//!   Parquet file is read a row group and a batch of rows at a time. Progress is reported
+//!   through a callback ([`summarize_file_with_progress`]); nothing here prints.
 //! - Output rows are sorted by customer id (numerically when all ids are digit strings).
 
 mod date;
 mod error;
+mod parquet_log;
 mod summaries;
 mod summarize;
 mod transactions;
 
 pub use chrono::NaiveDate;
 pub use error::{EngineError, FieldError};
+pub use parquet_log::ParquetColumns;
 pub use summaries::{
     read_summaries, read_summaries_from, write_summaries, write_summaries_to, SummaryRow,
 };
 pub use summarize::{
-    round_half_up, summarize, summarize_file, CustomerSummary, HoldoutSummary, MergePeriod,
-    Summarizer, SummaryConfig,
+    round_half_up, summarize, summarize_file, summarize_file_with_progress, CustomerSummary,
+    HoldoutSummary, MergePeriod, Summarizer, SummaryConfig,
 };
 pub use transactions::{
     read_transactions, read_transactions_from, CdnowId, CsvColumns, Transaction, TransactionFormat,

@@ -19,7 +19,7 @@
 //!    decimals in decimal arithmetic, then written with exactly N decimals.
 
 use crate::error::EngineError;
-use crate::transactions::{for_each_transaction, open, Transaction, TransactionFormat};
+use crate::transactions::{for_each_transaction_in_file, Transaction, TransactionFormat};
 use chrono::{Datelike, NaiveDate};
 use rust_decimal::{Decimal, RoundingStrategy};
 use std::cmp::Ordering;
@@ -350,16 +350,38 @@ pub fn summarize(
     s.finish()
 }
 
-/// Read a transaction log and summarize it in one pass, without keeping the rows.
+/// Read a transaction log and summarize it in one pass, without keeping the rows (a Parquet
+/// file is read a row group and a batch at a time).
 pub fn summarize_file(
     path: &Path,
     format: &TransactionFormat,
     config: &SummaryConfig,
 ) -> Result<Vec<CustomerSummary>, EngineError> {
+    summarize_file_with_progress(path, format, config, &mut |_, _| {})
+}
+
+/// [`summarize_file`], reporting progress as `progress(done, total)`:
+/// - CSV and CDNOW: bytes of the file read so far, and the file's size;
+/// - Parquet: rows read so far, and the number of rows in the file (from its footer).
+///
+/// `total` is `None` only when the size cannot be known. The callback is called once at the
+/// start (`done = 0`), then after at least every 65,536 rows, and once at the end with
+/// `done = total` when the whole file was read; it is not called after an error. Summarizing
+/// after the last row (sorting, merging) takes a small fraction of the reading time and is
+/// not reported.
+pub fn summarize_file_with_progress(
+    path: &Path,
+    format: &TransactionFormat,
+    config: &SummaryConfig,
+    progress: &mut dyn FnMut(u64, Option<u64>),
+) -> Result<Vec<CustomerSummary>, EngineError> {
     let mut s = Summarizer::new(config.clone())?;
-    for_each_transaction(open(path)?, path, format, |id, date, amount, _| {
-        s.add(id, date, amount)
-    })?;
+    for_each_transaction_in_file(
+        path,
+        format,
+        &mut |id, date, amount, _| s.add(id, date, amount),
+        progress,
+    )?;
     s.finish()
 }
 

@@ -1,13 +1,17 @@
-//! Reading transaction logs: CSV with a header, or the CDNOW whitespace format.
+//! Reading transaction logs: CSV with a header, the CDNOW whitespace format, or Parquet.
 
 use crate::date::parse_date;
 use crate::error::{EngineError, FieldError};
+use crate::parquet_log::{has_magic, read_parquet, ParquetColumns, PROGRESS_EVERY};
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
 use std::fs::File;
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 use tenure_core::parse_amount;
+
+/// A progress callback: `(done, total)`, see [`summarize_file_with_progress`](crate::summarize_file_with_progress).
+pub(crate) type Progress<'a> = &'a mut dyn FnMut(u64, Option<u64>);
 
 /// How a transaction log is laid out.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -19,6 +23,33 @@ pub enum TransactionFormat {
     /// whole number and otherwise ignored). Ids are read as integers and written without leading
     /// zeros (`0001` → `1`), which is how the published summaries name customers.
     Cdnow(CdnowId),
+    /// A Parquet file; columns found by name (see [`ParquetColumns`] for names and the column
+    /// types read). Read a row group and a batch at a time.
+    Parquet(ParquetColumns),
+}
+
+impl TransactionFormat {
+    /// Parquet when the file starts with Parquet's magic bytes `PAR1` or its name ends in
+    /// `.parquet` (any case), with the same column names; CSV with `columns` otherwise. (CDNOW
+    /// files are not detected: ask for [`TransactionFormat::Cdnow`].) Reads the first four bytes.
+    pub fn detect(path: &Path, columns: CsvColumns) -> Result<TransactionFormat, EngineError> {
+        let mut head = Vec::with_capacity(4);
+        open(path)?
+            .take(4)
+            .read_to_end(&mut head)
+            .map_err(|source| EngineError::Io {
+                path: path.to_path_buf(),
+                source,
+            })?;
+        let by_name = path
+            .extension()
+            .is_some_and(|e| e.eq_ignore_ascii_case("parquet"));
+        Ok(if has_magic(&head) || by_name {
+            TransactionFormat::Parquet(ParquetColumns::from(&columns))
+        } else {
+            TransactionFormat::Csv(columns)
+        })
+    }
 }
 
 impl Default for TransactionFormat {
@@ -66,8 +97,8 @@ impl Default for CsvColumns {
     }
 }
 
-/// One purchase as read from a log. `line` is the 1-based line it was read from (0 when the
-/// transaction was not read from a file).
+/// One purchase as read from a log. `line` is the 1-based line it was read from, or the
+/// 1-based row of a Parquet file (0 when the transaction was not read from a file).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Transaction {
     pub customer_id: String,
@@ -82,26 +113,40 @@ pub fn read_transactions(
     path: &Path,
     format: &TransactionFormat,
 ) -> Result<Vec<Transaction>, EngineError> {
-    let file = open(path)?;
-    read_transactions_from(file, path, format)
+    let mut out = Vec::new();
+    for_each_transaction_in_file(path, format, &mut push_to(&mut out), &mut |_, _| {})?;
+    Ok(out)
 }
 
 /// Read transactions from any reader; `path` only names the source in error messages.
+/// A Parquet file is read into memory first (its index is at its end); to stream one, give
+/// [`read_transactions`] or [`summarize_file`](crate::summarize_file) its path.
 pub fn read_transactions_from<R: Read>(
     reader: R,
     path: &Path,
     format: &TransactionFormat,
 ) -> Result<Vec<Transaction>, EngineError> {
     let mut out = Vec::new();
-    for_each_transaction(reader, path, format, |id, date, amount, line| {
+    for_each_transaction(
+        reader,
+        path,
+        format,
+        None,
+        &mut push_to(&mut out),
+        &mut |_, _| {},
+    )?;
+    Ok(out)
+}
+
+fn push_to(out: &mut Vec<Transaction>) -> impl FnMut(&str, NaiveDate, Decimal, u64) + '_ {
+    |id, date, amount, line| {
         out.push(Transaction {
             customer_id: id.to_string(),
             date,
             amount,
             line,
-        });
-    })?;
-    Ok(out)
+        })
+    }
 }
 
 pub(crate) fn open(path: &Path) -> Result<File, EngineError> {
@@ -111,17 +156,49 @@ pub(crate) fn open(path: &Path) -> Result<File, EngineError> {
     })
 }
 
-/// Call `f(customer_id, date, amount, line)` for every transaction, in file order. Stops at the
-/// first bad row.
-pub(crate) fn for_each_transaction<R: Read>(
-    reader: R,
+/// [`for_each_transaction`] on a file: Parquet is streamed from the file, and the progress
+/// total of text formats is the file's size.
+pub(crate) fn for_each_transaction_in_file(
     path: &Path,
     format: &TransactionFormat,
-    f: impl FnMut(&str, NaiveDate, Decimal, u64),
+    f: &mut dyn FnMut(&str, NaiveDate, Decimal, u64),
+    progress: Progress<'_>,
+) -> Result<(), EngineError> {
+    let file = open(path)?;
+    match format {
+        TransactionFormat::Parquet(cols) => read_parquet(file, path, cols, f, progress),
+        _ => {
+            let total = file.metadata().ok().map(|m| m.len());
+            for_each_transaction(file, path, format, total, f, progress)
+        }
+    }
+}
+
+/// Call `f(customer_id, date, amount, line)` for every transaction, in file order. Stops at the
+/// first bad row. `progress(done, total)` is called at the start, after at least every
+/// [`PROGRESS_EVERY`] rows, and at the end: with bytes read and `total` for text formats, with
+/// rows read and the file's row count for Parquet.
+pub(crate) fn for_each_transaction<R: Read>(
+    mut reader: R,
+    path: &Path,
+    format: &TransactionFormat,
+    total: Option<u64>,
+    f: &mut dyn FnMut(&str, NaiveDate, Decimal, u64),
+    progress: Progress<'_>,
 ) -> Result<(), EngineError> {
     match format {
-        TransactionFormat::Csv(cols) => read_csv(reader, path, cols, f),
-        TransactionFormat::Cdnow(id) => read_cdnow(reader, path, *id, f),
+        TransactionFormat::Csv(cols) => read_csv(reader, path, cols, total, f, progress),
+        TransactionFormat::Cdnow(id) => read_cdnow(reader, path, *id, total, f, progress),
+        TransactionFormat::Parquet(cols) => {
+            let mut buf = Vec::new();
+            reader
+                .read_to_end(&mut buf)
+                .map_err(|source| EngineError::Io {
+                    path: path.to_path_buf(),
+                    source,
+                })?;
+            read_parquet(bytes::Bytes::from(buf), path, cols, f, progress)
+        }
     }
 }
 
@@ -129,7 +206,9 @@ fn read_csv<R: Read>(
     reader: R,
     path: &Path,
     cols: &CsvColumns,
-    mut f: impl FnMut(&str, NaiveDate, Decimal, u64),
+    total: Option<u64>,
+    f: &mut dyn FnMut(&str, NaiveDate, Decimal, u64),
+    progress: Progress<'_>,
 ) -> Result<(), EngineError> {
     let mut rdr = csv_reader(reader, cols.delimiter);
     let mut rec = csv::StringRecord::new();
@@ -141,8 +220,12 @@ fn read_csv<R: Read>(
         None => None,
     };
     let mut rows = 0u64;
+    progress(0, total);
     while next_record(&mut rdr, &mut rec, path, &header.names)? {
         rows += 1;
+        if rows % PROGRESS_EVERY == 0 {
+            progress(rdr.position().byte(), total);
+        }
         let line = line_of(&rec);
         let field = |col: usize| -> Result<&str, EngineError> {
             csv_field(&rec, col, line, path, &header.names)
@@ -178,6 +261,7 @@ fn read_csv<R: Read>(
             path: path.to_path_buf(),
         });
     }
+    progress(rdr.position().byte(), total);
     Ok(())
 }
 
@@ -339,12 +423,16 @@ fn read_cdnow<R: Read>(
     reader: R,
     path: &Path,
     which: CdnowId,
-    mut f: impl FnMut(&str, NaiveDate, Decimal, u64),
+    total: Option<u64>,
+    f: &mut dyn FnMut(&str, NaiveDate, Decimal, u64),
+    progress: Progress<'_>,
 ) -> Result<(), EngineError> {
     let mut reader = BufReader::new(reader);
     let mut buf = Vec::new();
     let mut line = 0u64;
     let mut rows = 0u64;
+    let mut consumed = 0u64;
+    progress(0, total);
     let pathbuf = || -> PathBuf { path.to_path_buf() };
     loop {
         buf.clear();
@@ -357,6 +445,7 @@ fn read_cdnow<R: Read>(
         if n == 0 {
             break;
         }
+        consumed += n as u64;
         line += 1;
         let bytes = if line == 1 {
             buf.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&buf)
@@ -428,10 +517,14 @@ fn read_cdnow<R: Read>(
             )
         })?;
         rows += 1;
+        if rows % PROGRESS_EVERY == 0 {
+            progress(consumed, total);
+        }
         f(id, date, amount, line);
     }
     if rows == 0 {
         return Err(EngineError::EmptyFile { path: pathbuf() });
     }
+    progress(consumed, total);
     Ok(())
 }

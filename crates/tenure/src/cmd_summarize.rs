@@ -4,29 +4,39 @@ use crate::error::CliError;
 use crate::table::Table;
 use crate::{write_atomically, Format};
 use clap::{Args, ValueEnum};
-use std::path::PathBuf;
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 use tenure_core::TimeUnit;
 use tenure_engine::{
-    summarize_file, write_summaries_to, CdnowId, CsvColumns, MergePeriod, NaiveDate, SummaryConfig,
-    TransactionFormat,
+    summarize_file_with_progress, write_summaries_to, CdnowId, CsvColumns, MergePeriod, NaiveDate,
+    ParquetColumns, SummaryConfig, TransactionFormat,
 };
+
+/// Inputs larger than this get a progress bar (when stderr is a terminal).
+const PROGRESS_BAR_BYTES: u64 = 16 << 20;
 
 #[derive(Args, Debug)]
 pub struct SummarizeArgs {
-    /// Transaction log: CSV with a header (customer id, date, amount) or CDNOW's format.
+    /// Transaction log, one purchase per row (customer id, date or timestamp, amount): CSV with a
+    /// header, Parquet, or CDNOW's text format. Large files are streamed, never read whole.
     #[arg(long)]
     pub input: PathBuf,
-    /// Layout of the input.
-    #[arg(long, value_enum, default_value_t = InputFormat::Csv)]
+    /// Layout of the input. `auto` reads Parquet when the file starts with `PAR1` or its name
+    /// ends in `.parquet`, CSV otherwise.
+    #[arg(long, value_enum, default_value_t = InputFormat::Auto)]
     pub input_format: InputFormat,
-    /// Customer id column (CSV).
+    /// Customer id column (CSV, Parquet). Parquet: a string or integer column.
     #[arg(long, default_value = "customer_id")]
     pub customer_column: String,
-    /// Date column (CSV): YYYY-MM-DD, YYYYMMDD or RFC 3339 (dated in its own offset).
+    /// Date column (CSV, Parquet): YYYY-MM-DD, YYYYMMDD or RFC 3339 (dated in its own offset).
+    /// Parquet: also DATE, or TIMESTAMP of any unit (dated in UTC when stored as UTC, by its
+    /// own date when stored without a time zone).
     #[arg(long, default_value = "date")]
     pub date_column: String,
-    /// Amount column (CSV), read as an exact decimal.
+    /// Amount column (CSV, Parquet), read as an exact decimal. Parquet: also DECIMAL, integers
+    /// (whole units) and FLOAT/DOUBLE (taken as their shortest decimal, e.g. 0.1).
     #[arg(long, default_value = "amount")]
     pub amount_column: String,
     /// Field separator (CSV), one character.
@@ -57,7 +67,12 @@ pub struct SummarizeArgs {
 
 #[derive(ValueEnum, Clone, Copy, Debug)]
 pub enum InputFormat {
+    /// Parquet if the file starts with `PAR1` or ends in `.parquet`, otherwise CSV.
+    Auto,
+    /// CSV with a header row; columns found by name.
     Csv,
+    /// Apache Parquet (uncompressed, Snappy, gzip, LZ4 or Zstandard); columns found by name.
+    Parquet,
     /// Whitespace-separated: customer id, customer index (used as id), YYYYMMDD, count, dollars.
     Cdnow,
 }
@@ -73,6 +88,45 @@ fn parse_date(flag: &str, s: &str) -> Result<NaiveDate, CliError> {
         .map_err(|e| CliError::input(format!("--{flag} `{s}`: {e} (write YYYY-MM-DD)")))
 }
 
+/// Some corrupt Parquet files make the `parquet` decoder panic; the engine catches that and
+/// reports the file as corrupt. Keep the panic hook from also printing the panic as if Tenure
+/// had crashed; panics anywhere else are printed as usual.
+fn quiet_parquet_panics() {
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let in_parquet = info
+            .location()
+            .is_some_and(|l| l.file().contains("parquet-"));
+        if !in_parquet {
+            default(info);
+        }
+    }));
+}
+
+/// A progress bar on stderr for inputs over [`PROGRESS_BAR_BYTES`] when stderr is a terminal;
+/// a hidden one otherwise (pipes, files, tests). Parquet progress is in rows, text in bytes.
+fn progress_bar(input: &Path, format: &TransactionFormat) -> ProgressBar {
+    let large = std::fs::metadata(input).is_ok_and(|m| m.len() > PROGRESS_BAR_BYTES);
+    if !large || !std::io::stderr().is_terminal() {
+        return ProgressBar::hidden();
+    }
+    let counts = match format {
+        TransactionFormat::Parquet(_) => "{human_pos}/{human_len} rows",
+        _ => "{binary_bytes}/{binary_total_bytes}",
+    };
+    let template = format!("{{msg}} [{{wide_bar}}] {counts}, {{eta}} left");
+    let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
+    if let Ok(style) = ProgressStyle::with_template(&template) {
+        bar.set_style(style.progress_chars("=> "));
+    }
+    let name = input.file_name().map_or_else(
+        || input.display().to_string(),
+        |n| n.to_string_lossy().into_owned(),
+    );
+    bar.set_message(format!("reading {name}"));
+    bar
+}
+
 pub fn run(a: SummarizeArgs) -> Result<(), CliError> {
     let started = Instant::now();
     let unit: TimeUnit = a
@@ -82,13 +136,18 @@ pub fn run(a: SummarizeArgs) -> Result<(), CliError> {
     if !a.delimiter.is_ascii() {
         return Err(CliError::input("--delimiter must be one ASCII character"));
     }
+    let columns = CsvColumns {
+        customer_id: a.customer_column.clone(),
+        date: a.date_column.clone(),
+        amount: Some(a.amount_column.clone()),
+        delimiter: a.delimiter as u8,
+    };
     let format = match a.input_format {
-        InputFormat::Csv => TransactionFormat::Csv(CsvColumns {
-            customer_id: a.customer_column.clone(),
-            date: a.date_column.clone(),
-            amount: Some(a.amount_column.clone()),
-            delimiter: a.delimiter as u8,
-        }),
+        InputFormat::Auto => {
+            TransactionFormat::detect(&a.input, columns).map_err(crate::inputs::engine_error)?
+        }
+        InputFormat::Csv => TransactionFormat::Csv(columns),
+        InputFormat::Parquet => TransactionFormat::Parquet(ParquetColumns::from(&columns)),
         InputFormat::Cdnow => TransactionFormat::Cdnow(CdnowId::Index),
     };
     let mut config = SummaryConfig::new(parse_date("end", &a.end)?, unit);
@@ -102,7 +161,18 @@ pub fn run(a: SummarizeArgs) -> Result<(), CliError> {
         Merge::Unit => MergePeriod::Unit,
     };
     config.round = a.decimals;
-    let rows = summarize_file(&a.input, &format, &config).map_err(crate::inputs::engine_error)?;
+    if matches!(format, TransactionFormat::Parquet(_)) {
+        quiet_parquet_panics();
+    }
+    let bar = progress_bar(&a.input, &format);
+    let rows = summarize_file_with_progress(&a.input, &format, &config, &mut |done, total| {
+        if let Some(t) = total {
+            bar.set_length(t);
+        }
+        bar.set_position(done);
+    });
+    bar.finish_and_clear();
+    let rows = rows.map_err(crate::inputs::engine_error)?;
     let mut buf = Vec::new();
     let out_name = a
         .output

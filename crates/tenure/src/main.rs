@@ -4,6 +4,8 @@
 //! and owns exit codes (0 ok, 1 failure, 2 bad input or usage).
 
 mod cmd_fit;
+mod cmd_generate;
+mod cmd_import;
 mod cmd_predict;
 mod cmd_summarize;
 mod demo;
@@ -38,6 +40,10 @@ enum Command {
     Summarize(cmd_summarize::SummarizeArgs),
     /// Run the whole pipeline on a synthetic company: simulate, summarise, fit, score, report.
     Demo(demo::DemoArgs),
+    /// Write a seeded synthetic B2B SaaS company: the six record files and its parameters.
+    Generate(cmd_generate::GenerateArgs),
+    /// Import one CSV or JSON-lines file of records into the store: all its rows or none.
+    Import(cmd_import::ImportArgs),
 }
 
 /// Output format of a command.
@@ -64,6 +70,8 @@ fn main() -> ExitCode {
         Command::Predict(a) => cmd_predict::run(a),
         Command::Summarize(a) => cmd_summarize::run(a),
         Command::Demo(a) => demo::run(a),
+        Command::Generate(a) => cmd_generate::run(a),
+        Command::Import(a) => cmd_import::run(a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
