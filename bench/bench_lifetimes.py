@@ -114,7 +114,7 @@ def secs(v):
 
 load = os.getloadavg()[0]
 lines = [f"Machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores (load average {load:.2f} at the end); lifetimes {lifetimes.__version__}, "
-         f"numpy {np.__version__}, scipy {__import__('scipy').__version__}; tenure {subprocess.run([tenure, '--version'], capture_output=True, text=True).stdout.strip()}",
+         f"numpy {np.__version__}, scipy {__import__('scipy').__version__}; {subprocess.run([tenure, '--version'], capture_output=True, text=True).stdout.strip()}",
          "",
          "| model | customers | distinct rows | lifetimes fit | tenure fit (in-process) | ratio | tenure fit (whole program) | ratio | lifetimes score | tenure score (in-process) | ratio | tenure score (whole program) | tenure score with 95% intervals |",
          "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
