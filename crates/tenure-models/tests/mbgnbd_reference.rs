@@ -2,64 +2,13 @@
 //! of lifetimes' `ModifiedBetaGeoFitter` likelihood, polished to ~1e-9.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::path::PathBuf;
 use std::time::Instant;
 
+mod common;
+use common::cdnow;
+
 use tenure_models::mbgnbd::{fit_mbgnbd, MbgNbdLikelihood, MbgNbdParams};
-use tenure_models::{FitOptions, Likelihood, Rfm, RfmModel, RfmRow};
-
-fn refdata(name: &str) -> PathBuf {
-    let dir = std::env::var("TENURE_REFDATA")
-        .unwrap_or_else(|_| concat!(env!("CARGO_MANIFEST_DIR"), "/../../testdata/refdata").into());
-    PathBuf::from(dir).join(name)
-}
-
-/// Header and rows of a CSV file without quoting; lines starting with '#' are comments.
-fn read_csv(name: &str) -> (Vec<String>, Vec<Vec<String>>) {
-    let path = refdata(name);
-    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    let mut lines = text
-        .lines()
-        .filter(|l| !l.starts_with('#') && !l.trim().is_empty());
-    let header = lines
-        .next()
-        .expect("header")
-        .split(',')
-        .map(str::to_owned)
-        .collect();
-    let rows = lines
-        .map(|l| l.split(',').map(str::to_owned).collect())
-        .collect();
-    (header, rows)
-}
-
-fn column(header: &[String], name: &str) -> usize {
-    header
-        .iter()
-        .position(|h| h == name)
-        .unwrap_or_else(|| panic!("no column {name}"))
-}
-
-fn num(s: &str) -> f64 {
-    s.parse().unwrap_or_else(|e| panic!("{s:?}: {e}"))
-}
-
-/// (x, t_x, T) of the 2,357 CDNOW customers, in file order.
-fn cdnow() -> Vec<RfmRow> {
-    let (h, rows) = read_csv("cdnow_customers_summary.csv");
-    let (fx, ftx, ft) = (
-        column(&h, "frequency"),
-        column(&h, "recency"),
-        column(&h, "T"),
-    );
-    rows.iter()
-        .map(|r| RfmRow {
-            x: num(&r[fx]),
-            t_x: num(&r[ftx]),
-            t: num(&r[ft]),
-        })
-        .collect()
-}
+use tenure_models::{FitOptions, Likelihood, Rfm, RfmModel};
 
 fn rel(got: f64, want: f64) -> f64 {
     (got - want).abs() / want.abs()

@@ -3,68 +3,19 @@
 //! log-likelihoods of hard cases.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::path::PathBuf;
+mod common;
+use common::{cdnow, column, num, read_csv, refdata};
 
 use tenure_models::paretonbd::{fit_paretonbd, ParetoNbdParams};
-use tenure_models::{FitOptions, Rfm, RfmModel, RfmRow};
-
-fn refdata(name: &str) -> PathBuf {
-    let dir = std::env::var("TENURE_REFDATA").unwrap_or_else(|_| {
-        concat!(env!("CARGO_MANIFEST_DIR"), "/../../testdata/refdata").to_string()
-    });
-    PathBuf::from(dir).join(name)
-}
-
-/// Data lines of a CSV file (comments starting with '#' and the header skipped), split on ','.
-fn csv(name: &str) -> (Vec<String>, Vec<Vec<String>>) {
-    let text = std::fs::read_to_string(refdata(name)).unwrap_or_else(|e| panic!("{name}: {e}"));
-    let mut lines = text
-        .lines()
-        .filter(|l| !l.starts_with('#') && !l.trim().is_empty());
-    let header = lines
-        .next()
-        .unwrap()
-        .split(',')
-        .map(str::to_string)
-        .collect();
-    let rows = lines
-        .map(|l| l.split(',').map(str::to_string).collect())
-        .collect();
-    (header, rows)
-}
-
-fn col(header: &[String], name: &str) -> usize {
-    header
-        .iter()
-        .position(|h| h == name)
-        .unwrap_or_else(|| panic!("no column {name}"))
-}
-
-fn num(s: &str) -> f64 {
-    s.trim()
-        .parse()
-        .unwrap_or_else(|_| panic!("not a number: {s}"))
-}
+use tenure_models::{FitOptions, Rfm, RfmModel};
 
 fn rel_close(got: f64, want: f64, rel: f64) -> bool {
     (got - want).abs() <= rel * want.abs()
 }
 
-fn cdnow_rows() -> Vec<RfmRow> {
-    let (h, rows) = csv("cdnow_customers_summary.csv");
-    let (x, t_x, t) = (col(&h, "frequency"), col(&h, "recency"), col(&h, "T"));
-    rows.iter()
-        .map(|r| RfmRow {
-            x: num(&r[x]),
-            t_x: num(&r[t_x]),
-            t: num(&r[t]),
-        })
-        .collect()
-}
-
 #[test]
 fn fit_on_cdnow_matches_the_mle() {
-    let data = Rfm::new(&cdnow_rows()).unwrap();
+    let data = Rfm::new(&cdnow()).unwrap();
     assert_eq!(data.customers(), 2357.0);
     let started = std::time::Instant::now();
     let (p, fit) = fit_paretonbd(&data, &FitOptions::default()).unwrap();
@@ -103,7 +54,7 @@ fn fit_on_cdnow_matches_the_mle() {
         assert!(se.is_finite() && *se > 0.0, "se of {name}: {se}");
     }
     // The model's own per-customer likelihood sums to the fit's.
-    let by_row: f64 = cdnow_rows()
+    let by_row: f64 = cdnow()
         .iter()
         .map(|r| p.log_likelihood_one(r.x, r.t_x, r.t))
         .sum();
@@ -116,7 +67,7 @@ fn fit_on_cdnow_matches_the_mle() {
 
 #[test]
 fn hard_cases_match_mpmath() {
-    let (h, rows) = csv("paretonbd_loglik_mpmath.csv");
+    let (h, rows) = read_csv("paretonbd_loglik_mpmath.csv");
     let idx: Vec<usize> = [
         "r",
         "alpha",
@@ -129,7 +80,7 @@ fn hard_cases_match_mpmath() {
         "lifetimes_0.11.3",
     ]
     .iter()
-    .map(|n| col(&h, n))
+    .map(|n| column(&h, n))
     .collect();
     assert_eq!(rows.len(), 84);
     let mut lifetimes_nan = 0;
@@ -181,23 +132,23 @@ fn lifetimes_params() -> ParetoNbdParams {
 fn per_customer_predictions_match_lifetimes() {
     let p = lifetimes_params();
     assert!(rel_close(p.r, 0.5532845580225381, 1e-15));
-    let (hs, summary) = csv("cdnow_customers_summary_with_transactions.csv");
+    let (hs, summary) = read_csv("cdnow_customers_summary_with_transactions.csv");
     let (id, x, t_x, t) = (
-        col(&hs, "ID"),
-        col(&hs, "x"),
-        col(&hs, "t_x"),
-        col(&hs, "T"),
+        column(&hs, "ID"),
+        column(&hs, "x"),
+        column(&hs, "t_x"),
+        column(&hs, "T"),
     );
     let customers: std::collections::HashMap<String, (f64, f64, f64)> = summary
         .iter()
         .map(|r| (r[id].clone(), (num(&r[x]), num(&r[t_x]), num(&r[t]))))
         .collect();
-    let (hp, preds) = csv("cdnow_predictions_lifetimes_0.11.3.csv");
+    let (hp, preds) = read_csv("cdnow_predictions_lifetimes_0.11.3.csv");
     let (cid, alive, e39, e52) = (
-        col(&hp, "customer_id"),
-        col(&hp, "paretonbd_p_alive"),
-        col(&hp, "paretonbd_expected_39w"),
-        col(&hp, "paretonbd_expected_52w"),
+        column(&hp, "customer_id"),
+        column(&hp, "paretonbd_p_alive"),
+        column(&hp, "paretonbd_expected_39w"),
+        column(&hp, "paretonbd_expected_52w"),
     );
     assert_eq!(preds.len(), 2357);
     let mut worst = 0.0f64;
@@ -232,8 +183,8 @@ fn per_customer_predictions_match_lifetimes() {
 #[test]
 fn new_customer_expectation_and_distribution() {
     let p = lifetimes_params();
-    let (h, rows) = csv("cdnow_expected_new_customer_lifetimes_0.11.3.csv");
-    let (tc, ec) = (col(&h, "t_weeks"), col(&h, "paretonbd_expected"));
+    let (h, rows) = read_csv("cdnow_expected_new_customer_lifetimes_0.11.3.csv");
+    let (tc, ec) = (column(&h, "t_weeks"), column(&h, "paretonbd_expected"));
     assert_eq!(rows.len(), 79);
     for r in &rows {
         let (t, want) = (num(&r[tc]), num(&r[ec]));
