@@ -41,16 +41,20 @@ fn pg_message(e: &postgres::Error) -> String {
 }
 
 /// Where in a file a value is: a CSV column (1-based) or a JSON key; `Row` for problems of
-/// the whole record.
+/// the whole record; `RowColumn` for files without lines (Parquet): the column's name, with
+/// the error's `line` the 1-based row.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Loc {
     Column(usize),
     Key(String),
     Row,
+    RowColumn(String),
 }
 
 /// One bad row: `FILE:LINE:COLUMN: field: reason` (JSON lines: the key in place of the
 /// column). `line` is 1-based, counting every line of the file (header and blank lines too).
+/// Parquet (`Loc::RowColumn`): `FILE: row N, column NAME: field: reason`, `line` the 1-based
+/// row.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RowError {
     pub line: u64,
@@ -63,10 +67,19 @@ pub struct RowError {
 impl RowError {
     /// The message, prefixed by the file's name as given.
     pub fn in_file(&self, file: &Path) -> String {
+        if let Loc::RowColumn(c) = &self.loc {
+            return format!(
+                "{}: row {}, column {c}: {}: {}",
+                file.display(),
+                self.line,
+                self.field,
+                self.reason
+            );
+        }
         let loc = match &self.loc {
             Loc::Column(c) => format!(":{c}"),
             Loc::Key(k) => format!(":{k}"),
-            Loc::Row => String::new(),
+            Loc::Row | Loc::RowColumn(_) => String::new(),
         };
         format!(
             "{}:{}{loc}: {}: {}",

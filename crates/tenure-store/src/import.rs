@@ -7,6 +7,7 @@ use crate::csv::CsvSource;
 use crate::error::{ImportError, Loc, Rejection, RowError, StoreError};
 use crate::input::{Mapping, RowSource};
 use crate::jsonl::JsonlSource;
+use crate::parquet::{looks_like_parquet, ParquetSource};
 use crate::schema::{count_sql, merge_sql, reference_sql, spec, KindSpec};
 use crate::{ImportOptions, ImportReport, InputFormat, Progress, Stage, MAX_REPORTED};
 use std::collections::HashMap;
@@ -58,10 +59,13 @@ impl BadRows {
     }
 }
 
-/// Choose the reader for a file: the option, else the extension.
+/// Choose the reader for a file: the option, else Parquet's magic bytes, else the extension.
 fn format_of(path: &Path, options: &ImportOptions) -> Result<InputFormat, ImportError> {
     if let Some(f) = options.format {
         return Ok(f);
+    }
+    if looks_like_parquet(path) {
+        return Ok(InputFormat::Parquet);
     }
     let ext = path
         .extension()
@@ -69,9 +73,10 @@ fn format_of(path: &Path, options: &ImportOptions) -> Result<InputFormat, Import
     match ext.as_deref() {
         Some("csv") => Ok(InputFormat::Csv),
         Some("jsonl" | "ndjson" | "json") => Ok(InputFormat::Jsonl),
+        Some("parquet" | "parq" | "pq") => Ok(InputFormat::Parquet),
         _ => Err(ImportError::Options(format!(
-            "{}: cannot tell the format from the file name (.csv, .jsonl, .ndjson or .json); \
-             give it with --input-format csv|jsonl",
+            "{}: cannot tell the format from the file name (.csv, .jsonl, .ndjson, .json or \
+             .parquet); give it with --input-format csv|jsonl|parquet",
             path.display()
         ))),
     }
@@ -92,15 +97,21 @@ pub(crate) fn import_file(
     })?;
     let format = format_of(path, options)?;
     let total_bytes = file.metadata().ok().map(|m| m.len());
-    let reader = BufReader::with_capacity(256 * 1024, file);
     let mapping = Mapping {
         spec,
         pairs: &options.map,
         kind: kind.as_str(),
     };
+    let buffered = |file| BufReader::with_capacity(256 * 1024, file);
     let mut source: Box<dyn RowSource> = match format {
-        InputFormat::Csv => Box::new(CsvSource::new(reader, path, &mapping)?),
-        InputFormat::Jsonl => Box::new(JsonlSource::new(reader, path, &mapping)?),
+        InputFormat::Csv => Box::new(CsvSource::new(buffered(file), path, &mapping)?),
+        InputFormat::Jsonl => Box::new(JsonlSource::new(buffered(file), path, &mapping)?),
+        InputFormat::Parquet => Box::new(ParquetSource::new(
+            file,
+            path,
+            total_bytes.unwrap_or(0),
+            &mapping,
+        )?),
     };
     s.begin()?;
     let result = stage_and_merge(s, kind, spec, path, source.as_mut(), total_bytes, progress);
@@ -137,6 +148,7 @@ fn stage_and_merge(
     let mut seen: HashMap<String, u64> = HashMap::new();
     let mut rows: u64 = 0;
     let locs: Vec<Loc> = source.locs().to_vec();
+    let word = source.record_word();
     while let Some(next) = source.next_row()? {
         rows += 1;
         if rows % 8192 == 0 {
@@ -174,14 +186,14 @@ fn stage_and_merge(
                 };
                 let mut e = row.error(
                     "occurred_at",
-                    format!("same {what} as line {first}; give each row an `id` to keep both"),
+                    format!("same {what} as {word} {first}; give each row an `id` to keep both"),
                 );
                 e.field = "id".into();
                 e
             } else {
                 row.error(
                     "id",
-                    format!("duplicate id `{}` (first on line {first})", conv.id),
+                    format!("duplicate id `{}` (first on {word} {first})", conv.id),
                 )
             };
             bad.push(e);

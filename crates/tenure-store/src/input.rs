@@ -37,6 +37,10 @@ pub(crate) trait RowSource {
     fn locs(&self) -> &[Loc];
     /// File columns (or keys) that map to no schema column and were ignored.
     fn ignored(&self) -> Vec<String>;
+    /// What the file's records are called in messages (`line`; Parquet: `row`).
+    fn record_word(&self) -> &'static str {
+        "line"
+    }
 }
 
 /// `--map` pairs: file column → schema column.

@@ -1,5 +1,5 @@
 //! Tenure's store: the six record kinds of `docs/schema.md` in SQLite (one file, the default)
-//! or PostgreSQL, and imports of CSV and JSON-lines files into them.
+//! or PostgreSQL, and imports of CSV, JSON-lines and Parquet files into them.
 //!
 //! Invariants:
 //! - **One file = one transaction.** Every row is parsed and validated (types, dates, money,
@@ -36,6 +36,7 @@ mod error;
 mod import;
 mod input;
 mod jsonl;
+mod parquet;
 mod postgres;
 mod schema;
 mod sqlite;
@@ -47,6 +48,7 @@ pub use postgres::PgStore;
 pub use schema::SCHEMA_VERSION;
 pub use sqlite::SqliteStore;
 pub use tenure_core::RecordKind;
+use tenure_core::{Currency, MinorUnits, Timestamp, TransactionKind};
 
 use std::path::{Path, PathBuf};
 
@@ -75,9 +77,57 @@ pub trait Store: Send {
     fn dump(&mut self, kind: RecordKind) -> Result<Vec<Vec<Option<String>>>, StoreError>;
     /// The stored columns of `kind`, `id` first.
     fn columns(&self, kind: RecordKind) -> Vec<&'static str>;
+    /// Call `each` with every stored invoice line (`transactions`), in no particular order,
+    /// streaming: the rows are never all in memory. Stops at the first stored value that does
+    /// not read back (which the import's validation makes impossible short of editing the
+    /// database by hand).
+    fn for_each_transaction(&mut self, each: &mut dyn FnMut(LedgerLine)) -> Result<(), StoreError>;
     /// The backend's own consistency check (SQLite: `PRAGMA integrity_check` and
     /// `foreign_key_check`; PostgreSQL: the connection answers).
     fn check_integrity(&mut self) -> Result<(), StoreError>;
+}
+
+/// One stored invoice line as summaries need it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LedgerLine {
+    pub customer_id: String,
+    /// When, in UTC (microseconds).
+    pub at: Timestamp,
+    /// The amount with its currency, exact (`amount.to_decimal()`); negative for refunds.
+    pub amount: MinorUnits,
+    pub kind: TransactionKind,
+}
+
+/// The columns read for [`LedgerLine`], in order (the time column is read as text).
+pub(crate) const LEDGER_COLUMNS: [&str; 5] =
+    ["customer_id", "date", "amount_minor", "currency", "kind"];
+
+impl LedgerLine {
+    /// A line from its stored text: (customer id, timestamp, minor units, currency, kind).
+    pub(crate) fn from_stored(
+        customer_id: String,
+        at: &str,
+        minor: i64,
+        currency: &str,
+        kind: &str,
+    ) -> Result<Self, StoreError> {
+        let bad = |what: &str, e: &dyn std::fmt::Display| {
+            StoreError::Other(format!(
+                "a stored transaction of customer `{customer_id}` has a bad {what}: {e}"
+            ))
+        };
+        let at = Timestamp::parse(at).map_err(|e| bad("date", &e))?;
+        let currency = Currency::parse(currency).map_err(|e| bad("currency", &e))?;
+        let kind = kind
+            .parse::<TransactionKind>()
+            .map_err(|e| bad("kind", &e))?;
+        Ok(LedgerLine {
+            at,
+            amount: MinorUnits::new(minor, currency),
+            kind,
+            customer_id,
+        })
+    }
 }
 
 /// Where the store is: a SQLite file or a PostgreSQL database.
@@ -122,12 +172,15 @@ pub enum InputFormat {
     Csv,
     /// One JSON object per line.
     Jsonl,
+    /// Apache Parquet, flat columns named like the CSV header's (see `docs/schema.md`).
+    Parquet,
 }
 
 /// How to read a file.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ImportOptions {
-    /// `None`: by extension (`.csv`; `.jsonl`, `.ndjson`, `.json`).
+    /// `None`: Parquet when the file starts and ends with `PAR1`, else by extension (`.csv`;
+    /// `.jsonl`, `.ndjson`, `.json`; `.parquet`, `.parq`, `.pq`).
     pub format: Option<InputFormat>,
     /// (file column, schema column) pairs: the file's column is read as the schema's.
     pub map: Vec<(String, String)>,

@@ -8,7 +8,7 @@ use crate::schema::{
     spec, stage_columns, stage_ddl, ColType, KindSpec, MIGRATIONS, SCHEMA_VERSION, STAGE,
 };
 use crate::sqlite::canonical;
-use crate::{ImportOptions, ImportReport, Progress, Store};
+use crate::{ImportOptions, ImportReport, LedgerLine, Progress, Store};
 use postgres::{Client, NoTls};
 use std::io::Write;
 use std::path::Path;
@@ -309,6 +309,32 @@ impl Store for PgStore {
             .collect();
         out.sort();
         Ok(out)
+    }
+    fn for_each_transaction(&mut self, each: &mut dyn FnMut(LedgerLine)) -> Result<(), StoreError> {
+        use postgres::fallible_iterator::FallibleIterator;
+        let sql = "SELECT customer_id, \
+             to_char(date AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'), \
+             amount_minor, currency, kind FROM transactions";
+        let place = self.place.clone();
+        let e = |source| StoreError::Postgres {
+            place: place.clone(),
+            source,
+        };
+        let no_params: [&(dyn postgres::types::ToSql + Sync); 0] = [];
+        let mut rows = self.client.query_raw(sql, no_params).map_err(e)?;
+        while let Some(r) = rows.next().map_err(e)? {
+            let at: String = r.try_get(1).map_err(e)?;
+            let currency: String = r.try_get(3).map_err(e)?;
+            let kind: String = r.try_get(4).map_err(e)?;
+            each(LedgerLine::from_stored(
+                r.try_get(0).map_err(e)?,
+                &at,
+                r.try_get(2).map_err(e)?,
+                &currency,
+                &kind,
+            )?);
+        }
+        Ok(())
     }
     fn check_integrity(&mut self) -> Result<(), StoreError> {
         self.client.batch_execute("SELECT 1").map_err(self.e())

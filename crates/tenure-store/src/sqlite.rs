@@ -6,7 +6,7 @@ use crate::import::{import_file, Session};
 use crate::schema::{
     spec, stage_columns, stage_ddl, ColType, KindSpec, MIGRATIONS, SCHEMA_VERSION, STAGE,
 };
-use crate::{ImportOptions, ImportReport, Progress, Store};
+use crate::{ImportOptions, ImportReport, LedgerLine, Progress, Store, LEDGER_COLUMNS};
 use rusqlite::{Connection, Statement};
 use std::path::{Path, PathBuf};
 use tenure_core::RecordKind;
@@ -271,6 +271,30 @@ impl Store for SqliteStore {
         }
         out.sort();
         Ok(out)
+    }
+    fn for_each_transaction(&mut self, each: &mut dyn FnMut(LedgerLine)) -> Result<(), StoreError> {
+        let e = err(&self.path);
+        let mut st = self
+            .conn
+            .prepare(&format!(
+                "SELECT {} FROM transactions",
+                LEDGER_COLUMNS.join(", ")
+            ))
+            .map_err(&e)?;
+        let mut rows = st.query([]).map_err(&e)?;
+        while let Some(r) = rows.next().map_err(&e)? {
+            let at: String = r.get(1).map_err(&e)?;
+            let currency: String = r.get(3).map_err(&e)?;
+            let kind: String = r.get(4).map_err(&e)?;
+            each(LedgerLine::from_stored(
+                r.get(0).map_err(&e)?,
+                &at,
+                r.get(2).map_err(&e)?,
+                &currency,
+                &kind,
+            )?);
+        }
+        Ok(())
     }
     fn check_integrity(&mut self) -> Result<(), StoreError> {
         let e = err(&self.path);

@@ -1,4 +1,4 @@
-//! `tenure import <kind> FILE`: one CSV or JSON-lines file into the store, all its rows or
+//! `tenure import <kind> FILE`: one CSV, JSON-lines or Parquet file into the store, all its rows or
 //! none. Bad rows are listed on stderr (`FILE:LINE:COLUMN: field: reason`, at most 100, then a
 //! count of the rest) with exit status 2 and the store unchanged; a store failure is exit 1.
 
@@ -22,9 +22,13 @@ pub struct ImportArgs {
     /// What the file holds (columns: docs/schema.md).
     #[arg(value_enum)]
     pub kind: Kind,
-    /// The file: CSV with a header row, or JSON lines (one object per line).
+    /// The file: CSV with a header row, JSON lines (one object per line), or Parquet (flat
+    /// columns named like the CSV header; each value read as the text a CSV would hold: DECIMAL
+    /// exactly, DATE as YYYY-MM-DD, TIMESTAMP as UTC, FLOAT/DOUBLE as their shortest decimal,
+    /// null as absent).
     pub file: PathBuf,
-    /// Layout of the file [default: from its extension: .csv; .jsonl, .ndjson, .json].
+    /// Layout of the file [default: Parquet when it starts and ends with `PAR1`, else from its
+    /// extension: .csv; .jsonl, .ndjson, .json; .parquet, .parq, .pq].
     #[arg(long, value_enum)]
     pub input_format: Option<InputFormatArg>,
     /// Read a file column as a schema column, e.g. --map "Customer ID=customer_id"
@@ -66,6 +70,7 @@ impl From<Kind> for RecordKind {
 pub enum InputFormatArg {
     Csv,
     Jsonl,
+    Parquet,
 }
 
 /// A byte-count progress bar on stderr, only when stderr is a terminal.
@@ -96,6 +101,7 @@ pub fn run(a: ImportArgs) -> Result<(), CliError> {
         format: a.input_format.map(|f| match f {
             InputFormatArg::Csv => InputFormat::Csv,
             InputFormatArg::Jsonl => InputFormat::Jsonl,
+            InputFormatArg::Parquet => InputFormat::Parquet,
         }),
         map: a.map.clone(),
     };

@@ -21,8 +21,21 @@ const PROGRESS_BAR_BYTES: u64 = 16 << 20;
 pub struct SummarizeArgs {
     /// Transaction log, one purchase per row (customer id, date or timestamp, amount): CSV with a
     /// header, Parquet, or CDNOW's text format. Large files are streamed, never read whole.
-    #[arg(long)]
-    pub input: PathBuf,
+    /// Either this or `--db`.
+    #[arg(long, required_unless_present = "db", conflicts_with = "db")]
+    pub input: Option<PathBuf>,
+    /// Summarize the invoice lines of a store instead of a file: a SQLite file or a
+    /// postgres:// URL (`tenure import transactions …` fills it). Each line is dated in UTC;
+    /// a customer's lines of one UTC day are one purchase when at least one of them is not a
+    /// refund, for the day's net total (refunds included, so it may be ≤ 0); a day of refunds
+    /// only is not a purchase and its refunds are not counted. All lines must be in one
+    /// currency, or `--currency` picks one.
+    #[arg(long, value_name = "PATH|URL")]
+    pub db: Option<String>,
+    /// With `--db`: summarize only the lines in this ISO 4217 currency (others are left out,
+    /// never converted). Needed when the store holds more than one currency.
+    #[arg(long, requires = "db")]
+    pub currency: Option<String>,
     /// Layout of the input. `auto` reads Parquet when the file starts with `PAR1` or its name
     /// ends in `.parquet`, CSV otherwise.
     #[arg(long, value_enum, default_value_t = InputFormat::Auto)]
@@ -127,6 +140,26 @@ fn progress_bar(input: &Path, format: &TransactionFormat) -> ProgressBar {
     bar
 }
 
+/// Summarize a transaction file, with a progress bar for large ones.
+fn summarize_input(
+    input: &Path,
+    format: &TransactionFormat,
+    config: &SummaryConfig,
+) -> Result<Vec<tenure_engine::CustomerSummary>, CliError> {
+    if matches!(format, TransactionFormat::Parquet(_)) {
+        quiet_parquet_panics();
+    }
+    let bar = progress_bar(input, format);
+    let rows = summarize_file_with_progress(input, format, config, &mut |done, total| {
+        if let Some(t) = total {
+            bar.set_length(t);
+        }
+        bar.set_position(done);
+    });
+    bar.finish_and_clear();
+    rows.map_err(crate::inputs::engine_error)
+}
+
 pub fn run(a: SummarizeArgs) -> Result<(), CliError> {
     let started = Instant::now();
     let unit: TimeUnit = a
@@ -142,13 +175,14 @@ pub fn run(a: SummarizeArgs) -> Result<(), CliError> {
         amount: Some(a.amount_column.clone()),
         delimiter: a.delimiter as u8,
     };
-    let format = match a.input_format {
-        InputFormat::Auto => {
-            TransactionFormat::detect(&a.input, columns).map_err(crate::inputs::engine_error)?
+    let format = match (a.input_format, &a.input) {
+        (InputFormat::Auto, Some(input)) => {
+            TransactionFormat::detect(input, columns).map_err(crate::inputs::engine_error)?
         }
-        InputFormat::Csv => TransactionFormat::Csv(columns),
-        InputFormat::Parquet => TransactionFormat::Parquet(ParquetColumns::from(&columns)),
-        InputFormat::Cdnow => TransactionFormat::Cdnow(CdnowId::Index),
+        (InputFormat::Auto, None) => TransactionFormat::Csv(columns),
+        (InputFormat::Csv, _) => TransactionFormat::Csv(columns),
+        (InputFormat::Parquet, _) => TransactionFormat::Parquet(ParquetColumns::from(&columns)),
+        (InputFormat::Cdnow, _) => TransactionFormat::Cdnow(CdnowId::Index),
     };
     let mut config = SummaryConfig::new(parse_date("end", &a.end)?, unit);
     config.holdout_end = a
@@ -161,18 +195,13 @@ pub fn run(a: SummarizeArgs) -> Result<(), CliError> {
         Merge::Unit => MergePeriod::Unit,
     };
     config.round = a.decimals;
-    if matches!(format, TransactionFormat::Parquet(_)) {
-        quiet_parquet_panics();
-    }
-    let bar = progress_bar(&a.input, &format);
-    let rows = summarize_file_with_progress(&a.input, &format, &config, &mut |done, total| {
-        if let Some(t) = total {
-            bar.set_length(t);
+    let rows = match (&a.input, &a.db) {
+        (_, Some(db)) => {
+            crate::store_log::summarize_store(db, config.clone(), a.currency.as_deref())?
         }
-        bar.set_position(done);
-    });
-    bar.finish_and_clear();
-    let rows = rows.map_err(crate::inputs::engine_error)?;
+        (Some(input), None) => summarize_input(input, &format, &config)?,
+        (None, None) => return Err(CliError::input("give --input FILE or --db PATH|URL")),
+    };
     let mut buf = Vec::new();
     let out_name = a
         .output

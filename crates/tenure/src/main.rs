@@ -13,6 +13,7 @@ mod error;
 mod inputs;
 mod model_file;
 mod predict_discrete;
+mod store_log;
 mod table;
 
 use clap::{Parser, Subcommand, ValueEnum};
