@@ -26,19 +26,6 @@ fn params(model: &Path) -> Value {
     v["params"].clone()
 }
 
-/// A model file holding given parameters and no covariance, as `tenure fit --output` writes it.
-fn model_file(dir: &Path, name: &str, model: &str, params: Value, unit: &str) -> String {
-    let v = serde_json::json!({
-        "model": model, "params": params, "standard_errors": {}, "log_likelihood": 0.0, "n": 0.0,
-        "converged": true, "aic": 0.0, "bic": 0.0, "covariance": null, "time_unit": unit,
-        "optimizer": {"method": "given", "iterations": 0, "gradient_norm": 0.0, "starts_tried": 0},
-        "input": {"file": "", "rows": 0, "distinct_rows": 0}, "tenure_version": "test"
-    });
-    let p = dir.join(format!("{name}.json"));
-    std::fs::write(&p, v.to_string()).unwrap();
-    p.display().to_string()
-}
-
 /// Run `tenure predict`, expect exit status 2 and one line on stderr containing `needle`, and
 /// no output file.
 fn rejects(args: &[&str], out: &Path, needle: &str) {
@@ -253,8 +240,8 @@ fn sbg_derl_and_survival_ratios_equal_the_reference() {
             &dir,
             segment,
             "sbg",
-            serde_json::json!({ "alpha": r("alpha"), "beta": r("beta") }),
-            "years",
+            &serde_json::json!({ "alpha": r("alpha"), "beta": r("beta") }),
+            Some("years"),
         );
         // The same horizon and rate written three ways give the same file.
         let mut files = Vec::new();
@@ -453,8 +440,8 @@ fn sbg_rejects_horizons_and_rates_that_are_not_whole_model_periods() {
     let records = sbg_records(&dir);
     let r = sbg_reference("regular");
     let ab = serde_json::json!({ "alpha": r("alpha"), "beta": r("beta") });
-    let years = model_file(&dir, "years", "sbg", ab.clone(), "years");
-    let periods = model_file(&dir, "periods", "sbg", ab, "periods");
+    let years = model_file(&dir, "years", "sbg", &ab, Some("years"));
+    let periods = model_file(&dir, "periods", "sbg", &ab, Some("periods"));
     let out = dir.join("never.csv");
     let o = out.to_str().unwrap();
     let run = |model: &str, horizon: &str, extra: &[&str], needle: &str| {

@@ -77,3 +77,27 @@ pub fn column(head: &[String], rows: &[Vec<String>], name: &str) -> Vec<f64> {
 pub fn rel(a: f64, b: f64) -> f64 {
     (a - b).abs() / b.abs().max(1e-300)
 }
+
+/// A model file holding given parameters and no covariance, as `tenure fit --output` writes it;
+/// lifetimes' Gamma-Gamma name `v` is renamed `gamma`. Returns its path.
+pub fn model_file(
+    dir: &Path,
+    name: &str,
+    model: &str,
+    params: &serde_json::Value,
+    unit: Option<&str>,
+) -> String {
+    let mut params = params.clone();
+    if let Some(v) = params.as_object_mut().and_then(|o| o.remove("v")) {
+        params["gamma"] = v;
+    }
+    let v = serde_json::json!({
+        "model": model, "params": params, "standard_errors": {}, "log_likelihood": 0.0, "n": 0.0,
+        "converged": true, "aic": 0.0, "bic": 0.0, "covariance": null, "time_unit": unit,
+        "optimizer": {"method": "given", "iterations": 0, "gradient_norm": 0.0, "starts_tried": 0},
+        "input": {"file": "", "rows": 0, "distinct_rows": 0}, "tenure_version": "test"
+    });
+    let p = dir.join(format!("{name}.json"));
+    std::fs::write(&p, v.to_string()).unwrap();
+    p.display().to_string()
+}
