@@ -2,28 +2,11 @@
 //! `fits_lifetimes_0.11.3.json` (testdata/refdata/README.md: params 1e-4 relative, LL ±0.001).
 #![allow(clippy::unwrap_used)]
 
-use std::path::PathBuf;
+mod common;
+use common::{json_number, refdata};
 
 use tenure_models::bgbb::{fit_bgbb, BgBbData, BgBbParams, BgBbRow};
 use tenure_models::FitOptions;
-
-fn refdata(file: &str) -> PathBuf {
-    let dir = std::env::var("TENURE_REFDATA")
-        .unwrap_or_else(|_| concat!(env!("CARGO_MANIFEST_DIR"), "/../../testdata/refdata").into());
-    PathBuf::from(dir).join(file)
-}
-
-/// `"key": number` inside the object that follows `"section": {` ... `"object": {`.
-fn json_number(json: &str, path: &[&str], key: &str) -> f64 {
-    let mut rest = json;
-    for p in path {
-        let at = rest.find(&format!("\"{p}\"")).unwrap();
-        rest = &rest[at..];
-    }
-    let at = rest.find(&format!("\"{key}\":")).unwrap() + key.len() + 3;
-    let end = rest[at..].find([',', '}', '\n']).unwrap();
-    rest[at..at + end].trim().parse().unwrap()
-}
 
 fn donations() -> BgBbData {
     let text = std::fs::read_to_string(refdata("donations.csv")).unwrap();

@@ -3,30 +3,12 @@
 //! (testdata/refdata/README.md: params 1e-4 relative, LL ±0.001, predictions 1e-6 relative).
 #![allow(clippy::unwrap_used)]
 
-use std::path::PathBuf;
+mod common;
+use common::{json_number, refdata};
 
 use tenure_models::gammagamma::{fit_gammagamma, GammaGammaParams, SpendData, SpendRow};
 use tenure_models::FitOptions;
 
-fn refdata(file: &str) -> PathBuf {
-    let dir = std::env::var("TENURE_REFDATA")
-        .unwrap_or_else(|_| concat!(env!("CARGO_MANIFEST_DIR"), "/../../testdata/refdata").into());
-    PathBuf::from(dir).join(file)
-}
-
-/// The number after `"key":` in the text that follows each of `path` in turn.
-fn json_number(json: &str, path: &[&str], key: &str) -> f64 {
-    let mut rest = json;
-    for p in path {
-        let at = rest.find(&format!("\"{p}\"")).unwrap();
-        rest = &rest[at..];
-    }
-    let at = rest.find(&format!("\"{key}\":")).unwrap() + key.len() + 3;
-    let end = rest[at..].find([',', '}', '\n']).unwrap();
-    rest[at..at + end].trim().parse().unwrap()
-}
-
-/// (ID, x, zbar) of every CDNOW customer, in file order.
 fn cdnow() -> Vec<(String, SpendRow)> {
     let text =
         std::fs::read_to_string(refdata("cdnow_customers_summary_with_transactions.csv")).unwrap();

@@ -58,3 +58,16 @@ pub fn cdnow() -> Vec<RfmRow> {
         })
         .collect()
 }
+
+/// `"key": number` inside the object reached by following `path` (e.g. `["fits", "bgbb",
+/// "mle_params"]`) in a JSON text — enough for the reference files, no JSON parser needed.
+pub fn json_number(json: &str, path: &[&str], key: &str) -> f64 {
+    let mut rest = json;
+    for p in path {
+        let at = rest.find(&format!("\"{p}\"")).unwrap();
+        rest = &rest[at..];
+    }
+    let at = rest.find(&format!("\"{key}\":")).unwrap() + key.len() + 3;
+    let end = rest[at..].find([',', '}', '\n']).unwrap();
+    rest[at..at + end].trim().parse().unwrap()
+}
