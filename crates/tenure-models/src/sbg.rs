@@ -435,47 +435,42 @@ impl SbgRecords {
 
 const NAMES: &[&str] = &["alpha", "beta"];
 
-impl Likelihood for SurvivalSeries {
-    fn names(&self) -> &'static [&'static str] {
-        NAMES
-    }
-    fn log_likelihood(&self, theta: &[f64]) -> f64 {
-        self.tenures.eval(theta, false).0
-    }
-    fn has_analytic_gradient(&self) -> bool {
-        true
-    }
-    fn value_and_gradient(&self, theta: &[f64]) -> (f64, Vec<f64>) {
-        let (ll, g) = self.tenures.eval(theta, true);
-        (ll, g.to_vec())
-    }
-    fn observations(&self) -> f64 {
-        self.tenures.total
-    }
-    fn starts(&self) -> Vec<Vec<f64>> {
-        self.tenures.starts()
+/// Both data forms reduce to the same grouped tenures, so they share one likelihood.
+trait HasTenures: Sync {
+    fn tenures(&self) -> &Tenures;
+}
+
+impl HasTenures for SurvivalSeries {
+    fn tenures(&self) -> &Tenures {
+        &self.tenures
     }
 }
 
-impl Likelihood for SbgRecords {
+impl HasTenures for SbgRecords {
+    fn tenures(&self) -> &Tenures {
+        &self.tenures
+    }
+}
+
+impl<D: HasTenures> Likelihood for D {
     fn names(&self) -> &'static [&'static str] {
         NAMES
     }
     fn log_likelihood(&self, theta: &[f64]) -> f64 {
-        self.tenures.eval(theta, false).0
+        self.tenures().eval(theta, false).0
     }
     fn has_analytic_gradient(&self) -> bool {
         true
     }
     fn value_and_gradient(&self, theta: &[f64]) -> (f64, Vec<f64>) {
-        let (ll, g) = self.tenures.eval(theta, true);
+        let (ll, g) = self.tenures().eval(theta, true);
         (ll, g.to_vec())
     }
     fn observations(&self) -> f64 {
-        self.tenures.total
+        self.tenures().total
     }
     fn starts(&self) -> Vec<Vec<f64>> {
-        self.tenures.starts()
+        self.tenures().starts()
     }
 }
 

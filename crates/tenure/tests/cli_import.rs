@@ -4,7 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
-use common::scratch;
+use common::{pg_schema, scratch};
 use std::path::Path;
 use std::process::{Command, Output};
 use tenure_store::{Location, RecordKind};
@@ -217,26 +217,9 @@ fn db_from_env_input_format_and_map() {
 /// The same command against PostgreSQL, in a schema of its own (via the URL's `options`).
 #[test]
 fn import_into_postgresql_by_url() {
-    let url = std::env::var("TENURE_TEST_PG")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
-    let mut admin = match postgres::Client::connect(&url, postgres::NoTls) {
-        Ok(c) => c,
-        Err(e) if std::env::var("CI").as_deref() == Ok("true") => {
-            panic!("PostgreSQL not reachable at {url} and CI=true: {e}")
-        }
-        Err(e) => {
-            eprintln!("skipped: PostgreSQL not reachable at {url}: {e}");
-            return;
-        }
+    let Some((mut admin, db, schema)) = pg_schema("t_cli") else {
+        return;
     };
-    let schema = format!("t_cli_{}", std::process::id());
-    admin
-        .batch_execute(&format!(
-            "DROP SCHEMA IF EXISTS {schema} CASCADE; CREATE SCHEMA {schema}"
-        ))
-        .unwrap();
-    let sep = if url.contains('?') { '&' } else { '?' };
-    let db = format!("{url}{sep}options=-c%20search_path%3D{schema}");
     let dir = scratch("import-pg");
     std::fs::write(dir.join("customers.csv"), CUSTOMERS).unwrap();
     let run = || {

@@ -7,7 +7,7 @@
 
 mod common;
 
-use common::{scratch, tenure, tenure_ok};
+use common::{pg_schema, scratch, tenure, tenure_ok};
 use std::collections::BTreeMap;
 use std::path::Path;
 use tenure_core::Decimal;
@@ -125,26 +125,9 @@ fn store_summaries_match_on_both_backends_and_the_derived_log() {
     );
 
     // PostgreSQL, in a schema of its own.
-    let url = std::env::var("TENURE_TEST_PG")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
-    let mut admin = match postgres::Client::connect(&url, postgres::NoTls) {
-        Ok(c) => c,
-        Err(e) if std::env::var("CI").as_deref() == Ok("true") => {
-            panic!("PostgreSQL not reachable at {url} and CI=true: {e}")
-        }
-        Err(e) => {
-            eprintln!("skipped PostgreSQL: not reachable at {url}: {e}");
-            return;
-        }
+    let Some((mut admin, pg, schema)) = pg_schema("t_cli_sum") else {
+        return;
     };
-    let schema = format!("t_cli_sum_{}", std::process::id());
-    admin
-        .batch_execute(&format!(
-            "DROP SCHEMA IF EXISTS {schema} CASCADE; CREATE SCHEMA {schema}"
-        ))
-        .unwrap();
-    let sep = if url.contains('?') { '&' } else { '?' };
-    let pg = format!("{url}{sep}options=-c%20search_path%3D{schema}");
     import_all(&pg, &dir);
     let from_pg = summarize_db(&pg, &dir.join("pg.csv"));
     admin

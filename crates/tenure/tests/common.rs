@@ -101,3 +101,30 @@ pub fn model_file(
     std::fs::write(&p, v.to_string()).unwrap();
     p.display().to_string()
 }
+
+/// A PostgreSQL schema of its own for one test: `(admin client, URL whose search_path is the
+/// schema, schema name)`. `None` (after printing why) when no server answers outside CI; with
+/// `CI=true` an unreachable server fails the test. URL from `$TENURE_TEST_PG`.
+pub fn pg_schema(prefix: &str) -> Option<(postgres::Client, String, String)> {
+    let url = std::env::var("TENURE_TEST_PG")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
+    let mut admin = match postgres::Client::connect(&url, postgres::NoTls) {
+        Ok(c) => c,
+        Err(e) if std::env::var("CI").as_deref() == Ok("true") => {
+            panic!("PostgreSQL not reachable at {url} and CI=true: {e}")
+        }
+        Err(e) => {
+            eprintln!("skipped: PostgreSQL not reachable at {url}: {e}");
+            return None;
+        }
+    };
+    let schema = format!("{prefix}_{}", std::process::id());
+    admin
+        .batch_execute(&format!(
+            "DROP SCHEMA IF EXISTS {schema} CASCADE; CREATE SCHEMA {schema}"
+        ))
+        .unwrap();
+    let sep = if url.contains('?') { '&' } else { '?' };
+    let db = format!("{url}{sep}options=-c%20search_path%3D{schema}");
+    Some((admin, db, schema))
+}
