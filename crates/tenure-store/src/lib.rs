@@ -32,15 +32,18 @@
 
 mod convert;
 mod csv;
+pub mod dataset;
 mod error;
 mod import;
 mod input;
 mod jsonl;
+mod load;
 mod parquet;
 mod postgres;
 mod schema;
 mod sqlite;
 
+pub use dataset::{Dataset, DatasetBuilder, LoadOptions};
 pub use error::{ImportError, Loc, Rejection, RowError, StoreError};
 pub use input::MAX_FIELD_BYTES;
 pub use jsonl::MAX_LINE_BYTES;
@@ -82,6 +85,10 @@ pub trait Store: Send {
     /// not read back (which the import's validation makes impossible short of editing the
     /// database by hand).
     fn for_each_transaction(&mut self, each: &mut dyn FnMut(LedgerLine)) -> Result<(), StoreError>;
+    /// The stored records in compact form ([`Dataset`]: interned ids, UTC days, minor units),
+    /// for reports: customers always, the other kinds as `options` asks, all read in one
+    /// transaction so they are consistent with each other.
+    fn load(&mut self, options: &LoadOptions) -> Result<Dataset, StoreError>;
     /// The backend's own consistency check (SQLite: `PRAGMA integrity_check` and
     /// `foreign_key_check`; PostgreSQL: the connection answers).
     fn check_integrity(&mut self) -> Result<(), StoreError>;

@@ -336,6 +336,9 @@ impl Store for PgStore {
         }
         Ok(())
     }
+    fn load(&mut self, options: &crate::LoadOptions) -> Result<crate::Dataset, StoreError> {
+        crate::load::load_postgres(&mut self.client, &self.place, options)
+    }
     fn check_integrity(&mut self) -> Result<(), StoreError> {
         self.client.batch_execute("SELECT 1").map_err(self.e())
     }

@@ -296,6 +296,9 @@ impl Store for SqliteStore {
         }
         Ok(())
     }
+    fn load(&mut self, options: &crate::LoadOptions) -> Result<crate::Dataset, StoreError> {
+        crate::load::load_sqlite(&self.conn, &self.location(), options)
+    }
     fn check_integrity(&mut self) -> Result<(), StoreError> {
         let e = err(&self.path);
         let mut st = self.conn.prepare("PRAGMA integrity_check").map_err(&e)?;
