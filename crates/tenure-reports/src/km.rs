@@ -28,6 +28,8 @@ pub struct KmPoint {
     pub survival: f64,
     pub lower: f64,
     pub upper: f64,
+    /// Greenwood's sum V(time) = Σ dᵢ / (nᵢ (nᵢ − dᵢ)): Var Ŝ ≈ Ŝ² V.
+    pub greenwood: f64,
 }
 
 /// A Kaplan–Meier estimate. Invariant: `points` sorted by time, starting at 0; survival
@@ -177,6 +179,7 @@ pub fn kaplan_meier(observations: &[(u32, bool)], level: f64) -> KaplanMeier {
             survival: 1.0,
             lower: 1.0,
             upper: 1.0,
+            greenwood: 0.0,
         });
     }
     while i < obs.len() {
@@ -207,6 +210,7 @@ pub fn kaplan_meier(observations: &[(u32, bool)], level: f64) -> KaplanMeier {
             survival: s,
             lower,
             upper,
+            greenwood: var,
         });
         events_total += d;
         at_risk -= d + c;

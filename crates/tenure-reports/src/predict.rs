@@ -125,8 +125,12 @@ pub struct Prediction {
 pub struct SbgGroup {
     pub plan: String,
     pub interval: BillingInterval,
-    /// `None` when it could not be fitted (the reason).
+    /// The maximum-likelihood estimate, or why it could not be fitted.
     pub params: Result<SbgParams, String>,
+    /// Standard errors of (α, β) from the observed information (NaN where not available).
+    pub standard_errors: (f64, f64),
+    /// Covariance of (α̂, β̂) (the inverse observed information), when available.
+    pub covariance: Option<[[f64; 2]; 2]>,
     pub customers: u64,
     pub churned: u64,
 }
@@ -149,8 +153,13 @@ fn interval_months(i: BillingInterval) -> i32 {
     }
 }
 
-/// sBG records of the first subscription of every customer: key (plan, interval).
-fn sbg_records(data: &Dataset, as_of: Day) -> Vec<((u32, BillingInterval), SbgRecord)> {
+/// sBG records of every customer's first subscription, keyed by (the plan of its first row,
+/// its billing interval): tenure in whole billing periods, churned or right-censored at the
+/// renewals seen by `as_of` — what the sBG of [`predict`] is fitted to.
+pub fn first_subscription_records(
+    data: &Dataset,
+    as_of: Day,
+) -> Vec<((u32, BillingInterval), SbgRecord)> {
     let mut out = Vec::new();
     for c in 0..data.len() as CustomerIdx {
         let Some(s) = spells_of(data, c, as_of).into_iter().next() else {
@@ -172,11 +181,23 @@ fn sbg_records(data: &Dataset, as_of: Day) -> Vec<((u32, BillingInterval), SbgRe
     out
 }
 
-fn fit_sbg(records: &[SbgRecord]) -> Result<SbgParams, String> {
-    let data = SbgRecords::new(records).map_err(|e| e.to_string())?;
-    fit_sbg_records(&data, &FitOptions::default())
-        .map(|(p, _)| p)
+type SbgFit = (Result<SbgParams, String>, (f64, f64), Option<[[f64; 2]; 2]>);
+
+fn fit_sbg(records: &[SbgRecord]) -> SbgFit {
+    let fit = SbgRecords::new(records)
         .map_err(|e| e.to_string())
+        .and_then(|d| fit_sbg_records(&d, &FitOptions::default()).map_err(|e| e.to_string()));
+    match fit {
+        Ok((p, f)) => {
+            let se = |i: usize| f.standard_errors.get(i).copied().unwrap_or(f64::NAN);
+            let cov = f.covariance.as_ref().and_then(|c| match c.as_slice() {
+                [a, b] if a.len() == 2 && b.len() == 2 => Some([[a[0], a[1]], [b[0], b[1]]]),
+                _ => None,
+            });
+            (Ok(p), (se(0), se(1)), cov)
+        }
+        Err(e) => (Err(e), (f64::NAN, f64::NAN), None),
+    }
 }
 
 /// Purchase days of a customer: (day, net amount) for days with a line that is not a refund.
@@ -208,7 +229,7 @@ fn purchase_days(data: &Dataset, fx: &Fx, c: CustomerIdx, as_of: Day) -> Vec<(Da
 pub fn predict(data: &Dataset, fx: &Fx, value: &ValueReport, cfg: &PredictConfig) -> Predictions {
     let as_of = value.as_of;
     // sBG per (plan, interval), and pooled per interval.
-    let recs = sbg_records(data, as_of);
+    let recs = first_subscription_records(data, as_of);
     let mut keys: Vec<(u32, BillingInterval)> = recs.iter().map(|r| r.0).collect();
     keys.sort_by_key(|k| (data.name(k.0).to_string(), k.1 as u8));
     keys.dedup();
@@ -216,10 +237,13 @@ pub fn predict(data: &Dataset, fx: &Fx, value: &ValueReport, cfg: &PredictConfig
         .iter()
         .map(|k| {
             let r: Vec<SbgRecord> = recs.iter().filter(|x| x.0 == *k).map(|x| x.1).collect();
+            let (params, standard_errors, covariance) = fit_sbg(&r);
             SbgGroup {
                 plan: data.name(k.0).to_string(),
                 interval: k.1,
-                params: fit_sbg(&r),
+                params,
+                standard_errors,
+                covariance,
                 customers: r.len() as u64,
                 churned: r.iter().filter(|x| x.churned).count() as u64,
             }
@@ -229,7 +253,7 @@ pub fn predict(data: &Dataset, fx: &Fx, value: &ValueReport, cfg: &PredictConfig
     for i in BillingInterval::ALL {
         let r: Vec<SbgRecord> = recs.iter().filter(|x| x.0 .1 == *i).map(|x| x.1).collect();
         if !r.is_empty() {
-            pooled.push((*i, fit_sbg(&r)));
+            pooled.push((*i, fit_sbg(&r).0));
         }
     }
 
