@@ -7,6 +7,7 @@ mod cmd_fit;
 mod cmd_generate;
 mod cmd_import;
 mod cmd_predict;
+mod cmd_report;
 mod cmd_summarize;
 mod demo;
 mod error;
@@ -45,6 +46,8 @@ enum Command {
     Generate(cmd_generate::GenerateArgs),
     /// Import one CSV or JSON-lines file of records into the store: all its rows or none.
     Import(cmd_import::ImportArgs),
+    /// Value and retention reports from the store: value, retention, mrr, cohorts, survival.
+    Report(cmd_report::ReportArgs),
 }
 
 /// Output format of a command.
@@ -73,6 +76,7 @@ fn main() -> ExitCode {
         Command::Demo(a) => demo::run(a),
         Command::Generate(a) => cmd_generate::run(a),
         Command::Import(a) => cmd_import::run(a),
+        Command::Report(a) => cmd_report::run(a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
