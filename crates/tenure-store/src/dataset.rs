@@ -253,7 +253,9 @@ pub struct LoadOptions {
     pub ids: bool,
     /// Read per-customer records (transactions, subscriptions, usage, feedback, costs attached
     /// to a customer) of these customer ids only; customers and channel- or cohort-attached
-    /// costs are always read whole, since allocations and groups need every customer.
+    /// costs are always read whole, since allocations and groups need every customer. (A
+    /// report that needs other customers' records — the split of a channel's retention spend
+    /// among the customers active that month — sees only these customers' activity.)
     pub only: Option<Vec<String>>,
 }
 
