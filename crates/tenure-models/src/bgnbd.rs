@@ -16,13 +16,13 @@
 //! the Gauss ₂F₁ in eq. (10), whose series converges fast for any frequency, and are written so
 //! that a = 1 is neither singular nor a cancellation.
 
-use std::collections::HashMap;
 use std::sync::Mutex;
 
-use crate::data::{DataError, Rfm};
+use crate::data::{DataError, Rfm, RfmRow, RowMap};
 use crate::fit::{maximize, Fit, FitOptions, Likelihood};
+use crate::group::KeyTable;
 use crate::rfm::RfmModel;
-use crate::special::{digamma, hyp2f1_minus_one_over_b, ln_beta, ln_gamma};
+use crate::special::{digamma, ln_beta, ln_gamma};
 use crate::ModelError;
 
 /// Parameter names of BG/NBD and MBG/NBD, in the papers' order.
@@ -85,6 +85,9 @@ impl RfmModel for BgNbdParams {
     /// Eq. (8).
     fn prob_purchases(&self, t: f64, n: u32) -> f64 {
         self.geo().prob_purchases(t, n)
+    }
+    fn score_rows(&self, horizon: f64, rows: &[RfmRow]) -> Vec<(f64, f64)> {
+        self.geo().score(horizon, rows)
     }
 }
 
@@ -231,21 +234,129 @@ impl GeoNbd {
         if !self.valid() || horizon.is_nan() || horizon < 0.0 {
             return f64::NAN;
         }
-        let (r, al, a, b) = (self.r, self.alpha, self.a, self.b);
-        let s = self.variant.shift();
+        let h = self.horizon_terms(horizon, t);
+        let c0 = self.eq10_c0();
+        let c = self.eq10_c(x);
+        let series = eq10_series(self.eq10_a(), h.z, c, |k| {
+            let ratio = |i: u32| {
+                let kf = f64::from(k + i);
+                self.eq10_factor(kf) * h.z * (1.0 / (c0 + (x + kf)))
+            };
+            [ratio(0), ratio(1), ratio(2), ratio(3)]
+        });
+        self.eq10_scale(&h, c, series) * self.p_alive(x, t_x, t)
+    }
+
+    /// A = a + b + s − 1 − r, the first parameter of the Euler-transformed series.
+    fn eq10_a(&self) -> f64 {
+        self.a + self.b + self.variant.shift() - 1.0 - self.r
+    }
+
+    /// c = (a + b + s − 1) + x, the series' third parameter (c + k is computed as c₀ + (x + k)
+    /// everywhere, so that a table of 1/(c₀ + m) over whole m gives the same bits).
+    fn eq10_c(&self, x: f64) -> f64 {
+        self.eq10_c0() + x
+    }
+
+    fn eq10_c0(&self) -> f64 {
+        self.a + self.b + self.variant.shift() - 1.0
+    }
+
+    /// (A + k)(ε + k)/(k + 1), ε = a − 1: the part of the k-th term ratio that depends on
+    /// neither the row nor the horizon.
+    #[inline]
+    fn eq10_factor(&self, kf: f64) -> f64 {
+        (self.eq10_a() + kf) * (self.a - 1.0 + kf) / (kf + 1.0)
+    }
+
+    /// What eq. (10) needs from the horizon and T only.
+    fn horizon_terms(&self, horizon: f64, t: f64) -> HorizonTerms {
+        let al = self.alpha;
         let z = horizon / (al + t + horizon);
         let ln_y = -(horizon / (al + t)).ln_1p();
-        let eps = a - 1.0;
-        let c = a + b + x + s - 1.0;
-        let series = hyp2f1_minus_one_over_b(a + b + s - 1.0 - r, eps, c, z);
+        let eps = self.a - 1.0;
         // (1 − y^ε)/ε, → −ln y as ε → 0.
         let g = if eps == 0.0 {
             -ln_y
         } else {
             -(eps * ln_y).exp_m1() / eps
         };
-        let bracket = g - (eps * ln_y).exp() * series;
-        c * bracket * self.p_alive(x, t_x, t)
+        HorizonTerms {
+            z,
+            g,
+            y_eps: (eps * ln_y).exp(),
+        }
+    }
+
+    /// c · [(1 − y^ε)/ε − y^ε S]: eq. (10) without its P(alive) factor.
+    fn eq10_scale(&self, h: &HorizonTerms, c: f64, series: f64) -> f64 {
+        let bracket = h.g - h.y_eps * series;
+        c * bracket
+    }
+
+    /// P(alive) and eq. (10) for every row, as [`GeoNbd::p_alive`] and
+    /// [`GeoNbd::conditional_expected_purchases`] give them (to the bit), sharing what rows have
+    /// in common: the horizon terms per distinct T, the ₂F₁ series per distinct (x, T) with its
+    /// row-independent factors and the reciprocals 1/(c₀ + m) tabulated once.
+    pub(crate) fn score(&self, horizon: f64, rows: &[RfmRow]) -> Vec<(f64, f64)> {
+        let one_by_one = |r: &RfmRow| {
+            (
+                self.p_alive(r.x, r.t_x, r.t),
+                self.conditional_expected_purchases(horizon, r.x, r.t_x, r.t),
+            )
+        };
+        if !self.valid() || horizon.is_nan() || horizon < 0.0 {
+            return rows.iter().map(one_by_one).collect();
+        }
+        let big_a = self.eq10_a();
+        let c0 = self.eq10_c0();
+        // f[k] for k ≥ 1 (f[0] unused) and inv[m] = 1/(c₀ + m), grown as needed.
+        let mut f: Vec<f64> = vec![0.0];
+        let mut inv: Vec<f64> = Vec::new();
+        let mut per_t: KeyTable<1> = KeyTable::new();
+        let mut t_terms: Vec<HorizonTerms> = Vec::new();
+        let mut per_xt: KeyTable<2> = KeyTable::new();
+        let mut xt_scale: Vec<f64> = Vec::new();
+        rows.iter()
+            .map(|r| {
+                let (x, t) = (r.x, r.t);
+                // Whole frequencies of a sensible size index the table; others (never in
+                // validated data) are scored one by one.
+                let xi = x as usize;
+                if xi as f64 != x || xi > 1 << 30 {
+                    return one_by_one(r);
+                }
+                let (j, new) = per_xt.find_or_insert([x.to_bits(), t.to_bits()]);
+                if new {
+                    let (it, new_t) = per_t.find_or_insert([t.to_bits()]);
+                    if new_t {
+                        t_terms.push(self.horizon_terms(horizon, t));
+                    }
+                    let h = t_terms[it as usize];
+                    let c = self.eq10_c(x);
+                    let series = eq10_series(big_a, h.z, c, |k| {
+                        let k = k as usize;
+                        while f.len() < k + 4 {
+                            f.push(self.eq10_factor(f.len() as f64));
+                        }
+                        while inv.len() < xi + k + 4 {
+                            inv.push(1.0 / (c0 + inv.len() as f64));
+                        }
+                        let (f4, i4) = (&f[k..k + 4], &inv[xi + k..xi + k + 4]);
+                        let z = h.z;
+                        [
+                            f4[0] * z * i4[0],
+                            f4[1] * z * i4[1],
+                            f4[2] * z * i4[2],
+                            f4[3] * z * i4[3],
+                        ]
+                    });
+                    xt_scale.push(self.eq10_scale(&h, c, series));
+                }
+                let p = self.p_alive(x, r.t_x, t);
+                (p, xt_scale[j as usize] * p)
+            })
+            .collect()
     }
 
     /// FHL 2005 eq. (9) (s = 0) and its MBG/NBD analogue: E[X(t)] is eq. (10) for a customer
@@ -284,6 +395,49 @@ impl GeoNbd {
         .exp();
         first + second
     }
+}
+
+/// The horizon's share of eq. (10) at one T: z = t/(α+T+t), (1 − y^ε)/ε and y^ε.
+#[derive(Debug, Clone, Copy)]
+struct HorizonTerms {
+    z: f64,
+    g: f64,
+    y_eps: f64,
+}
+
+/// S = Σ_{k≥1} tₖ with t₁ = A z / c and t_{k+1} = tₖ · ratio(k), ratio(k) =
+/// (A+k)(ε+k)/(k+1) · z/(c+k): the series (₂F₁(A, ε; c; z) − 1)/ε of eq. (10) (see
+/// [`crate::special::hyp2f1_minus_one_over_b`], the same sum).
+///
+/// Terms come four at a time from the last one and the running products of the next four
+/// ratios, so consecutive terms do not wait on each other (one multiplication per four terms
+/// on the dependency chain instead of four). The sum stops once a bound on the remaining terms
+/// is below 1e-17 of it (the ratios tend to z; the larger of the last ratio and |z| bounds
+/// those still to come); NaN when the terms overflow or 10⁷ of them do not converge.
+#[inline(always)]
+fn eq10_series(big_a: f64, z: f64, c: f64, mut ratios: impl FnMut(u32) -> [f64; 4]) -> f64 {
+    let az = z.abs();
+    let mut term = big_a * z / c;
+    let mut sum = term;
+    let mut k = 1u32;
+    while k < 10_000_000 {
+        let [r1, r2, r3, r4] = ratios(k);
+        let p2 = r1 * r2;
+        let p3 = p2 * r3;
+        let p4 = p3 * r4;
+        let (t1, t2, t3, t4) = (term * r1, term * p2, term * p3, term * p4);
+        sum += (t1 + t2) + (t3 + t4);
+        term = t4;
+        k += 4;
+        if !sum.is_finite() {
+            return f64::NAN;
+        }
+        let bound = r4.abs().max(az);
+        if term == 0.0 || (bound < 1.0 && term.abs() * bound <= 1e-17 * sum.abs() * (1.0 - bound)) {
+            return sum;
+        }
+    }
+    f64::NAN
 }
 
 /// ln P(N = n) for N ~ NBD: Γ(r+n)/(Γ(r) n!) p^r q^n, given ln p and ln q = ln(1 − p).
@@ -440,7 +594,7 @@ impl Clone for GeoNbdLikelihood {
     }
 }
 
-fn intern(map: &mut HashMap<u64, u32>, values: &mut Vec<f64>, v: f64) -> u32 {
+fn intern(map: &mut RowMap<u64, u32>, values: &mut Vec<f64>, v: f64) -> u32 {
     *map.entry(v.to_bits()).or_insert_with(|| {
         values.push(v);
         // Fewer distinct values than rows, and rows fit in memory: u32 suffices.
@@ -451,7 +605,7 @@ fn intern(map: &mut HashMap<u64, u32>, values: &mut Vec<f64>, v: f64) -> u32 {
 impl GeoNbdLikelihood {
     pub(crate) fn new(data: &Rfm, variant: Variant) -> Self {
         let s = variant.shift();
-        let (mut mx, mut mt, mut mtx) = (HashMap::new(), HashMap::new(), HashMap::new());
+        let (mut mx, mut mt, mut mtx) = (RowMap::default(), RowMap::default(), RowMap::default());
         let mut out = GeoNbdLikelihood {
             variant,
             n: 0.0,

@@ -4,6 +4,8 @@
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 
+use crate::group::{self, Groups};
+
 /// A fast hasher for keys made of `f64` bit patterns: each word is folded in and the result is
 /// finished with the splitmix64 mixer, so the low bits (which pick the bucket) depend on every
 /// input bit — f64 patterns of round numbers have all-zero low bits. Not DoS-resistant; keys here
@@ -53,21 +55,34 @@ pub struct Grouping {
 
 /// Group rows by value (no validation), so per-row work can be done once per distinct row.
 pub fn group_rows(rows: impl ExactSizeIterator<Item = RfmRow>) -> Grouping {
-    let mut map: RowMap<(u64, u64, u64), u32> = RowMap::default();
-    let mut g = Grouping {
-        index: Vec::with_capacity(rows.len()),
-        ..Grouping::default()
-    };
-    for (i, r) in rows.enumerate() {
-        let next = g.distinct.len() as u32;
-        let j = *map.entry(row_key(&r)).or_insert(next);
-        if j == next {
-            g.distinct.push(r);
-            g.first.push(i);
-        }
-        g.index.push(j);
+    let rows: Vec<RfmRow> = rows.collect();
+    group_rows_of(&rows, |r| *r)
+}
+
+/// [`group_rows`] over any slice, reading each element's row with `row`: no copy of the rows,
+/// and on large inputs the work is shared between threads (see [`crate::group`]; the result is
+/// the same whatever the number of threads).
+pub fn group_rows_of<T: Sync>(rows: &[T], row: impl Fn(&T) -> RfmRow + Sync) -> Grouping {
+    let g = group::group::<T, 3, false, true>(rows, |t| (key3(&row(t)), 0.0));
+    Grouping {
+        distinct: g.table.keys().iter().map(from_key3).collect(),
+        first: g.first,
+        index: g.index,
     }
-    g
+}
+
+#[inline]
+fn key3(r: &RfmRow) -> [u64; 3] {
+    [r.x.to_bits(), r.t_x.to_bits(), r.t.to_bits()]
+}
+
+#[inline]
+fn from_key3(k: &[u64; 3]) -> RfmRow {
+    RfmRow {
+        x: f64::from_bits(k[0]),
+        t_x: f64::from_bits(k[1]),
+        t: f64::from_bits(k[2]),
+    }
 }
 
 /// What is wrong with one input row. `row` is the 0-based index in the slice given; callers
@@ -177,31 +192,65 @@ pub struct Rfm {
 impl Rfm {
     /// Validate and group rows, each with weight 1.
     pub fn new(rows: &[RfmRow]) -> Result<Rfm, DataError> {
-        Self::weighted(rows.iter().map(|r| (*r, 1.0)))
+        Self::from_rows(rows, |r| (*r, 1.0))
     }
 
     /// Validate and group rows with weights (number of customers each row stands for).
     pub fn weighted(rows: impl IntoIterator<Item = (RfmRow, f64)>) -> Result<Rfm, DataError> {
-        let mut index: RowMap<(u64, u64, u64), usize> = RowMap::default();
-        let mut out = Rfm::default();
-        for (i, (r, w)) in rows.into_iter().enumerate() {
+        let rows: Vec<(RfmRow, f64)> = rows.into_iter().collect();
+        Self::from_rows(&rows, |r| *r)
+    }
+
+    /// Validate and group any slice, reading each element's row and weight with `row` (no copy
+    /// of the rows; large inputs are grouped on several threads, with the same result whatever
+    /// their number, see [`crate::group`]).
+    ///
+    /// Distinct rows are in order of first appearance among rows of positive weight; rows of
+    /// weight 0 are validated and left out. An error names the first bad row. Weights are summed
+    /// per distinct row in input order within fixed chunks of rows, then across chunks, and the
+    /// total is the sum of the distinct rows' weights.
+    pub fn from_rows<T: Sync>(
+        rows: &[T],
+        row: impl Fn(&T) -> (RfmRow, f64) + Sync,
+    ) -> Result<Rfm, DataError> {
+        let g = group::group::<T, 3, true, false>(rows, |t| {
+            let (r, w) = row(t);
+            (key3(&r), w)
+        });
+        // Validation depends on the values only, so it is done once per distinct row, at its
+        // first row; groups are in order of first appearance, so the first failing group is the
+        // earliest failing row with a bad value. A bad weight may come earlier.
+        let bad_value = g
+            .table
+            .keys()
+            .iter()
+            .zip(&g.first)
+            .find(|(k, &i)| validate_rfm(i, &from_key3(k)).is_err())
+            .map(|(_, &i)| i);
+        if let Some(i) = earliest(bad_value, g.bad_weight) {
+            let (r, w) = row(&rows[i]);
             validate_rfm(i, &r)?;
             check_nonneg(i, "weight", w)?;
-            if w == 0.0 {
-                continue;
-            }
-            let key = row_key(&r);
-            match index.get(&key) {
-                Some(&j) => out.w[j] += w,
-                None => {
-                    index.insert(key, out.x.len());
-                    out.x.push(r.x);
-                    out.t_x.push(r.t_x);
-                    out.t.push(r.t);
-                    out.w.push(w);
-                }
-            }
-            out.total += w;
+        }
+        let mut order: Vec<usize> = (0..g.len()).collect();
+        if g.zero_weight {
+            // Rows of weight 0 are not part of the data: a distinct row is placed at its first
+            // row of positive weight, and dropped if it has none.
+            let first_positive = first_positive_rows(rows, &g, |t| {
+                let (r, w) = row(t);
+                (key3(&r), w)
+            });
+            order.retain(|&j| first_positive[j] != usize::MAX);
+            order.sort_by_key(|&j| first_positive[j]);
+        }
+        let mut out = Rfm::default();
+        for j in order {
+            let r = from_key3(&g.table.keys()[j]);
+            out.x.push(r.x);
+            out.t_x.push(r.t_x);
+            out.t.push(r.t);
+            out.w.push(g.weight[j]);
+            out.total += g.weight[j];
         }
         if out.x.is_empty() {
             return Err(DataError::Empty);
@@ -282,6 +331,36 @@ pub fn validate_rfm(i: usize, r: &RfmRow) -> Result<(), DataError> {
     Ok(())
 }
 
+/// The smaller of two optional row numbers.
+pub(crate) fn earliest(a: Option<usize>, b: Option<usize>) -> Option<usize> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    }
+}
+
+/// For each group, its first row of positive weight (`usize::MAX` if none): a second pass over
+/// the rows, taken only when some weight is 0.
+pub(crate) fn first_positive_rows<T, const K: usize>(
+    rows: &[T],
+    g: &Groups<K>,
+    key: impl Fn(&T) -> ([u64; K], f64),
+) -> Vec<usize> {
+    let mut first = vec![usize::MAX; g.len()];
+    for (i, t) in rows.iter().enumerate() {
+        let (k, w) = key(t);
+        if w > 0.0 {
+            if let Some(j) = g.table.find(&k) {
+                let f = &mut first[j as usize];
+                if *f == usize::MAX {
+                    *f = i;
+                }
+            }
+        }
+    }
+    first
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -304,6 +383,104 @@ mod tests {
         assert_eq!(g.first, vec![0, 1, 3]);
         for (i, r) in rows.iter().enumerate() {
             assert_eq!(g.distinct[g.index[i] as usize], *r);
+        }
+    }
+
+    /// Row-by-row validation and grouping, as `Rfm::weighted` did before it worked in chunks:
+    /// the reference for the chunked, per-distinct-value implementation.
+    fn row_by_row(rows: &[(RfmRow, f64)]) -> Result<(Vec<(RfmRow, f64)>, f64), DataError> {
+        let mut index: HashMap<(u64, u64, u64), usize> = HashMap::new();
+        let (mut out, mut total) = (Vec::<(RfmRow, f64)>::new(), 0.0);
+        for (i, (r, w)) in rows.iter().enumerate() {
+            validate_rfm(i, r)?;
+            check_nonneg(i, "weight", *w)?;
+            if *w == 0.0 {
+                continue;
+            }
+            match index.get(&row_key(r)) {
+                Some(&j) => out[j].1 += w,
+                None => {
+                    index.insert(row_key(r), out.len());
+                    out.push((*r, *w));
+                }
+            }
+            total += w;
+        }
+        if out.is_empty() {
+            return Err(DataError::Empty);
+        }
+        Ok((out, total))
+    }
+
+    /// `n` rows drawn from `distinct` values (a few of them invalid when `bad`), weights whole
+    /// numbers (so any order of summation is exact), some 0 when `zeros`.
+    fn draw(n: usize, distinct: u64, bad: bool, zeros: bool, seed: u64) -> Vec<(RfmRow, f64)> {
+        let mut s = seed;
+        let mut next = move || {
+            s = s
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            s >> 33
+        };
+        (0..n)
+            .map(|_| {
+                let v = next() % distinct;
+                let x = (v % 9) as f64;
+                let t = 10.0 + (v / 9) as f64 * 0.5;
+                let t_x = if x == 0.0 {
+                    0.0
+                } else {
+                    t * ((v % 4) as f64 + 1.0) / 4.0
+                };
+                let mut r = row(x, t_x, t);
+                if bad && next() % 50_000 == 0 {
+                    r.t_x = t + 1.0;
+                }
+                let mut w = (1 + next() % 3) as f64;
+                if zeros && next() % 4 == 0 {
+                    w = 0.0;
+                }
+                if bad && next() % 70_000 == 0 {
+                    w = -2.0;
+                }
+                (r, w)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn chunked_grouping_equals_row_by_row() {
+        use crate::group::CHUNK;
+        // One chunk and many (on several threads past 2^17 rows); valid, invalid and
+        // zero-weight rows; a value first seen with weight 0 and later with a positive one.
+        let mut cases = Vec::new();
+        for (n, distinct) in [
+            (7, 5),
+            (2_000, 300),
+            (3 * CHUNK + 11, 700),
+            (300_001, 2_000),
+        ] {
+            for (bad, zeros) in [(false, false), (false, true), (true, false), (true, true)] {
+                cases.push(draw(n, distinct, bad, zeros, n as u64 + 3));
+            }
+        }
+        cases.push(vec![
+            (row(1., 1., 5.), 0.0),
+            (row(0., 0., 5.), 1.0),
+            (row(1., 1., 5.), 2.0),
+        ]);
+        cases.push(vec![(row(1., 1., 5.), 0.0)]);
+        for rows in cases {
+            let got = Rfm::from_rows(&rows, |r| *r);
+            match row_by_row(&rows) {
+                Ok((want, total)) => {
+                    let got = got.expect("valid rows");
+                    let got_rows: Vec<(RfmRow, f64)> = got.iter().collect();
+                    assert_eq!(got_rows, want, "{} rows", rows.len());
+                    assert_eq!(got.customers(), total);
+                }
+                Err(e) => assert_eq!(got.unwrap_err(), e, "{} rows", rows.len()),
+            }
         }
     }
 

@@ -7,8 +7,9 @@
 //! and their mean `m̄` (money converted to `f64` by the caller, once). Only customers with x > 0
 //! carry information about spend.
 
-use crate::data::{check_count, check_nonneg, DataError, RowMap};
+use crate::data::{check_count, check_nonneg, earliest, first_positive_rows, DataError};
 use crate::fit::{maximize, Fit, FitOptions, Likelihood};
+use crate::group;
 use crate::special::{digamma, ln_gamma};
 use crate::ModelError;
 
@@ -69,45 +70,105 @@ impl SpendData {
         Self::build(rows, true)
     }
 
+    /// [`SpendData::repeat_buyers_weighted`] over any slice, reading each element's row and
+    /// weight with `row`: no copy of the rows, and large inputs are grouped on several threads
+    /// with the same result whatever their number (see [`crate::data::Rfm::from_rows`] for the
+    /// order of distinct rows and of the weight sums).
+    pub fn repeat_buyers_from<T: Sync>(
+        rows: &[T],
+        row: impl Fn(&T) -> (SpendRow, f64) + Sync,
+    ) -> Result<SpendData, DataError> {
+        Self::from_rows(rows, row, true)
+    }
+
     fn build(
         rows: impl IntoIterator<Item = (SpendRow, f64)>,
         skip_zero: bool,
     ) -> Result<SpendData, DataError> {
-        let mut index: RowMap<(u64, u64), usize> = RowMap::default();
-        let mut grouped: Vec<(SpendRow, f64)> = Vec::new();
+        let rows: Vec<(SpendRow, f64)> = rows.into_iter().collect();
+        Self::from_rows(&rows, |r| *r, skip_zero)
+    }
+
+    /// The checks of one row, in order; `Ok(true)` when it is skipped (x = 0 with `skip_zero`).
+    fn check_row(i: usize, r: &SpendRow, w: f64, skip_zero: bool) -> Result<bool, DataError> {
+        check_count(i, "frequency", r.x)?;
+        check_nonneg(i, "mean spend", r.mean_spend)?;
+        check_nonneg(i, "weight", w)?;
+        Self::check_value(i, r, skip_zero)
+    }
+
+    /// The checks of a row that depend on x and m̄ after their ranges: `Ok(true)` when skipped.
+    fn check_value(i: usize, r: &SpendRow, skip_zero: bool) -> Result<bool, DataError> {
+        if r.x == 0.0 {
+            if skip_zero {
+                return Ok(true);
+            }
+            return Err(DataError::Inconsistent {
+                row: i,
+                reason: "frequency 0: a customer without repeat transactions has no mean spend (use the constructor that skips such rows)".into(),
+            });
+        }
+        if r.mean_spend == 0.0 {
+            return Err(DataError::Inconsistent {
+                row: i,
+                reason: format!(
+                    "mean spend 0 with frequency {}: the Gamma-Gamma model needs positive spends",
+                    r.x
+                ),
+            });
+        }
+        Ok(false)
+    }
+
+    fn from_rows<T: Sync>(
+        rows: &[T],
+        row: impl Fn(&T) -> (SpendRow, f64) + Sync,
+        skip_zero: bool,
+    ) -> Result<SpendData, DataError> {
+        let key = |t: &T| {
+            let (r, w) = row(t);
+            ([r.x.to_bits(), r.mean_spend.to_bits()], w)
+        };
+        let g = group::group::<T, 2, true, false>(rows, key);
+        let value = |k: &[u64; 2]| SpendRow {
+            x: f64::from_bits(k[0]),
+            mean_spend: f64::from_bits(k[1]),
+        };
+        // Every check but the weight's depends on (x, m̄) only: done once per distinct row, at
+        // its first row (groups are in order of first appearance, so the first failing group is
+        // the earliest such row). The checks are then replayed on the earliest failing row, bad
+        // weight or bad value, to report exactly what a row-by-row pass would.
+        let value_ok = |i: usize, r: &SpendRow| {
+            check_count(i, "frequency", r.x).is_ok()
+                && check_nonneg(i, "mean spend", r.mean_spend).is_ok()
+                && Self::check_value(i, r, skip_zero).is_ok()
+        };
+        let bad_value = g
+            .table
+            .keys()
+            .iter()
+            .zip(&g.first)
+            .find(|(k, &i)| !value_ok(i, &value(k)))
+            .map(|(_, &i)| i);
+        if let Some(i) = earliest(bad_value, g.bad_weight) {
+            let (r, w) = row(&rows[i]);
+            Self::check_row(i, &r, w, skip_zero)?;
+        }
+        let mut order: Vec<usize> = (0..g.len()).collect();
+        if g.zero_weight {
+            let first_positive = first_positive_rows(rows, &g, key);
+            order
+                .retain(|&j| first_positive[j] != usize::MAX || value(&g.table.keys()[j]).x == 0.0);
+            order.sort_by_key(|&j| first_positive[j]);
+        }
         let mut skipped = 0.0;
-        for (i, (r, w)) in rows.into_iter().enumerate() {
-            check_count(i, "frequency", r.x)?;
-            check_nonneg(i, "mean spend", r.mean_spend)?;
-            check_nonneg(i, "weight", w)?;
+        let mut grouped: Vec<(SpendRow, f64)> = Vec::with_capacity(order.len());
+        for j in order {
+            let r = value(&g.table.keys()[j]);
             if r.x == 0.0 {
-                if skip_zero {
-                    skipped += w;
-                    continue;
-                }
-                return Err(DataError::Inconsistent {
-                    row: i,
-                    reason: "frequency 0: a customer without repeat transactions has no mean spend (use the constructor that skips such rows)".into(),
-                });
-            }
-            if r.mean_spend == 0.0 {
-                return Err(DataError::Inconsistent {
-                    row: i,
-                    reason: format!(
-                        "mean spend 0 with frequency {}: the Gamma-Gamma model needs positive spends",
-                        r.x
-                    ),
-                });
-            }
-            if w == 0.0 {
-                continue;
-            }
-            match index.get(&(r.x.to_bits(), r.mean_spend.to_bits())) {
-                Some(&j) => grouped[j].1 += w,
-                None => {
-                    index.insert((r.x.to_bits(), r.mean_spend.to_bits()), grouped.len());
-                    grouped.push((r, w));
-                }
+                skipped += g.weight[j];
+            } else if g.weight[j] > 0.0 {
+                grouped.push((r, g.weight[j]));
             }
         }
         if grouped.is_empty() {
@@ -451,6 +512,88 @@ mod tests {
             .conditional_expected_spend(1.0, 10.0)
             .unwrap()
             .is_finite());
+    }
+
+    /// Row-by-row validation and grouping, as `SpendData` was built before it worked in
+    /// chunks: the distinct (row, weight) in order of first appearance, the skipped weight.
+    fn row_by_row(
+        rows: &[(SpendRow, f64)],
+        skip_zero: bool,
+    ) -> Result<(Vec<(SpendRow, f64)>, f64), DataError> {
+        let mut index: std::collections::HashMap<(u64, u64), usize> = Default::default();
+        let (mut grouped, mut skipped) = (Vec::<(SpendRow, f64)>::new(), 0.0);
+        for (i, (r, w)) in rows.iter().enumerate() {
+            if SpendData::check_row(i, r, *w, skip_zero)? {
+                skipped += w;
+                continue;
+            }
+            if *w == 0.0 {
+                continue;
+            }
+            let key = (r.x.to_bits(), r.mean_spend.to_bits());
+            match index.get(&key) {
+                Some(&j) => grouped[j].1 += w,
+                None => {
+                    index.insert(key, grouped.len());
+                    grouped.push((*r, *w));
+                }
+            }
+        }
+        if grouped.is_empty() {
+            return Err(DataError::Empty);
+        }
+        grouped.sort_by(|a, b| a.0.x.total_cmp(&b.0.x));
+        Ok((grouped, skipped))
+    }
+
+    #[test]
+    fn chunked_grouping_equals_row_by_row() {
+        let mut s = 7u64;
+        let mut next = move || {
+            s = s
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            s >> 33
+        };
+        for n in [5usize, 3_000, 100_003, 300_007] {
+            for variant in 0..4 {
+                let rows: Vec<(SpendRow, f64)> = (0..n)
+                    .map(|_| {
+                        let v = next() % 900;
+                        let x = (v % 6) as f64;
+                        let m = if x == 0.0 {
+                            0.0
+                        } else {
+                            5.0 + (v / 6) as f64 * 0.25
+                        };
+                        let mut w = (1 + next() % 3) as f64;
+                        if variant & 1 == 1 && next() % 5 == 0 {
+                            w = 0.0;
+                        }
+                        let mut r = row(x, m);
+                        if variant & 2 == 2 && next() % 60_000 == 0 {
+                            r.mean_spend = if next() % 2 == 0 { 0.0 } else { f64::NAN };
+                        }
+                        if variant & 2 == 2 && next() % 90_000 == 0 {
+                            w = f64::INFINITY;
+                        }
+                        (r, w)
+                    })
+                    .collect();
+                for skip_zero in [true, false] {
+                    let got = SpendData::from_rows(&rows, |r| *r, skip_zero);
+                    match row_by_row(&rows, skip_zero) {
+                        Ok((want, skipped)) => {
+                            let got = got.unwrap();
+                            assert_eq!(got.iter().collect::<Vec<_>>(), want, "{n} rows");
+                            assert_eq!(got.skipped(), skipped);
+                            assert_eq!(got.customers(), want.iter().map(|r| r.1).sum::<f64>());
+                        }
+                        Err(e) => assert_eq!(got.unwrap_err(), e, "{n} rows"),
+                    }
+                }
+            }
+        }
     }
 
     #[test]

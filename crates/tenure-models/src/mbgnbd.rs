@@ -9,7 +9,7 @@
 //! [`crate::bgnbd`] and is documented there with the shift s = 1.
 
 use crate::bgnbd::{checked_maximize, four, GeoNbd, GeoNbdLikelihood, Variant, PARAM_NAMES};
-use crate::data::Rfm;
+use crate::data::{Rfm, RfmRow};
 use crate::fit::{Fit, FitOptions, Likelihood};
 use crate::rfm::RfmModel;
 use crate::ModelError;
@@ -75,6 +75,9 @@ impl RfmModel for MbgNbdParams {
     /// first purchase when n = 0) with at least n purchase opportunities in (0, t].
     fn prob_purchases(&self, t: f64, n: u32) -> f64 {
         self.geo().prob_purchases(t, n)
+    }
+    fn score_rows(&self, horizon: f64, rows: &[RfmRow]) -> Vec<(f64, f64)> {
+        self.geo().score(horizon, rows)
     }
 }
 

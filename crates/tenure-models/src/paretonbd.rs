@@ -12,10 +12,9 @@
 //! evaluates each in log space through an Euler-transformed ₂F₁ (`hyp2f1`), so no term cancels
 //! and nothing overflows at frequencies in the tens of thousands or ages of 10,000 periods.
 
-use std::collections::HashMap;
-
-use crate::data::Rfm;
+use crate::data::{Rfm, RfmRow, RowMap};
 use crate::fit::{maximize, Fit, FitOptions, Likelihood};
+use crate::group::KeyTable;
 use crate::hyp2f1::{ln_tail, ln_tail_grad, Tail};
 use crate::rfm::RfmModel;
 use crate::special::{digamma, ln_gamma};
@@ -58,6 +57,80 @@ impl ParetoNbdParams {
         let ln_alive = (r + x).ln() + ln_tail(&self.tail(r + x + 1.0, s, t));
         let ln_died = s.ln() + ln_tail(&self.tail(r + x, s + 1.0, t_x));
         log_add(ln_alive, ln_died)
+    }
+
+    /// [`RfmModel::p_alive`] and [`RfmModel::conditional_expected_purchases`] of every row, to
+    /// the bit, sharing work between rows: logarithms per distinct time, the alive-at-T tail
+    /// and the expectation's factor per distinct (x, T), the died tail per distinct (x, t_x).
+    fn score(&self, horizon: f64, rows: &[RfmRow]) -> Vec<(f64, f64)> {
+        if !self.valid() {
+            return rows.iter().map(|_| (f64::NAN, f64::NAN)).collect();
+        }
+        let (r, s) = (self.r, self.s);
+        let (big, small) = if self.alpha >= self.beta {
+            (self.alpha, self.beta)
+        } else {
+            (self.beta, self.alpha)
+        };
+        // Tail::new's logarithms and reciprocals, per distinct y.
+        let mut ys: KeyTable<1> = KeyTable::new();
+        let mut y_logs: Vec<[f64; 4]> = Vec::new();
+        let mut logs_at = |y: f64| {
+            let (j, new) = ys.find_or_insert([y.to_bits()]);
+            if new {
+                let (b, m) = (big + y, small + y);
+                y_logs.push([b.ln(), m.ln(), 1.0 / b, 1.0 / m]);
+            }
+            y_logs[j as usize]
+        };
+        let tail_at = |a: f64, b: f64, y: f64, l: [f64; 4]| {
+            let (p_big, p_small) = if self.alpha >= self.beta {
+                (a, b)
+            } else {
+                (b, a)
+            };
+            Tail {
+                p_big,
+                p_small,
+                big,
+                small,
+                y,
+                ln_big: l[0],
+                ln_small: l[1],
+                inv_big: l[2],
+                inv_small: l[3],
+            }
+        };
+        let ln_s = s.ln();
+        let omp = |t: f64| one_minus_pow_over(s - 1.0, -(horizon / (self.beta + t)).ln_1p());
+        // Per (x, T): ln(r+x) + ln I(r+x+1, s; T), the alive-at-T exponent, E's factor.
+        let mut xts: KeyTable<2> = KeyTable::new();
+        let mut xt: Vec<[f64; 3]> = Vec::new();
+        // Per (x, t_x): ln s + ln I(r+x, s+1; t_x).
+        let mut xtxs: KeyTable<2> = KeyTable::new();
+        let mut xtx: Vec<f64> = Vec::new();
+        rows.iter()
+            .map(|row| {
+                let (x, t_x, t) = (row.x, row.t_x, row.t);
+                let (j, new) = xts.find_or_insert([x.to_bits(), t.to_bits()]);
+                if new {
+                    let l = logs_at(t);
+                    let ln_alive = (r + x).ln() + ln_tail(&tail_at(r + x + 1.0, s, t, l));
+                    let ln_alive_at_t = -(r + x) * (self.alpha + t).ln() - s * (self.beta + t).ln();
+                    let factor = (r + x) * (self.beta + t) / (self.alpha + t) * omp(t);
+                    xt.push([ln_alive, ln_alive_at_t, factor]);
+                }
+                let (k, new) = xtxs.find_or_insert([x.to_bits(), t_x.to_bits()]);
+                if new {
+                    let l = logs_at(t_x);
+                    xtx.push(ln_s + ln_tail(&tail_at(r + x, s + 1.0, t_x, l)));
+                }
+                let [ln_alive, ln_alive_at_t, factor] = xt[j as usize];
+                let ln_bracket = log_add(ln_alive, xtx[k as usize]);
+                let p = (ln_alive_at_t - ln_bracket).min(0.0).exp().clamp(0.0, 1.0);
+                (p, factor * p)
+            })
+            .collect()
     }
 
     /// ln P(alive at T | x, t_x, T), Fader & Hardie (2005): the share of the likelihood that
@@ -172,6 +245,10 @@ impl RfmModel for ParetoNbdParams {
     /// The note writes the integral as B₁ − Σ_{i≤n} (r+s)ᵢ/i! tⁱ B₂ᵢ with ₂F₁ terms B₁, B₂ᵢ; that
     /// difference cancels catastrophically when n is large, so the integral is taken here by
     /// adaptive Gauss–Kronrod quadrature in v = ln(1 + τ/c), c = min(α, β), in log space.
+    fn score_rows(&self, horizon: f64, rows: &[RfmRow]) -> Vec<(f64, f64)> {
+        self.score(horizon, rows)
+    }
+
     fn prob_purchases(&self, t: f64, n: u32) -> f64 {
         if !self.valid() || !(t >= 0.0) {
             return f64::NAN;
@@ -330,14 +407,14 @@ struct Row {
     w: f64,
 }
 
-fn intern(map: &mut HashMap<u64, u32>, list: &mut Vec<f64>, v: f64) -> u32 {
+fn intern(map: &mut RowMap<u64, u32>, list: &mut Vec<f64>, v: f64) -> u32 {
     *map.entry(v.to_bits()).or_insert_with(|| {
         list.push(v);
         (list.len() - 1) as u32
     })
 }
 
-fn intern_tail(map: &mut HashMap<TailKey, u32>, list: &mut Vec<TailKey>, k: TailKey) -> u32 {
+fn intern_tail(map: &mut RowMap<TailKey, u32>, list: &mut Vec<TailKey>, k: TailKey) -> u32 {
     *map.entry(k).or_insert_with(|| {
         list.push(k);
         (list.len() - 1) as u32
@@ -385,7 +462,7 @@ fn par_map<U: Sync, T: Send>(items: &[U], f: impl Fn(&U) -> T + Sync) -> Vec<T> 
 impl ParetoNbdLikelihood {
     /// Index the data's distinct frequencies, times and integrals.
     pub fn new(data: &Rfm) -> ParetoNbdLikelihood {
-        let (mut xm, mut ym, mut tm) = (HashMap::new(), HashMap::new(), HashMap::new());
+        let (mut xm, mut ym, mut tm) = (RowMap::default(), RowMap::default(), RowMap::default());
         let mut lik = ParetoNbdLikelihood {
             xs: Vec::new(),
             ys: Vec::new(),

@@ -7,7 +7,8 @@
 //! - conditional expected purchases are finite, ≥ 0 and non-decreasing in the horizon, and so is
 //!   E[X(t)] of a new customer in t;
 //! - batch = one by one: [`customer_lifetime_values`] equals [`customer_lifetime_value`] per
-//!   row exactly, and the grouped log-likelihood of every `Likelihood` equals the sum of the
+//!   row exactly, [`RfmModel::score_rows`] equals P(alive) and the conditional expected purchases
+//!   row by row to the bit, and the grouped log-likelihood of every `Likelihood` equals the sum of the
 //!   individual log-likelihoods over the ungrouped rows;
 //! - grouped fit = ungrouped fit: rows repeated through weights fit to the same parameters and
 //!   log-likelihood as the same rows repeated in the data.
@@ -290,6 +291,73 @@ proptest! {
 
 // ---------------------------------------------------------------------------------------------
 // Batch = one by one
+
+/// [`RfmModel::score_rows`] (which shares work between rows) gives the one-by-one values to
+/// the bit, on rows that repeat x, T and t_x in many combinations.
+fn check_score_rows<M: RfmModel>(
+    m: &M,
+    rows: &[RfmRow],
+    horizon: f64,
+) -> Result<(), TestCaseError> {
+    let batch = m.score_rows(horizon, rows);
+    prop_assert_eq!(batch.len(), rows.len());
+    for (r, &(p, e)) in rows.iter().zip(&batch) {
+        let p1 = m.p_alive(r.x, r.t_x, r.t);
+        let e1 = m.conditional_expected_purchases(horizon, r.x, r.t_x, r.t);
+        prop_assert!(
+            p.to_bits() == p1.to_bits() && e.to_bits() == e1.to_bits(),
+            "{}: batch ({p}, {e}) vs one by one ({p1}, {e1}) at {r:?}",
+            m.name()
+        );
+    }
+    Ok(())
+}
+
+/// Rows mixing a few x, T and t_x values: every (x, T) and (x, t_x) pair recurs.
+fn crossed_customers() -> impl Strategy<Value = Vec<RfmRow>> {
+    (
+        prop::collection::vec(0u32..200, 1..5),
+        prop::collection::vec(time(1e-3, 500.0), 1..5),
+        prop::collection::vec(1e-6f64..=1.0, 1..5),
+    )
+        .prop_map(|(xs, ts, shares)| {
+            let mut rows = Vec::new();
+            for &x in &xs {
+                for &t in &ts {
+                    for &share in &shares {
+                        let x = f64::from(x);
+                        let t_x = if x == 0.0 {
+                            0.0
+                        } else {
+                            (t * share).max(f64::MIN_POSITIVE)
+                        };
+                        rows.push(RfmRow { x, t_x, t });
+                        rows.push(RfmRow { x, t_x: t, t });
+                    }
+                }
+            }
+            rows
+        })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(128))]
+
+    #[test]
+    fn bgnbd_score_rows_equals_one_by_one(m in bgnbd(), rows in crossed_customers(), h in time(1e-3, 500.0)) {
+        check_score_rows(&m, &rows, h)?;
+    }
+
+    #[test]
+    fn mbgnbd_score_rows_equals_one_by_one(m in mbgnbd(), rows in crossed_customers(), h in time(1e-3, 500.0)) {
+        check_score_rows(&m, &rows, h)?;
+    }
+
+    #[test]
+    fn paretonbd_score_rows_equals_one_by_one(m in paretonbd(), rows in crossed_customers(), h in time(1e-3, 500.0)) {
+        check_score_rows(&m, &rows, h)?;
+    }
+}
 
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(64))]

@@ -20,7 +20,7 @@ use tenure_models::bgnbd::BgNbdParams;
 use tenure_models::clv::{
     combine_clv, det_estimate, discounted_expected_purchases, ClvConfig, Spend,
 };
-use tenure_models::data::{group_rows, validate_rfm};
+use tenure_models::data::{group_rows_of, validate_rfm};
 use tenure_models::fit::{delta_method, normal_quantile_two_sided};
 use tenure_models::gammagamma::GammaGammaParams;
 use tenure_models::mbgnbd::MbgNbdParams;
@@ -73,25 +73,64 @@ pub struct PredictArgs {
     pub format: Format,
 }
 
-/// Every customer's scores. Purchase predictions are per distinct (x, t_x, T) — `index` maps
-/// each customer to hers — and spend and CLV per customer.
+/// One prediction for every customer, in input order: the point and, with intervals, the
+/// bounds (empty without).
+struct Column {
+    value: Vec<f64>,
+    lower: Vec<f64>,
+    upper: Vec<f64>,
+}
+
+impl Column {
+    /// Each customer's entry of `per_distinct` (indexed by `index`, customer → distinct row).
+    fn gather(per_distinct: &[Estimate], index: &[u32], intervals: bool) -> Column {
+        let pick = |f: fn(&Estimate) -> f64| -> Vec<f64> {
+            index
+                .iter()
+                .map(|&j| f(&per_distinct[j as usize]))
+                .collect()
+        };
+        Column {
+            value: pick(|e| e.value),
+            lower: if intervals {
+                pick(|e| e.lower)
+            } else {
+                Vec::new()
+            },
+            upper: if intervals {
+                pick(|e| e.upper)
+            } else {
+                Vec::new()
+            },
+        }
+    }
+    fn get(&self, i: usize) -> Estimate {
+        Estimate {
+            value: self.value[i],
+            se: f64::NAN,
+            lower: self.lower.get(i).copied().unwrap_or(f64::NAN),
+            upper: self.upper.get(i).copied().unwrap_or(f64::NAN),
+        }
+    }
+}
+
+/// Every customer's scores, in input order.
 struct Scores {
-    index: Vec<u32>,
-    p_alive: Vec<Estimate>,
-    expected: Vec<Estimate>,
+    p_alive: Column,
+    expected: Column,
     spend: Option<Vec<Estimate>>,
     clv: Option<Vec<Estimate>>,
 }
 
 impl Scores {
     fn len(&self) -> usize {
-        self.index.len()
+        self.p_alive.value.len()
     }
-    fn p_alive(&self, i: usize) -> &Estimate {
-        &self.p_alive[self.index[i] as usize]
+    fn p_alive(&self, i: usize) -> Estimate {
+        self.p_alive.get(i)
     }
-    fn expected(&self, i: usize) -> &Estimate {
-        &self.expected[self.index[i] as usize]
+    fn expected(&self, i: usize) -> Estimate {
+        self.expected.get(i)
     }
     fn spend(&self, i: usize) -> Option<&Estimate> {
         self.spend.as_ref().map(|v| &v[i])
@@ -292,32 +331,40 @@ struct Ctx<'a> {
     z: f64,
 }
 
-/// Score every row; purchase predictions (and DET, for CLV) once per distinct (x, t_x, T).
+/// Score every row; purchase predictions (and DET, for CLV) once per distinct (x, t_x, T), then
+/// one entry per customer. Points without intervals come from [`RfmModel::score_rows`], which
+/// shares work between distinct rows.
 fn score_all<M: RfmModel>(model: &M, c: &Ctx<'_>) -> Result<Scores, CliError> {
     let path = c.args.input.as_path();
     let cov = c.cov.filter(|_| !c.args.no_intervals);
     let theta = model.params();
-    let g = group_rows(c.rows.iter().map(|r| RfmRow {
+    let g = group_rows_of(c.rows, |r| RfmRow {
         x: r.x,
         t_x: r.t_x,
         t: r.t,
-    }));
-    let mut p_alive = Vec::with_capacity(g.distinct.len());
-    let mut expected = Vec::with_capacity(g.distinct.len());
-    let mut det = Vec::with_capacity(g.distinct.len());
+    });
     for (j, row) in g.distinct.iter().enumerate() {
         validate_rfm(g.first[j], row).map_err(|e| data_error(path, c.rows, e))?;
-        let (x, tx, t) = (row.x, row.t_x, row.t);
-        match cov {
-            Some(cov) => {
-                p_alive.push(delta_method(
+    }
+    let mut det = Vec::with_capacity(if c.spend.is_some() {
+        g.distinct.len()
+    } else {
+        0
+    });
+    let (p_alive, expected): (Vec<Estimate>, Vec<Estimate>) = match cov {
+        Some(cov) => g
+            .distinct
+            .iter()
+            .map(|row| {
+                let (x, tx, t) = (row.x, row.t_x, row.t);
+                let p = delta_method(
                     |th| model.with_params(th).p_alive(x, tx, t),
                     &theta,
                     cov,
                     Scale::Logit,
                     c.z,
-                ));
-                expected.push(delta_method(
+                );
+                let e = delta_method(
                     |th| {
                         model
                             .with_params(th)
@@ -327,21 +374,25 @@ fn score_all<M: RfmModel>(model: &M, c: &Ctx<'_>) -> Result<Scores, CliError> {
                     cov,
                     Scale::Log,
                     c.z,
-                ));
-                if c.spend.is_some() {
-                    det.push(det_estimate(model, row, c.cfg, cov, c.z));
-                }
-            }
-            None => {
-                p_alive.push(point(model.p_alive(x, tx, t)));
-                expected.push(point(model.conditional_expected_purchases(c.h, x, tx, t)));
-                if c.spend.is_some() {
-                    det.push(point(
-                        discounted_expected_purchases(model, row, c.cfg)
-                            .map_err(|e| CliError::failure(e.to_string()))?,
-                    ));
-                }
-            }
+                );
+                (p, e)
+            })
+            .unzip(),
+        None => model
+            .score_rows(c.h, &g.distinct)
+            .into_iter()
+            .map(|(p, e)| (point(p), point(e)))
+            .unzip(),
+    };
+    if c.spend.is_some() {
+        for row in &g.distinct {
+            det.push(match cov {
+                Some(cov) => det_estimate(model, row, c.cfg, cov, c.z),
+                None => point(
+                    discounted_expected_purchases(model, row, c.cfg)
+                        .map_err(|e| CliError::failure(e.to_string()))?,
+                ),
+            });
         }
     }
     let (spend, clv) = match c.spend {
@@ -370,10 +421,10 @@ fn score_all<M: RfmModel>(model: &M, c: &Ctx<'_>) -> Result<Scores, CliError> {
             (Some(spend), Some(clv))
         }
     };
+    let intervals = cov.is_some();
     Ok(Scores {
-        index: g.index,
-        p_alive,
-        expected,
+        p_alive: Column::gather(&p_alive, &g.index, intervals),
+        expected: Column::gather(&expected, &g.index, intervals),
         spend,
         clv,
     })
@@ -448,8 +499,8 @@ fn render_csv(rows: &[SummaryRow], scores: &Scores, intervals: bool) -> String {
     };
     for (i, r) in rows.iter().enumerate() {
         s.push_str(&csv_field(&r.id));
-        est(&mut s, scores.p_alive(i));
-        est(&mut s, scores.expected(i));
+        est(&mut s, &scores.p_alive(i));
+        est(&mut s, &scores.expected(i));
         if let (Some(sp), Some(clv)) = (scores.spend(i), scores.clv(i)) {
             est(&mut s, sp);
             est(&mut s, clv);
