@@ -543,3 +543,62 @@ fn reports_refuse_kinds_that_were_not_loaded() {
     )
     .is_ok());
 }
+
+#[test]
+fn predicted_value_states_its_method() {
+    use tenure_reports::predict::{predict, Method, PredictConfig};
+    let d = data();
+    let value = value_report(&d, &cfg(), &Grouping::new(&d, GroupBy::All)).unwrap();
+    let p = predict(&d, &Fx::new(usd()), &value, &PredictConfig::default());
+    let of = |id: &str| {
+        p.customers
+            .iter()
+            .find(|x| d.customer_id(x.customer) == id)
+            .unwrap()
+    };
+    // C has no subscription left: no future profit, said so.
+    assert_eq!(of("C").method, Method::Churned);
+    assert_eq!(of("C").future_profit, Some(0));
+    // E only buys, and one buyer is too few for BG/NBD + Gamma-Gamma: no prediction, and why.
+    assert!(
+        matches!(&of("E").method, Method::None(r) if r.contains("BG/NBD")),
+        "{:?}",
+        of("E").method
+    );
+    assert_eq!(of("E").future_profit, None);
+    // pro/month has only A, who has not churned: that sBG cannot be fitted, so A is valued
+    // with the fit of every monthly first subscription (A censored after 5 renewals, B churned
+    // in period 2, C in period 1) — `pooled`.
+    let a = of("A");
+    let Method::Sbg {
+        params,
+        pooled,
+        renewals,
+        discount,
+        ..
+    } = a.method.clone()
+    else {
+        panic!("{:?}", a.method)
+    };
+    assert!(pooled);
+    // Jan 10 → Jun 30: 5 whole months: 5 renewals; d = 1 %/month.
+    assert_eq!(renewals, 5);
+    assert!((discount - 0.01).abs() < 1e-15);
+    // Future profit = DERL(d | 5 renewals) × (50.00 a month × margin − cost to serve a month):
+    // margin = (420 − 90) / 420; cost = (90 retention + 15 service) / 6 months = 17.50.
+    let derl = params.derl(0.01, 6).unwrap();
+    let per_period = 5000.0 * (33000.0 / 42000.0) - 10500.0 / 6.0;
+    assert_eq!(a.future_profit, Some((derl * per_period).round() as i64));
+    assert_eq!(a.p_alive, Some(params.retention(6)));
+    assert!(
+        a.method.describe().starts_with("sBG(all plans, month;"),
+        "{}",
+        a.method.describe()
+    );
+    // D (yearly) is the only yearly subscriber and has not churned: no sBG for years at all.
+    assert!(
+        matches!(&of("D").method, Method::None(_)),
+        "{:?}",
+        of("D").method
+    );
+}
