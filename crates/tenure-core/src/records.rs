@@ -184,7 +184,7 @@ impl Timestamp {
         if nanos >= 1_000_000_000 {
             return Err(RecordError::BadTimestamp(t.to_rfc3339()));
         }
-        if nanos % 1000 != 0 {
+        if !nanos.is_multiple_of(1000) {
             return Err(RecordError::TooPrecise(t.to_rfc3339()));
         }
         if !(1..=9999).contains(&t.year()) {

@@ -223,7 +223,7 @@ fn read_csv<R: Read>(
     progress(0, total);
     while next_record(&mut rdr, &mut rec, path, &header.names)? {
         rows += 1;
-        if rows % PROGRESS_EVERY == 0 {
+        if rows.is_multiple_of(PROGRESS_EVERY) {
             progress(rdr.position().byte(), total);
         }
         let line = line_of(&rec);
@@ -517,7 +517,7 @@ fn read_cdnow<R: Read>(
             )
         })?;
         rows += 1;
-        if rows % PROGRESS_EVERY == 0 {
+        if rows.is_multiple_of(PROGRESS_EVERY) {
             progress(consumed, total);
         }
         f(id, date, amount, line);

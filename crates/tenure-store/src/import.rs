@@ -151,7 +151,7 @@ fn stage_and_merge(
     let word = source.record_word();
     while let Some(next) = source.next_row()? {
         rows += 1;
-        if rows % 8192 == 0 {
+        if rows.is_multiple_of(8192) {
             progress(Progress {
                 stage: Stage::Reading,
                 rows,
