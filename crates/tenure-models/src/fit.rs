@@ -5,7 +5,8 @@
 //! log-likelihood; when it fails from a start, Nelder–Mead takes over from that start and
 //! L-BFGS polishes its answer. Several starts are tried and the best is kept.
 //! Standard errors come from the observed information (the Hessian of the log-likelihood at the
-//! optimum, by central differences of the gradient in φ, mapped to θ by the delta method).
+//! optimum — analytic where the model provides it, else by central differences of the gradient
+//! in φ — mapped to θ by the delta method).
 
 use argmin::core::{CostFunction, Executor, Gradient, State};
 use argmin::solver::linesearch::MoreThuenteLineSearch;
@@ -28,6 +29,13 @@ pub trait Likelihood: Sync {
     /// for value and gradient together at every point it tries.
     fn has_analytic_gradient(&self) -> bool {
         false
+    }
+    /// The Hessian of the log-likelihood in θ (row-major, k × k), for models that have it in
+    /// closed form; `None` (the default) and [`observed_covariance`] differentiates the
+    /// gradient numerically instead.
+    fn hessian(&self, theta: &[f64]) -> Option<Vec<Vec<f64>>> {
+        let _ = theta;
+        None
     }
     /// Number of observations (customers) for AIC/BIC and scaling.
     fn observations(&self) -> f64;
@@ -188,6 +196,83 @@ struct Candidate {
     cost: f64,
     iterations: u64,
     method: &'static str,
+    /// Log-likelihood and its gradient in θ at θ = exp(φ).
+    ll: f64,
+    grad: Vec<f64>,
+}
+
+/// A likelihood that remembers its last few evaluations (keyed by the bits of θ), so that the
+/// checks made around one start — the first cost, the gradient and log-likelihood at the
+/// answer — reuse the optimiser's own evaluations instead of repeating them.
+struct Memo<'a, L: ?Sized> {
+    lik: &'a L,
+    seen: std::sync::Mutex<Vec<Seen>>,
+}
+
+/// One remembered evaluation: θ's bits, the log-likelihood and, if computed, the gradient.
+type Seen = (Vec<u64>, f64, Option<Vec<f64>>);
+
+impl<'a, L: Likelihood + ?Sized> Memo<'a, L> {
+    const KEEP: usize = 4;
+
+    fn new(lik: &'a L) -> Self {
+        Memo {
+            lik,
+            seen: std::sync::Mutex::new(Vec::new()),
+        }
+    }
+
+    fn find(&self, theta: &[f64]) -> Option<(f64, Option<Vec<f64>>)> {
+        let seen = self.seen.lock().ok()?;
+        seen.iter()
+            .find(|(k, _, _)| {
+                k.len() == theta.len() && k.iter().zip(theta).all(|(a, b)| *a == b.to_bits())
+            })
+            .map(|(_, v, g)| (*v, g.clone()))
+    }
+
+    fn remember(&self, theta: &[f64], v: f64, g: Option<Vec<f64>>) {
+        if let Ok(mut seen) = self.seen.lock() {
+            if seen.len() == Self::KEEP {
+                seen.remove(0);
+            }
+            seen.push((theta.iter().map(|t| t.to_bits()).collect(), v, g));
+        }
+    }
+}
+
+impl<L: Likelihood + ?Sized> Likelihood for Memo<'_, L> {
+    fn names(&self) -> &'static [&'static str] {
+        self.lik.names()
+    }
+    fn log_likelihood(&self, theta: &[f64]) -> f64 {
+        if let Some((v, _)) = self.find(theta) {
+            return v;
+        }
+        let v = self.lik.log_likelihood(theta);
+        self.remember(theta, v, None);
+        v
+    }
+    fn value_and_gradient(&self, theta: &[f64]) -> (f64, Vec<f64>) {
+        if let Some((v, Some(g))) = self.find(theta) {
+            return (v, g);
+        }
+        let (v, g) = self.lik.value_and_gradient(theta);
+        self.remember(theta, v, Some(g.clone()));
+        (v, g)
+    }
+    fn has_analytic_gradient(&self) -> bool {
+        self.lik.has_analytic_gradient()
+    }
+    fn hessian(&self, theta: &[f64]) -> Option<Vec<Vec<f64>>> {
+        self.lik.hessian(theta)
+    }
+    fn observations(&self) -> f64 {
+        self.lik.observations()
+    }
+    fn starts(&self) -> Vec<Vec<f64>> {
+        self.lik.starts()
+    }
 }
 
 fn run_lbfgs<L: Likelihood + ?Sized>(
@@ -250,35 +335,32 @@ pub fn maximize<L: Likelihood + ?Sized>(lik: &L, opts: &FitOptions) -> Result<Fi
         .unwrap_or(1)
         .min(valid.len().max(1));
     let run_start = |s: &Vec<f64>| -> Option<Candidate> {
-        let obj = Objective::new(lik, 1.0 / n.max(1.0));
+        let memo = Memo::new(lik);
+        let obj = Objective::new(&memo, 1.0 / n.max(1.0));
         let phi0: Vec<f64> = s.iter().map(|v| v.ln()).collect();
         if !obj.cost_at(&phi0).is_finite() {
             return None;
         }
-        Some(match run_lbfgs(&obj, phi0.clone(), opts) {
-            Some((phi, cost, it)) if norm(&obj.grad_at(&phi)) < 1e-5 => Candidate {
-                phi,
-                cost,
-                iterations: it,
-                method: "lbfgs",
-            },
+        let (phi, cost, iterations, method) = match run_lbfgs(&obj, phi0.clone(), opts) {
+            Some((phi, cost, it)) if norm(&obj.grad_at(&phi)) < 1e-5 => (phi, cost, it, "lbfgs"),
             _ => {
                 let nm = run_nelder_mead(&obj, &phi0)?;
                 match run_lbfgs(&obj, nm.clone(), opts) {
-                    Some((phi, cost, it)) => Candidate {
-                        phi,
-                        cost,
-                        iterations: it,
-                        method: "nelder-mead+lbfgs",
-                    },
-                    None => Candidate {
-                        cost: obj.cost_at(&nm),
-                        phi: nm,
-                        iterations: 0,
-                        method: "nelder-mead",
-                    },
+                    Some((phi, cost, it)) => (phi, cost, it, "nelder-mead+lbfgs"),
+                    None => (nm.clone(), obj.cost_at(&nm), 0, "nelder-mead"),
                 }
             }
+        };
+        let theta: Vec<f64> = phi.iter().map(|p| p.exp()).collect();
+        let (_, grad) = memo.value_and_gradient(&theta);
+        let ll = memo.log_likelihood(&theta);
+        Some(Candidate {
+            phi,
+            cost,
+            iterations,
+            method,
+            ll,
+            grad,
         })
     };
     let candidates: Vec<Option<Candidate>> = if threads <= 1 {
@@ -306,10 +388,10 @@ pub fn maximize<L: Likelihood + ?Sized>(lik: &L, opts: &FitOptions) -> Result<Fi
         FitError::NoFiniteStart(format!("{} starting points tried", starts.len()))
     })?;
     let theta: Vec<f64> = best.phi.iter().map(|p| p.exp()).collect();
-    let gradient_norm = norm(&obj.grad_at(&best.phi));
-    let ll = lik.log_likelihood(&theta);
+    let gradient_norm = norm(&obj.to_phi_gradient(&best.grad, &theta));
+    let ll = best.ll;
     let k = theta.len() as f64;
-    let covariance = observed_covariance(lik, &theta);
+    let covariance = covariance_at(lik, &theta, &best.grad);
     let standard_errors = match &covariance {
         Some(c) => (0..theta.len()).map(|i| c[i][i].max(0.0).sqrt()).collect(),
         None => vec![f64::NAN; theta.len()],
@@ -331,9 +413,44 @@ pub fn maximize<L: Likelihood + ?Sized>(lik: &L, opts: &FitOptions) -> Result<Fi
     })
 }
 
-/// Inverse observed information in θ, from the Hessian in φ = ln θ by central differences of the
-/// gradient: Cov(θ) = D H_φ⁻¹ D with D = diag(θ) (the gradient term vanishes at the optimum).
+/// Inverse observed information in θ, from the Hessian in φ = ln θ: Cov(θ) = D H_φ⁻¹ D with
+/// D = diag(θ). H_φ = D H_θ D + diag(θ ∘ ∇_θ ll) from the model's analytic Hessian when it has
+/// one ([`Likelihood::hessian`]), else by central differences of the gradient
+/// ([`numeric_observed_covariance`]).
 pub fn observed_covariance<L: Likelihood + ?Sized>(
+    lik: &L,
+    theta: &[f64],
+) -> Option<Vec<Vec<f64>>> {
+    let (_, g) = lik.value_and_gradient(theta);
+    covariance_at(lik, theta, &g)
+}
+
+/// [`observed_covariance`] given the gradient of the log-likelihood at θ.
+fn covariance_at<L: Likelihood + ?Sized>(
+    lik: &L,
+    theta: &[f64],
+    g: &[f64],
+) -> Option<Vec<Vec<f64>>> {
+    let Some(h_theta) = lik.hessian(theta) else {
+        return numeric_observed_covariance(lik, theta);
+    };
+    let k = theta.len();
+    let hess: Vec<Vec<f64>> = (0..k)
+        .map(|i| {
+            (0..k)
+                .map(|j| {
+                    let diag = if i == j { theta[i] * g[i] } else { 0.0 };
+                    theta[i] * h_theta[i][j] * theta[j] + diag
+                })
+                .collect()
+        })
+        .collect();
+    covariance_from_phi_hessian(&hess, theta)
+}
+
+/// [`observed_covariance`] with the Hessian in φ = ln θ by central differences of the gradient
+/// in φ (the gradient term vanishes at the optimum), whatever the model provides.
+pub fn numeric_observed_covariance<L: Likelihood + ?Sized>(
     lik: &L,
     theta: &[f64],
 ) -> Option<Vec<Vec<f64>>> {
@@ -357,6 +474,13 @@ pub fn observed_covariance<L: Likelihood + ?Sized>(
             hess[i][j] = (gu[i] - gd[i]) / (2.0 * h);
         }
     }
+    covariance_from_phi_hessian(&hess, theta)
+}
+
+/// Cov(θ) = D (−H_φ)⁻¹ D from the Hessian in φ (symmetrised), `None` unless −H_φ is positive
+/// definite.
+fn covariance_from_phi_hessian(hess: &[Vec<f64>], theta: &[f64]) -> Option<Vec<Vec<f64>>> {
+    let k = theta.len();
     // Observed information in φ: −H, symmetrised.
     let mut info = vec![vec![0.0; k]; k];
     for i in 0..k {

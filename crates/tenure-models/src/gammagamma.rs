@@ -10,7 +10,7 @@
 use crate::data::{check_count, check_nonneg, earliest, first_positive_rows, DataError};
 use crate::fit::{maximize, Fit, FitOptions, Likelihood};
 use crate::group;
-use crate::special::{digamma, ln_gamma};
+use crate::special::{digamma, ln_gamma, trigamma};
 use crate::ModelError;
 
 /// One customer's spend summary: `x` repeat transactions with mean value `mean_spend` (m̄).
@@ -310,6 +310,46 @@ impl SpendData {
     }
 }
 
+impl SpendData {
+    /// The Hessian of [`SpendData::eval`]'s log-likelihood in (p, q, γ): per distinct x, with
+    /// d = x m̄ + γ and S₁ = Σ w/d, S₂ = Σ w/d² over its rows,
+    ///
+    /// ∂²/∂p² = x² W (ψ₁(px+q) − ψ₁(px)),  ∂²/∂p∂q = x W ψ₁(px+q),  ∂²/∂p∂γ = −x S₁,
+    /// ∂²/∂q² = W (ψ₁(px+q) − ψ₁(q)),  ∂²/∂q∂γ = W/γ − S₁,  ∂²/∂γ² = −W q/γ² + (px+q) S₂.
+    fn hessian_at(&self, theta: &[f64]) -> Option<[[f64; 3]; 3]> {
+        let &[p, q, v] = theta else {
+            return None;
+        };
+        if !(p > 0.0 && q > 0.0 && v > 0.0) || theta.iter().any(|t| !t.is_finite()) {
+            return None;
+        }
+        let tg_q = trigamma(q);
+        let mut h = [[0.0; 3]; 3];
+        for (k, &x) in self.xs.iter().enumerate() {
+            let px = p * x;
+            let (s, e) = self.ranges[k];
+            let ws = self.w_sum[k];
+            let (mut s1, mut s2) = (0.0, 0.0);
+            for r in s..e {
+                let inv = 1.0 / (self.x_m[r] + v);
+                s1 += self.w[r] * inv;
+                s2 += self.w[r] * inv * inv;
+            }
+            let tg_pxq = trigamma(px + q);
+            h[0][0] += x * x * ws * (tg_pxq - trigamma(px));
+            h[0][1] += x * ws * tg_pxq;
+            h[0][2] -= x * s1;
+            h[1][1] += ws * (tg_pxq - tg_q);
+            h[1][2] += ws / v - s1;
+            h[2][2] += -ws * q / (v * v) + (px + q) * s2;
+        }
+        h[1][0] = h[0][1];
+        h[2][0] = h[0][2];
+        h[2][1] = h[1][2];
+        Some(h)
+    }
+}
+
 impl Likelihood for SpendData {
     fn names(&self) -> &'static [&'static str] {
         &["p", "q", "gamma"]
@@ -323,6 +363,10 @@ impl Likelihood for SpendData {
     fn value_and_gradient(&self, theta: &[f64]) -> (f64, Vec<f64>) {
         let (ll, g) = self.eval(theta, true);
         (ll, g.to_vec())
+    }
+    fn hessian(&self, theta: &[f64]) -> Option<Vec<Vec<f64>>> {
+        self.hessian_at(theta)
+            .map(|h| h.iter().map(|r| r.to_vec()).collect())
     }
     fn observations(&self) -> f64 {
         self.total
@@ -494,6 +538,26 @@ mod tests {
                 "{k}: {g:?} vs {num:?}"
             );
         }
+    }
+
+    #[test]
+    fn analytic_hessian_matches_numeric() {
+        let d = small();
+        for th in [P.to_vec(), vec![0.7, 1.3, 40.0], vec![15.0, 9.0, 2.0]] {
+            let h = d.hessian(&th).unwrap();
+            for j in 0..3 {
+                let col = numeric_gradient(|t| d.eval(t, true).1[j], &th);
+                for i in 0..3 {
+                    assert!(
+                        (h[i][j] - col[i]).abs() < 1e-6 * (1.0 + col[i].abs()),
+                        "{th:?} H[{i}][{j}]: {} vs {}",
+                        h[i][j],
+                        col[i]
+                    );
+                }
+            }
+        }
+        assert!(d.hessian(&[1.0, -1.0, 1.0]).is_none());
     }
 
     #[test]

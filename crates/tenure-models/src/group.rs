@@ -354,6 +354,34 @@ fn merge<const K: usize, const WEIGHTS: bool, const INDEX: bool>(
     out
 }
 
+/// `index.iter().map(|&j| values[j]).collect()`, written by several threads on large inputs
+/// (a plain copy: the result does not depend on their number). On fresh memory the cost is
+/// mostly the page faults of the output, which threads take in parallel.
+pub fn gather<T: Copy + Default + Send + Sync>(values: &[T], index: &[u32]) -> Vec<T> {
+    let threads = if index.len() < PARALLEL_FROM {
+        1
+    } else {
+        std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1)
+    };
+    if threads <= 1 {
+        return index.iter().map(|&j| values[j as usize]).collect();
+    }
+    let mut out = vec![T::default(); index.len()];
+    let per = index.len().div_ceil(threads);
+    std::thread::scope(|s| {
+        for (dst, src) in out.chunks_mut(per).zip(index.chunks(per)) {
+            s.spawn(move || {
+                for (d, &j) in dst.iter_mut().zip(src) {
+                    *d = values[j as usize];
+                }
+            });
+        }
+    });
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -415,6 +443,20 @@ mod tests {
             let lookups = group::<_, 2, false, false>(&rows, |r| *r);
             assert_eq!(lookups.table.keys(), g.table.keys());
             assert!(lookups.weight.is_empty() && lookups.index.is_empty());
+        }
+    }
+
+    #[test]
+    fn gather_picks_every_rows_value_on_any_number_of_threads() {
+        let values: Vec<f64> = (0..997).map(|v| v as f64 * 0.5).collect();
+        for n in [0, 5, PARALLEL_FROM + 3] {
+            let index: Vec<u32> = (0..n).map(|i| ((i * 7919) % 997) as u32).collect();
+            let got = gather(&values, &index);
+            assert_eq!(got.len(), n);
+            assert!(got
+                .iter()
+                .zip(&index)
+                .all(|(g, &j)| *g == values[j as usize]));
         }
     }
 

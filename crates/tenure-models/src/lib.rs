@@ -10,7 +10,7 @@ pub mod clv;
 pub mod data;
 pub mod fit;
 pub mod gammagamma;
-pub(crate) mod group;
+pub mod group;
 mod hyp2f1;
 pub mod mbgnbd;
 pub mod paretonbd;

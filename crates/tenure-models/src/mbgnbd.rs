@@ -117,6 +117,11 @@ impl Likelihood for MbgNbdLikelihood {
         let (v, g) = self.0.value_and_gradient(theta);
         (v, g.to_vec())
     }
+    fn hessian(&self, theta: &[f64]) -> Option<Vec<Vec<f64>>> {
+        self.0
+            .hessian(theta)
+            .map(|h| h.iter().map(|r| r.to_vec()).collect())
+    }
     fn observations(&self) -> f64 {
         self.0.n
     }

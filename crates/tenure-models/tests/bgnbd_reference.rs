@@ -9,6 +9,7 @@ mod common;
 use common::{cdnow, column, num, read_csv, refdata};
 
 use tenure_models::bgnbd::{fit_bgnbd, BgNbdLikelihood, BgNbdParams};
+use tenure_models::fit::numeric_observed_covariance;
 use tenure_models::{FitOptions, Likelihood, Rfm, RfmModel};
 
 /// The number after `"key": ` in `text`, searching from `from`.
@@ -80,6 +81,31 @@ fn fit_reproduces_cdnow_mle() {
     assert_eq!(fit.n, 2357.0);
     for (name, se) in fit.names.iter().zip(&fit.standard_errors) {
         assert!(se.is_finite() && *se > 0.0, "se({name}) = {se}");
+    }
+    // The covariance from the analytic Hessian is the one central differences of the gradient
+    // give (README: se 0.01256, 0.3782, 0.1857, 0.7053).
+    let numeric = numeric_observed_covariance(&BgNbdLikelihood::new(&data), &fit.params).unwrap();
+    let cov = fit
+        .covariance
+        .as_ref()
+        .expect("positive-definite information");
+    for i in 0..4 {
+        for j in 0..4 {
+            let tol = 1e-6 * (cov[i][i] * cov[j][j]).sqrt();
+            assert!(
+                (cov[i][j] - numeric[i][j]).abs() < tol,
+                "cov[{i}][{j}]: {} vs {}",
+                cov[i][j],
+                numeric[i][j]
+            );
+        }
+    }
+    for (got, want) in fit
+        .standard_errors
+        .iter()
+        .zip([0.01256, 0.3782, 0.1857, 0.7053])
+    {
+        assert!(rel(*got, want) < 5e-4, "se {got} vs {want}");
     }
 }
 

@@ -6,6 +6,7 @@
 mod common;
 use common::{json_number, refdata};
 
+use tenure_models::fit::numeric_observed_covariance;
 use tenure_models::gammagamma::{fit_gammagamma, GammaGammaParams, SpendData, SpendRow};
 use tenure_models::FitOptions;
 
@@ -71,6 +72,24 @@ fn cdnow_fit_matches_the_mle() {
     );
     for se in &fit.standard_errors {
         assert!(se.is_finite() && *se > 0.0, "{:?}", fit.standard_errors);
+    }
+    // The covariance from the analytic Hessian is the one central differences of the gradient
+    // give.
+    let numeric = numeric_observed_covariance(&data, &fit.params).unwrap();
+    let cov = fit
+        .covariance
+        .as_ref()
+        .expect("positive-definite information");
+    for i in 0..3 {
+        for j in 0..3 {
+            let tol = 1e-6 * (cov[i][i] * cov[j][j]).sqrt();
+            assert!(
+                (cov[i][j] - numeric[i][j]).abs() < tol,
+                "cov[{i}][{j}]: {} vs {}",
+                cov[i][j],
+                numeric[i][j]
+            );
+        }
     }
 }
 

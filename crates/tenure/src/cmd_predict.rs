@@ -23,6 +23,7 @@ use tenure_models::clv::{
 use tenure_models::data::{group_rows_of, validate_rfm};
 use tenure_models::fit::{delta_method, normal_quantile_two_sided};
 use tenure_models::gammagamma::GammaGammaParams;
+use tenure_models::group::gather;
 use tenure_models::mbgnbd::MbgNbdParams;
 use tenure_models::paretonbd::ParetoNbdParams;
 use tenure_models::{Estimate, RfmModel, RfmRow, Scale};
@@ -85,10 +86,8 @@ impl Column {
     /// Each customer's entry of `per_distinct` (indexed by `index`, customer → distinct row).
     fn gather(per_distinct: &[Estimate], index: &[u32], intervals: bool) -> Column {
         let pick = |f: fn(&Estimate) -> f64| -> Vec<f64> {
-            index
-                .iter()
-                .map(|&j| f(&per_distinct[j as usize]))
-                .collect()
+            let values: Vec<f64> = per_distinct.iter().map(f).collect();
+            gather(&values, index)
         };
         Column {
             value: pick(|e| e.value),
