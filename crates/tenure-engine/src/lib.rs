@@ -41,6 +41,7 @@
 //!   through a callback ([`summarize_file_with_progress`]); nothing here prints.
 //! - Output rows are sorted by customer id (numerically when all ids are digit strings).
 
+mod columnar;
 mod date;
 mod error;
 mod parquet_log;
@@ -49,6 +50,7 @@ mod summarize;
 mod transactions;
 
 pub use chrono::NaiveDate;
+pub use columnar::{summarize_parquet, Engine, EngineUsed, TenureRfm};
 pub use error::{EngineError, FieldError};
 pub use parquet_log::ParquetColumns;
 pub use summaries::{

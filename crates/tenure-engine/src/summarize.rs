@@ -72,7 +72,7 @@ impl SummaryConfig {
         }
     }
 
-    fn validate(&self) -> Result<(), EngineError> {
+    pub(crate) fn validate(&self) -> Result<(), EngineError> {
         if let Some(h) = self.holdout_end {
             if h <= self.calibration_end {
                 return Err(EngineError::Config(format!(
@@ -204,31 +204,7 @@ impl Summarizer {
 
     /// The merge-period key of a date; keys are increasing in the date.
     fn key(&self, date: NaiveDate) -> i32 {
-        match (self.config.merge, self.config.unit) {
-            (MergePeriod::Day, _) | (MergePeriod::Unit, TimeUnit::Days) => date.num_days_from_ce(),
-            // Day 1 of the common era (0001-01-01) is a Monday.
-            (MergePeriod::Unit, TimeUnit::Weeks) => (date.num_days_from_ce() - 1).div_euclid(7),
-            (MergePeriod::Unit, TimeUnit::Months) => date.year() * 12 + date.month0() as i32,
-            (MergePeriod::Unit, TimeUnit::Years) => date.year(),
-        }
-    }
-
-    /// A difference of keys in the configured unit, unrounded.
-    fn span(&self, keys: i32) -> Decimal {
-        let k = Decimal::from(keys);
-        match self.config.merge {
-            MergePeriod::Unit => k,
-            MergePeriod::Day => k
-                .checked_div(unit_days(self.config.unit))
-                .expect("a day count divided by a unit of at least one day fits a decimal"),
-        }
-    }
-
-    fn finish_value(&self, v: Decimal) -> Decimal {
-        match self.config.round {
-            Some(n) => round_half_up(v, n),
-            None => v,
-        }
+        period_key(self.config.merge, self.config.unit, date)
     }
 
     /// The summaries, sorted by customer id: numerically when every id is a string of ASCII
@@ -236,11 +212,7 @@ impl Summarizer {
     /// (byte order). Customers without a calibration purchase are left out.
     pub fn finish(mut self) -> Result<Vec<CustomerSummary>, EngineError> {
         let cal_day = self.config.calibration_end.num_days_from_ce();
-        let cal_key = self.key(self.config.calibration_end);
-        let holdout_duration = self.config.holdout_end.map(|h| {
-            let d = self.span(self.key(h) - cal_key);
-            self.finish_value(d)
-        });
+        let rules = Rules::new(&self.config);
         let mut purchases = std::mem::take(&mut self.purchases);
         purchases.sort_unstable_by_key(|p| (p.customer, p.day));
         let mut ids = std::mem::take(&mut self.ids);
@@ -250,35 +222,120 @@ impl Summarizer {
             let id = std::mem::take(&mut ids[ps[0].customer]);
             let split = ps.partition_point(|p| p.day <= cal_day);
             let cal = merge(&ps[..split], &id)?;
-            let Some(&(first, _)) = cal.first() else {
+            let (Some(&(first, _)), Some(&(last, _))) = (cal.first(), cal.last()) else {
                 continue;
             };
-            let &(last, _) = cal.last().expect("cal is not empty");
-            let frequency = (cal.len() - 1) as u64;
-            let monetary_value = mean(cal[1..].iter().map(|&(_, a)| a), &id)?;
-            let holdout = match holdout_duration {
-                None => None,
-                Some(duration) => {
-                    let hold = merge(&ps[split..], &id)?;
-                    let spend = mean(hold.iter().map(|&(_, a)| a), &id)?;
-                    Some(HoldoutSummary {
-                        frequency: hold.len() as u64,
-                        monetary_value: self.finish_value(spend),
-                        duration,
-                    })
-                }
+            let hold = merge(&ps[split..], &id)?;
+            let totals = PeriodTotals {
+                first,
+                last,
+                n_cal: cal.len() as u64,
+                repeat_total: sum(cal[1..].iter().map(|&(_, a)| a), &id)?,
+                n_hold: hold.len() as u64,
+                hold_total: sum(hold.iter().map(|&(_, a)| a), &id)?,
             };
-            out.push(CustomerSummary {
-                frequency,
-                recency: self.finish_value(self.span(last - first)),
-                t: self.finish_value(self.span(cal_key - first)),
-                monetary_value: self.finish_value(monetary_value),
-                holdout,
-                customer_id: id,
-            });
+            out.push(rules.summary(id, &totals)?);
         }
         sort_by_id(&mut out);
         Ok(out)
+    }
+}
+
+/// One customer's purchases reduced to what a summary is computed from. Keys are merge-period
+/// keys ([`period_key`]); `n_cal ≥ 1`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct PeriodTotals {
+    /// First and last calibration period keys.
+    pub first: i32,
+    pub last: i32,
+    /// Distinct calibration periods (the first included).
+    pub n_cal: u64,
+    /// Total of the calibration periods after the first.
+    pub repeat_total: Decimal,
+    /// Distinct holdout periods, and their total.
+    pub n_hold: u64,
+    pub hold_total: Decimal,
+}
+
+/// The arithmetic from [`PeriodTotals`] to a [`CustomerSummary`], shared by the streaming
+/// summarizer and the columnar engine so both give the same rows.
+#[derive(Debug, Clone)]
+pub(crate) struct Rules {
+    merge: MergePeriod,
+    unit: TimeUnit,
+    round: Option<u32>,
+    cal_key: i32,
+    holdout_duration: Option<Decimal>,
+}
+
+impl Rules {
+    pub(crate) fn new(config: &SummaryConfig) -> Self {
+        let mut r = Rules {
+            merge: config.merge,
+            unit: config.unit,
+            round: config.round,
+            cal_key: period_key(config.merge, config.unit, config.calibration_end),
+            holdout_duration: None,
+        };
+        r.holdout_duration = config.holdout_end.map(|h| {
+            let d = r.span(period_key(config.merge, config.unit, h) - r.cal_key);
+            r.finish_value(d)
+        });
+        r
+    }
+
+    /// A difference of keys in the configured unit, unrounded.
+    fn span(&self, keys: i32) -> Decimal {
+        let k = Decimal::from(keys);
+        match self.merge {
+            MergePeriod::Unit => k,
+            MergePeriod::Day => k
+                .checked_div(unit_days(self.unit))
+                .expect("a day count divided by a unit of at least one day fits a decimal"),
+        }
+    }
+
+    fn finish_value(&self, v: Decimal) -> Decimal {
+        match self.round {
+            Some(n) => round_half_up(v, n),
+            None => v,
+        }
+    }
+
+    pub(crate) fn summary(
+        &self,
+        customer_id: String,
+        t: &PeriodTotals,
+    ) -> Result<CustomerSummary, EngineError> {
+        let frequency = t.n_cal.saturating_sub(1);
+        let monetary_value = divide(t.repeat_total, frequency, &customer_id)?;
+        let holdout = match self.holdout_duration {
+            None => None,
+            Some(duration) => Some(HoldoutSummary {
+                frequency: t.n_hold,
+                monetary_value: self.finish_value(divide(t.hold_total, t.n_hold, &customer_id)?),
+                duration,
+            }),
+        };
+        Ok(CustomerSummary {
+            frequency,
+            recency: self.finish_value(self.span(t.last - t.first)),
+            t: self.finish_value(self.span(self.cal_key - t.first)),
+            monetary_value: self.finish_value(monetary_value),
+            holdout,
+            customer_id,
+        })
+    }
+}
+
+/// The merge-period key of a date; keys are increasing in the date.
+pub(crate) fn period_key(merge: MergePeriod, unit: TimeUnit, date: NaiveDate) -> i32 {
+    match (merge, unit) {
+        (MergePeriod::Day, _) | (MergePeriod::Unit, TimeUnit::Days) => date.num_days_from_ce(),
+        // Day 1 of the common era (0001-01-01) is a Monday.
+        (MergePeriod::Unit, TimeUnit::Weeks) => (date.num_days_from_ce() - 1).div_euclid(7),
+        (MergePeriod::Unit, TimeUnit::Months) => date.year() * 12 + date.month0() as i32,
+        (MergePeriod::Unit, TimeUnit::Years) => date.year(),
     }
 }
 
@@ -296,18 +353,20 @@ fn merge(ps: &[Purchase], id: &str) -> Result<Vec<(i32, Decimal)>, EngineError> 
     Ok(out)
 }
 
-/// The mean of the amounts, 0 for none.
-fn mean(amounts: impl Iterator<Item = Decimal>, id: &str) -> Result<Decimal, EngineError> {
-    let mut n = 0u64;
-    let mut sum = Decimal::ZERO;
-    for a in amounts {
-        n += 1;
-        sum = sum.checked_add(a).ok_or_else(|| overflow(id))?;
-    }
+/// The exact sum of the amounts.
+fn sum(mut amounts: impl Iterator<Item = Decimal>, id: &str) -> Result<Decimal, EngineError> {
+    amounts.try_fold(Decimal::ZERO, |s, a| {
+        s.checked_add(a).ok_or_else(|| overflow(id))
+    })
+}
+
+/// `total / n`, 0 for n = 0: the mean of n periods' amounts.
+fn divide(total: Decimal, n: u64, id: &str) -> Result<Decimal, EngineError> {
     if n == 0 {
         return Ok(Decimal::ZERO);
     }
-    sum.checked_div(Decimal::from(n))
+    total
+        .checked_div(Decimal::from(n))
         .ok_or_else(|| overflow(id))
 }
 
@@ -330,7 +389,7 @@ fn numeric_cmp(a: &str, b: &str) -> Ordering {
         .then_with(|| a.cmp(b))
 }
 
-fn sort_by_id(rows: &mut [CustomerSummary]) {
+pub(crate) fn sort_by_id(rows: &mut [CustomerSummary]) {
     if rows.iter().all(|r| is_digits(&r.customer_id)) {
         rows.sort_unstable_by(|a, b| numeric_cmp(&a.customer_id, &b.customer_id));
     } else {

@@ -10,8 +10,8 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 use tenure_core::TimeUnit;
 use tenure_engine::{
-    summarize_file_with_progress, write_summaries_to, CdnowId, CsvColumns, MergePeriod, NaiveDate,
-    ParquetColumns, SummaryConfig, TransactionFormat,
+    summarize_file_with_progress, summarize_parquet, write_summaries_to, CdnowId, CsvColumns,
+    Engine, EngineUsed, MergePeriod, NaiveDate, ParquetColumns, SummaryConfig, TransactionFormat,
 };
 
 /// Inputs larger than this get a progress bar (when stderr is a terminal).
@@ -20,8 +20,8 @@ const PROGRESS_BAR_BYTES: u64 = 16 << 20;
 #[derive(Args, Debug)]
 pub struct SummarizeArgs {
     /// Transaction log, one purchase per row (customer id, date or timestamp, amount): CSV with a
-    /// header, Parquet, or CDNOW's text format. Large files are streamed, never read whole.
-    /// Either this or `--db`.
+    /// header, Parquet (a file, or a directory of `.parquet` files), or CDNOW's text format.
+    /// Large files are streamed, never read whole. Either this or `--db`.
     #[arg(long, required_unless_present = "db", conflicts_with = "db")]
     pub input: Option<PathBuf>,
     /// Summarize the invoice lines of a store instead of a file: a SQLite file or a
@@ -76,6 +76,19 @@ pub struct SummarizeArgs {
     /// How to report what was done (with `--output`).
     #[arg(long, value_enum, default_value_t = Format::Table)]
     pub format: Format,
+    /// Engine for Parquet logs: `local` is Apache DataFusion on every core of this machine
+    /// (customer id an integer or string, date a DATE or TIMESTAMP, amount a DECIMAL or
+    /// integer; other column types go to the row reader, and the output says so); `rows` is
+    /// the streaming row reader on one core. CSV and CDNOW logs are always read row by row.
+    /// Default: $TENURE_ENGINE, else `local`.
+    #[arg(long, value_enum, env = "TENURE_ENGINE", default_value_t = EngineArg::Local)]
+    pub engine: EngineArg,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug)]
+pub enum EngineArg {
+    Local,
+    Rows,
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug)]
@@ -116,10 +129,10 @@ fn quiet_parquet_panics() {
     }));
 }
 
-/// A progress bar on stderr for inputs over [`PROGRESS_BAR_BYTES`] when stderr is a terminal;
+/// A progress bar on stderr for directories and inputs over [`PROGRESS_BAR_BYTES`] when stderr is a terminal;
 /// a hidden one otherwise (pipes, files, tests). Parquet progress is in rows, text in bytes.
 fn progress_bar(input: &Path, format: &TransactionFormat) -> ProgressBar {
-    let large = std::fs::metadata(input).is_ok_and(|m| m.len() > PROGRESS_BAR_BYTES);
+    let large = std::fs::metadata(input).is_ok_and(|m| m.is_dir() || m.len() > PROGRESS_BAR_BYTES);
     if !large || !std::io::stderr().is_terminal() {
         return ProgressBar::hidden();
     }
@@ -140,24 +153,43 @@ fn progress_bar(input: &Path, format: &TransactionFormat) -> ProgressBar {
     bar
 }
 
-/// Summarize a transaction file, with a progress bar for large ones.
+/// Summarize a transaction file (or a directory of Parquet files), with a progress bar for
+/// large ones. Returns the rows and the engine that made them.
 fn summarize_input(
     input: &Path,
     format: &TransactionFormat,
     config: &SummaryConfig,
-) -> Result<Vec<tenure_engine::CustomerSummary>, CliError> {
-    if matches!(format, TransactionFormat::Parquet(_)) {
-        quiet_parquet_panics();
-    }
+    engine: EngineArg,
+) -> Result<(Vec<tenure_engine::CustomerSummary>, EngineUsed), CliError> {
     let bar = progress_bar(input, format);
-    let rows = summarize_file_with_progress(input, format, config, &mut |done, total| {
+    let mut progress = |done: u64, total: Option<u64>| {
         if let Some(t) = total {
             bar.set_length(t);
         }
         bar.set_position(done);
-    });
+    };
+    let rows = match format {
+        TransactionFormat::Parquet(cols) => {
+            quiet_parquet_panics();
+            let engine = match engine {
+                EngineArg::Local => Engine::Local,
+                EngineArg::Rows => Engine::Rows,
+            };
+            summarize_parquet(input, cols, config, engine, &mut progress)
+        }
+        _ => summarize_file_with_progress(input, format, config, &mut progress)
+            .map(|rows| (rows, EngineUsed::Rows { reason: None })),
+    };
     bar.finish_and_clear();
     rows.map_err(crate::inputs::engine_error)
+}
+
+/// What the output says about the engine: its name, and why the row reader was used.
+fn engine_report(used: &EngineUsed) -> (String, Option<String>) {
+    match used {
+        EngineUsed::DataFusion { threads } => (format!("datafusion ({threads} threads)"), None),
+        EngineUsed::Rows { reason } => ("rows".into(), reason.clone()),
+    }
 }
 
 pub fn run(a: SummarizeArgs) -> Result<(), CliError> {
@@ -176,6 +208,9 @@ pub fn run(a: SummarizeArgs) -> Result<(), CliError> {
         delimiter: a.delimiter as u8,
     };
     let format = match (a.input_format, &a.input) {
+        (InputFormat::Auto, Some(input)) if input.is_dir() => {
+            TransactionFormat::Parquet(ParquetColumns::from(&columns))
+        }
         (InputFormat::Auto, Some(input)) => {
             TransactionFormat::detect(input, columns).map_err(crate::inputs::engine_error)?
         }
@@ -195,11 +230,12 @@ pub fn run(a: SummarizeArgs) -> Result<(), CliError> {
         Merge::Unit => MergePeriod::Unit,
     };
     config.round = a.decimals;
-    let rows = match (&a.input, &a.db) {
-        (_, Some(db)) => {
-            crate::store_log::summarize_store(db, config.clone(), a.currency.as_deref())?
-        }
-        (Some(input), None) => summarize_input(input, &format, &config)?,
+    let (rows, used) = match (&a.input, &a.db) {
+        (_, Some(db)) => (
+            crate::store_log::summarize_store(db, config.clone(), a.currency.as_deref())?,
+            EngineUsed::Rows { reason: None },
+        ),
+        (Some(input), None) => summarize_input(input, &format, &config, a.engine)?,
         (None, None) => return Err(CliError::input("give --input FILE or --db PATH|URL")),
     };
     let mut buf = Vec::new();
@@ -222,6 +258,7 @@ pub fn run(a: SummarizeArgs) -> Result<(), CliError> {
         .filter(|r| r.holdout.as_ref().is_some_and(|h| h.frequency > 0))
         .count();
     let ms = started.elapsed().as_secs_f64() * 1000.0;
+    let (engine, engine_note) = engine_report(&used);
     match a.format {
         Format::Json => {
             let v = serde_json::json!({
@@ -232,6 +269,8 @@ pub fn run(a: SummarizeArgs) -> Result<(), CliError> {
                 "calibration_end": config.calibration_end.to_string(),
                 "holdout_end": config.holdout_end.map(|d| d.to_string()),
                 "holdout_buyers": config.holdout_end.map(|_| holdout_buyers),
+                "engine": engine,
+                "engine_note": engine_note,
                 "elapsed_ms": { "total": ms },
             });
             println!("{v}");
@@ -249,6 +288,10 @@ pub fn run(a: SummarizeArgs) -> Result<(), CliError> {
             if let Some(h) = config.holdout_end {
                 t.row(vec!["holdout end (inclusive)".into(), h.to_string()]);
                 t.row(vec!["buyers in holdout".into(), holdout_buyers.to_string()]);
+            }
+            t.row(vec!["engine".into(), engine]);
+            if let Some(note) = engine_note {
+                t.row(vec!["engine note".into(), note]);
             }
             print!("{}", t.render());
         }

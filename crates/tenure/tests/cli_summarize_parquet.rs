@@ -321,7 +321,8 @@ fn no_progress_bar_when_stderr_is_not_a_terminal_even_for_large_inputs() {
 fn help_lists_the_input_formats() {
     let help = tenure_ok(&["summarize", "--help"]);
     for want in [
-        "CSV with a header, Parquet, or CDNOW",
+        "CSV with a header, Parquet (a file, or a directory of `.parquet` files), or CDNOW",
+        "--engine",
         "auto",
         "parquet",
         "starts with `PAR1`",
