@@ -389,6 +389,19 @@ impl Groups {
         ))
     }
 
+    /// The state columns, in `state_fields` order, from the groups' codes and sums.
+    fn state_columns(&self, codes: ListArray, sums: &[Sums]) -> Result<Vec<ArrayRef>> {
+        Ok(vec![
+            Arc::new(codes),
+            Arc::new(Int32Array::from(
+                sums.iter().map(|s| s.first).collect::<Vec<_>>(),
+            )),
+            self.dec(sums.iter().map(|s| s.first_sum).collect())?,
+            self.dec(sums.iter().map(|s| s.sum_cal).collect())?,
+            self.dec(sums.iter().map(|s| s.sum_hold).collect())?,
+        ])
+    }
+
     /// Take the first groups' state out, as `emit` says.
     fn take(&mut self, emit: EmitTo) -> (Vec<Sums>, Vec<Vec<i32>>) {
         let sums = emit.take_needed(&mut self.sums);
@@ -472,15 +485,7 @@ impl GroupsAccumulator for Groups {
         let offsets = OffsetBuffer::<i32>::from_lengths(codes.iter().map(Vec::len));
         let values = Int32Array::from(codes.into_iter().flatten().collect::<Vec<i32>>());
         let list = ListArray::try_new(codes_field(), offsets, Arc::new(values), None)?;
-        Ok(vec![
-            Arc::new(list),
-            Arc::new(Int32Array::from(
-                sums.iter().map(|s| s.first).collect::<Vec<_>>(),
-            )),
-            self.dec(sums.iter().map(|s| s.first_sum).collect())?,
-            self.dec(sums.iter().map(|s| s.sum_cal).collect())?,
-            self.dec(sums.iter().map(|s| s.sum_hold).collect())?,
-        ])
+        self.state_columns(list, &sums)
     }
 
     fn merge_batch(
@@ -552,15 +557,7 @@ impl GroupsAccumulator for Groups {
             Arc::new(Int32Array::from(codes)),
             None,
         )?;
-        Ok(vec![
-            Arc::new(list),
-            Arc::new(Int32Array::from(
-                sums.iter().map(|s| s.first).collect::<Vec<_>>(),
-            )),
-            self.dec(sums.iter().map(|s| s.first_sum).collect())?,
-            self.dec(sums.iter().map(|s| s.sum_cal).collect())?,
-            self.dec(sums.iter().map(|s| s.sum_hold).collect())?,
-        ])
+        self.state_columns(list, &sums)
     }
 
     fn size(&self) -> usize {
