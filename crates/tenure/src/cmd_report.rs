@@ -26,7 +26,7 @@ use tenure_reports::{mrr_report, Excluded, Fx, GroupBy, Grouping, KaplanMeier, M
 use tenure_store::{open, Dataset, LoadOptions, Location};
 
 /// Where the store is when neither `--db` nor `$TENURE_DB` says.
-const DEFAULT_DB: &str = "tenure.db";
+pub(crate) const DEFAULT_DB: &str = "tenure.db";
 
 #[derive(Args, Debug)]
 pub struct ReportArgs {
@@ -151,12 +151,12 @@ pub enum SpellsArg {
     All,
 }
 
-fn date_text(d: Day) -> String {
+pub(crate) fn date_text(d: Day) -> String {
     let (y, m, dd) = ymd_of_day(d);
     format!("{y:04}-{m:02}-{dd:02}")
 }
 
-fn parse_day(flag: &str, s: &str) -> Result<Day, CliError> {
+pub(crate) fn parse_day(flag: &str, s: &str) -> Result<Day, CliError> {
     let bad = || CliError::input(format!("--{flag} `{s}`: not a date (write YYYY-MM-DD)"));
     let d = chrono::NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d").map_err(|_| bad())?;
     use chrono::Datelike;
@@ -182,7 +182,7 @@ fn parse_share(flag: &str, s: &str) -> Result<Decimal, CliError> {
     Ok(v)
 }
 
-fn money(minor: i64, c: Currency) -> String {
+pub(crate) fn money(minor: i64, c: Currency) -> String {
     to_decimal(minor, c).to_string()
 }
 
@@ -203,7 +203,11 @@ fn ratio(x: Option<f64>) -> Value {
 }
 
 /// The report currency: `--currency`, else the only currency of the records.
-fn choose_currency(data: &Dataset, flag: Option<&str>, place: &str) -> Result<Currency, CliError> {
+pub(crate) fn choose_currency(
+    data: &Dataset,
+    flag: Option<&str>,
+    place: &str,
+) -> Result<Currency, CliError> {
     if let Some(c) = flag {
         return Currency::parse(c).map_err(|e| CliError::input(format!("--currency: {e}")));
     }
@@ -228,7 +232,7 @@ fn choose_currency(data: &Dataset, flag: Option<&str>, place: &str) -> Result<Cu
     }
 }
 
-fn build_fx(currency: Currency, pairs: &[String]) -> Result<Fx, CliError> {
+pub(crate) fn build_fx(currency: Currency, pairs: &[String]) -> Result<Fx, CliError> {
     let mut fx = Fx::new(currency);
     for p in pairs {
         let bad = |why: &str| CliError::input(format!("--fx `{p}`: {why} (write e.g. EUR=1.087)"));
@@ -380,13 +384,18 @@ pub fn run(a: ReportArgs) -> Result<(), CliError> {
             s
         }
     };
-    match &a.output {
+    emit(a.output.as_deref(), &text)
+}
+
+/// Write `text` to `output` (atomically) or to stdout, where a reader that stops early (`|
+/// head`) is not a failure.
+pub(crate) fn emit(output: Option<&std::path::Path>, text: &str) -> Result<(), CliError> {
+    match output {
         Some(p) => write_atomically(p, text.as_bytes()),
         None => {
             use std::io::Write;
             let mut o = std::io::stdout().lock();
             match o.write_all(text.as_bytes()).and_then(|_| o.flush()) {
-                // A reader that stops early (`| head`) is not a failure.
                 Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
                 r => r.map_err(|e| CliError::failure(format!("stdout: {e}"))),
             }
@@ -399,7 +408,7 @@ enum Out {
     Json(Value),
 }
 
-fn csv_line(cells: &[String]) -> String {
+pub(crate) fn csv_line(cells: &[String]) -> String {
     let mut s = cells
         .iter()
         .map(|c| {
@@ -416,7 +425,12 @@ fn csv_line(cells: &[String]) -> String {
 }
 
 /// Rows to a table or CSV, with a heading above a table.
-fn tabular(format: ReportFormat, heading: &str, header: &[&str], rows: Vec<Vec<String>>) -> String {
+pub(crate) fn tabular(
+    format: ReportFormat,
+    heading: &str,
+    header: &[&str],
+    rows: Vec<Vec<String>>,
+) -> String {
     match format {
         ReportFormat::Csv => {
             let h: Vec<String> = header.iter().map(|s| s.to_string()).collect();

@@ -3,6 +3,7 @@
 //! The binary is thin: it parses arguments, calls the library crates, formats tables and JSON,
 //! and owns exit codes (0 ok, 1 failure, 2 bad input or usage).
 
+mod cmd_act;
 mod cmd_fit;
 mod cmd_generate;
 mod cmd_import;
@@ -19,8 +20,11 @@ mod table;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use error::CliError;
-use std::path::PathBuf;
 use std::process::ExitCode;
+
+/// mimalloc: per-thread heaps, no arena lock on the engine's many small allocations.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 /// Tenure: customer lifetime value from both sides, predicted with the models of the
 /// marketing-science literature.
@@ -48,6 +52,12 @@ enum Command {
     Import(cmd_import::ImportArgs),
     /// Value and retention reports from the store: value, retention, mrr, cohorts, survival.
     Report(cmd_report::ReportArgs),
+    /// CLV segments (key, potential key, general, never profitable) with their retention plans.
+    Segments(cmd_act::SegmentsArgs),
+    /// Health scores, each explained in points per component; one customer's with its history.
+    Health(cmd_act::HealthArgs),
+    /// Advocacy candidates: tenured, healthy promoters, ranked.
+    Advocates(cmd_act::AdvocatesArgs),
 }
 
 /// Output format of a command.
@@ -77,6 +87,9 @@ fn main() -> ExitCode {
         Command::Generate(a) => cmd_generate::run(a),
         Command::Import(a) => cmd_import::run(a),
         Command::Report(a) => cmd_report::run(a),
+        Command::Segments(a) => cmd_act::segments(a),
+        Command::Health(a) => cmd_act::health_cmd(a),
+        Command::Advocates(a) => cmd_act::advocates_cmd(a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -89,7 +102,7 @@ fn main() -> ExitCode {
 
 /// Write to a file atomically (temporary name in the same folder, then rename), so a failed
 /// run never leaves a half-written output behind.
-pub fn write_atomically(path: &PathBuf, bytes: &[u8]) -> Result<(), CliError> {
+pub fn write_atomically(path: &std::path::Path, bytes: &[u8]) -> Result<(), CliError> {
     let dir = path
         .parent()
         .filter(|p| !p.as_os_str().is_empty())

@@ -1,0 +1,34 @@
+//! Tenure's decision layer: from what each customer is worth and how she behaves to what to do
+//! about her.
+//!
+//! - [`facts`]: one day's view of each customer (realised and predicted profit, P(alive) or
+//!   renewal probability, usage trend, newest NPS, support load, payment state, referrals),
+//!   from the value reports of `tenure-reports` and records dated on or before that day;
+//! - [`segments`]: CLV segments (key, potential key, general, never profitable), each with the
+//!   retention plan of [`config::Plans`];
+//! - [`health`]: a weighted, explained score; missing inputs re-weighted, never scored 0;
+//! - [`advocacy`]: promoters × healthy × tenured, ranked;
+//! - [`config`]: `tenure.toml`, validated at load, every key defaulted.
+//!
+//! Invariants: no I/O, clock or environment (the CLI reads the file and the store and picks
+//! the day); everything is a deterministic function of the dataset, the day and the config.
+//! Money is integer minor units of the report currency; `f64` only for scores and ratios.
+//!
+//! ```
+//! use tenure_act::config::Config;
+//! let cfg = Config::parse("[health.weights]\nnps = 40\n", "tenure.toml").unwrap();
+//! assert_eq!(cfg.health.weights.nps, 40.0);
+//! let err = Config::parse("[health]\nweight = 1\n", "tenure.toml").unwrap_err();
+//! assert_eq!((err.line, err.column), (2, 1));
+//! ```
+
+pub mod advocacy;
+pub mod config;
+pub mod facts;
+pub mod health;
+pub mod segments;
+
+pub use config::{Config, ConfigError};
+pub use facts::{facts, Facts};
+pub use health::{health, Band, Health};
+pub use segments::{segment, thresholds, Assignment, Segment, Thresholds};
