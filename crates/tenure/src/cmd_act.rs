@@ -6,7 +6,7 @@
 //! decimals of the report currency, named in every output.
 
 use crate::cmd_report::{
-    build_fx, choose_currency, date_text, emit, money, parse_day, tabular, ReportFormat, DEFAULT_DB,
+    build_fx, choose_currency, date_text, emit, money, parse_day, tabular, ReportFormat,
 };
 use crate::error::CliError;
 use clap::{Args, ValueEnum};
@@ -174,10 +174,7 @@ fn context(a: &ActArgs) -> Result<Ctx, CliError> {
         .as_deref()
         .map(|s| parse_day("as-of", s))
         .transpose()?;
-    let db =
-        a.db.clone()
-            .or_else(|| std::env::var("TENURE_DB").ok().filter(|s| !s.is_empty()))
-            .unwrap_or_else(|| DEFAULT_DB.to_string());
+    let db = crate::store_location(a.db.as_deref());
     let mut store = open(&Location::parse(&db)).map_err(|e| CliError::failure(e.to_string()))?;
     let place = store.location();
     let data = store

@@ -14,9 +14,6 @@ use tenure_store::{
     Stage,
 };
 
-/// Where the store is when neither `--db` nor `$TENURE_DB` says.
-const DEFAULT_DB: &str = "tenure.db";
-
 #[derive(Args, Debug)]
 pub struct ImportArgs {
     /// What the file holds (columns: docs/schema.md).
@@ -91,10 +88,7 @@ fn progress_bar(file: &std::path::Path) -> Option<indicatif::ProgressBar> {
 
 pub fn run(a: ImportArgs) -> Result<(), CliError> {
     let started = Instant::now();
-    let db =
-        a.db.clone()
-            .or_else(|| std::env::var("TENURE_DB").ok().filter(|s| !s.is_empty()))
-            .unwrap_or_else(|| DEFAULT_DB.to_string());
+    let db = crate::store_location(a.db.as_deref());
     let location = Location::parse(&db);
     let kind = RecordKind::from(a.kind);
     let options = ImportOptions {

@@ -25,9 +25,6 @@ use tenure_reports::value::{conduit, explain, value_report, Figures, ValueConfig
 use tenure_reports::{mrr_report, Excluded, Fx, GroupBy, Grouping, KaplanMeier, MrrMonth};
 use tenure_store::{open, Dataset, LoadOptions, Location};
 
-/// Where the store is when neither `--db` nor `$TENURE_DB` says.
-pub(crate) const DEFAULT_DB: &str = "tenure.db";
-
 #[derive(Args, Debug)]
 pub struct ReportArgs {
     /// Which report: `value` (profit ledger, predicted and lifetime value, status, usage
@@ -298,10 +295,7 @@ struct Ctx<'a> {
 
 pub fn run(a: ReportArgs) -> Result<(), CliError> {
     let started = Instant::now();
-    let db =
-        a.db.clone()
-            .or_else(|| std::env::var("TENURE_DB").ok().filter(|s| !s.is_empty()))
-            .unwrap_or_else(|| DEFAULT_DB.to_string());
+    let db = crate::store_location(a.db.as_deref());
     let as_of_flag = a
         .as_of
         .as_deref()

@@ -100,6 +100,16 @@ fn main() -> ExitCode {
     }
 }
 
+/// Where the store is when neither `--db` nor `$TENURE_DB` says.
+const DEFAULT_DB: &str = "tenure.db";
+
+/// The store of a command: `--db`, else `$TENURE_DB` (when not empty), else ./tenure.db.
+pub fn store_location(flag: Option<&str>) -> String {
+    flag.map(str::to_string)
+        .or_else(|| std::env::var("TENURE_DB").ok().filter(|s| !s.is_empty()))
+        .unwrap_or_else(|| DEFAULT_DB.to_string())
+}
+
 /// Write to a file atomically (temporary name in the same folder, then rename), so a failed
 /// run never leaves a half-written output behind.
 pub fn write_atomically(path: &std::path::Path, bytes: &[u8]) -> Result<(), CliError> {
