@@ -34,6 +34,13 @@ pub struct Config {
     pub segments: SegmentSettings,
     pub health: HealthSettings,
     pub advocacy: AdvocacySettings,
+    pub stages: crate::stages::StageSettings,
+    /// `[[playbooks]]`: the rules, in evaluation order.
+    pub playbooks: Vec<crate::playbooks::Rule>,
+    /// `[webhooks.NAME]`: endpoints the rules' webhook actions name.
+    pub webhooks: BTreeMap<String, crate::playbooks::Webhook>,
+    pub smtp: Option<crate::playbooks::Smtp>,
+    pub delivery: crate::playbooks::DeliverySettings,
 }
 
 impl Config {
@@ -76,6 +83,8 @@ impl Config {
 
     /// Checks that involve more than one key: (the key to blame, why).
     fn check(&self) -> Result<(), (&'static str, String)> {
+        self.stages.check()?;
+        crate::playbooks::check(self)?;
         let h = &self.health;
         if h.bands.at_risk_below > h.bands.healthy_from {
             return Err((

@@ -4,6 +4,8 @@
 //! - [`facts`]: one day's view of each customer (realised and predicted profit, P(alive) or
 //!   renewal probability, usage trend, newest NPS, support load, payment state, referrals),
 //!   from the value reports of `tenure-reports` and records dated on or before that day;
+//! - [`forecast`]: next purchase window and P(purchase in 30/90 days), next renewal with its
+//!   likelihood and expected value, expansion propensity from the dataset's own past;
 //! - [`segments`]: CLV segments (key, potential key, general, never profitable), each with the
 //!   retention plan of [`config::Plans`];
 //! - [`health`]: a weighted, explained score; missing inputs re-weighted, never scored 0;
@@ -25,10 +27,14 @@
 pub mod advocacy;
 pub mod config;
 pub mod facts;
+pub mod forecast;
 pub mod health;
+pub mod playbooks;
 pub mod segments;
+pub mod stages;
 
 pub use config::{Config, ConfigError};
 pub use facts::{facts, Facts};
+pub use forecast::{forecasts, Forecast, ForecastKind};
 pub use health::{health, Band, Health};
 pub use segments::{segment, thresholds, Assignment, Segment, Thresholds};

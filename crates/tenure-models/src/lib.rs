@@ -13,6 +13,7 @@ pub mod gammagamma;
 pub mod group;
 mod hyp2f1;
 pub mod mbgnbd;
+pub mod nextpurchase;
 pub mod paretonbd;
 pub mod rfm;
 pub mod sbg;
@@ -21,6 +22,7 @@ pub mod special;
 
 pub use data::{DataError, Rfm, RfmRow};
 pub use fit::{maximize, Estimate, Fit, FitError, FitOptions, Likelihood, Scale};
+pub use nextpurchase::{NextPurchase, NextPurchaseWindow};
 pub use rfm::RfmModel;
 
 /// Why a model could not be fitted: bad data or a failed optimisation.

@@ -200,8 +200,10 @@ fn fit_sbg(records: &[SbgRecord]) -> SbgFit {
     }
 }
 
-/// Purchase days of a customer: (day, net amount) for days with a line that is not a refund.
-fn purchase_days(data: &Dataset, fx: &Fx, c: CustomerIdx, as_of: Day) -> Vec<(Day, i64)> {
+/// Purchase days of a customer: (day, net amount) for days with a line that is not a refund,
+/// dated on or before `as_of`, in day order — the purchases the BG/NBD of [`predict`] is
+/// fitted to (lines in a currency without a rate are left out).
+pub fn purchase_days(data: &Dataset, fx: &Fx, c: CustomerIdx, as_of: Day) -> Vec<(Day, i64)> {
     let mut days: Vec<(Day, i64, bool)> = Vec::new();
     for t in data.transactions_of(c) {
         if t.day > as_of {

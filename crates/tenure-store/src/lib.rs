@@ -18,6 +18,9 @@
 //!   differ (SQLite: UTC text timestamps and decimal text; PostgreSQL: timestamptz, numeric,
 //!   jsonb).
 //!
+//! - The decision layer's state (segment and stage histories, goals, playbook fires, the
+//!   delivery outbox) lives in the same database: [`Journal`], one implementation for both.
+//!
 //! No clock, no environment, no terminal: the caller times the import and draws progress from
 //! the [`Progress`] callback.
 //!
@@ -36,6 +39,7 @@ pub mod dataset;
 mod error;
 mod import;
 mod input;
+pub mod journal;
 mod jsonl;
 mod load;
 mod parquet;
@@ -46,6 +50,7 @@ mod sqlite;
 pub use dataset::{Dataset, DatasetBuilder, LoadOptions};
 pub use error::{ImportError, Loc, Rejection, RowError, StoreError};
 pub use input::MAX_FIELD_BYTES;
+pub use journal::Journal;
 pub use jsonl::MAX_LINE_BYTES;
 pub use postgres::PgStore;
 pub use schema::SCHEMA_VERSION;
@@ -59,7 +64,7 @@ use std::path::{Path, PathBuf};
 pub const MAX_REPORTED: usize = 100;
 
 /// A place records are kept.
-pub trait Store: Send {
+pub trait Store: Send + Journal {
     /// `sqlite:PATH` or the PostgreSQL URL without its password.
     fn location(&self) -> String;
     /// The schema version of the database (after migrating, [`SCHEMA_VERSION`]).

@@ -368,3 +368,79 @@ mod tests {
         assert_eq!(b, b"a\\tb\\\\c\\nd\\re");
     }
 }
+
+impl crate::journal::Sql for PgStore {
+    fn exec(&mut self, sql: &str, params: &[crate::journal::P]) -> Result<u64, StoreError> {
+        let place = self.place.clone();
+        let values = pg_params(params);
+        let refs: Vec<&(dyn postgres::types::ToSql + Sync)> =
+            values.iter().map(|v| v.as_ref()).collect();
+        self.client
+            .execute(sql, &refs)
+            .map_err(|source| StoreError::Postgres { place, source })
+    }
+    fn rows(
+        &mut self,
+        sql: &str,
+        params: &[crate::journal::P],
+    ) -> Result<Vec<Vec<crate::journal::Cell>>, StoreError> {
+        use crate::journal::Cell;
+        use postgres::types::Type;
+        let place = self.place.clone();
+        let e = |source| StoreError::Postgres {
+            place: place.clone(),
+            source,
+        };
+        let values = pg_params(params);
+        let refs: Vec<&(dyn postgres::types::ToSql + Sync)> =
+            values.iter().map(|v| v.as_ref()).collect();
+        let rows = self.client.query(sql, &refs).map_err(e)?;
+        let mut out = Vec::with_capacity(rows.len());
+        for r in &rows {
+            let mut row = Vec::with_capacity(r.len());
+            for (i, c) in r.columns().iter().enumerate() {
+                let cell = match *c.type_() {
+                    Type::INT8 => r.try_get::<_, Option<i64>>(i).map_err(e)?.map(Cell::Int),
+                    Type::INT4 => r
+                        .try_get::<_, Option<i32>>(i)
+                        .map_err(e)?
+                        .map(|v| Cell::Int(v.into())),
+                    _ => r
+                        .try_get::<_, Option<String>>(i)
+                        .map_err(e)?
+                        .map(Cell::Text),
+                };
+                row.push(cell.unwrap_or(Cell::Null));
+            }
+            out.push(row);
+        }
+        Ok(out)
+    }
+    fn begin_write(&mut self) -> Result<(), StoreError> {
+        let place = self.place.clone();
+        self.client
+            .batch_execute("BEGIN")
+            .map_err(|source| StoreError::Postgres { place, source })
+    }
+    fn is_postgres(&self) -> bool {
+        true
+    }
+}
+
+/// The parameters as the client takes them (`None` typed, so NULL passes the type check).
+fn pg_params<'a>(
+    params: &'a [crate::journal::P<'a>],
+) -> Vec<Box<dyn postgres::types::ToSql + Sync + 'a>> {
+    use crate::journal::P;
+    params
+        .iter()
+        .map(|p| -> Box<dyn postgres::types::ToSql + Sync + 'a> {
+            match p {
+                P::Text(s) => Box::new(*s),
+                P::Int(v) => Box::new(*v),
+            }
+        })
+        .collect()
+}
+
+crate::journal::impl_journal!(PgStore);

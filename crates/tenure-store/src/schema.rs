@@ -16,15 +16,23 @@ pub(crate) struct Migration {
 }
 
 /// Every migration, embedded in the binary. Append only: a released migration never changes.
-pub(crate) const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    name: "records",
-    sqlite: include_str!("../migrations/sqlite/0001_records.sql"),
-    postgres: include_str!("../migrations/postgres/0001_records.sql"),
-}];
+pub(crate) const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "records",
+        sqlite: include_str!("../migrations/sqlite/0001_records.sql"),
+        postgres: include_str!("../migrations/postgres/0001_records.sql"),
+    },
+    Migration {
+        version: 2,
+        name: "journal",
+        sqlite: include_str!("../migrations/sqlite/0002_journal.sql"),
+        postgres: include_str!("../migrations/postgres/0002_journal.sql"),
+    },
+];
 
 /// The schema version this build writes.
-pub const SCHEMA_VERSION: u32 = 1;
+pub const SCHEMA_VERSION: u32 = 2;
 
 /// How a value is stored. SQLite: TEXT, INTEGER, TEXT (UTC, fixed width), TEXT (exact
 /// decimal), TEXT (canonical JSON). PostgreSQL: text, bigint, timestamptz, numeric, jsonb.

@@ -331,3 +331,65 @@ impl Store for SqliteStore {
         spec(kind).db.iter().map(|c| c.name).collect()
     }
 }
+
+impl crate::journal::Sql for SqliteStore {
+    fn exec(&mut self, sql: &str, params: &[crate::journal::P]) -> Result<u64, StoreError> {
+        let e = err(&self.path);
+        let mut st = self.conn.prepare(sql).map_err(&e)?;
+        bind(&mut st, params).map_err(&e)?;
+        Ok(st.raw_execute().map_err(&e)? as u64)
+    }
+    fn rows(
+        &mut self,
+        sql: &str,
+        params: &[crate::journal::P],
+    ) -> Result<Vec<Vec<crate::journal::Cell>>, StoreError> {
+        use crate::journal::Cell;
+        use rusqlite::types::ValueRef;
+        let e = err(&self.path);
+        let mut st = self.conn.prepare(sql).map_err(&e)?;
+        bind(&mut st, params).map_err(&e)?;
+        let n = st.column_count();
+        let mut rows = st.raw_query();
+        let mut out = Vec::new();
+        while let Some(r) = rows.next().map_err(&e)? {
+            let mut row = Vec::with_capacity(n);
+            for i in 0..n {
+                row.push(match r.get_ref(i).map_err(&e)? {
+                    ValueRef::Null => Cell::Null,
+                    ValueRef::Integer(v) => Cell::Int(v),
+                    ValueRef::Real(v) => Cell::Text(v.to_string()),
+                    ValueRef::Text(t) | ValueRef::Blob(t) => {
+                        Cell::Text(String::from_utf8_lossy(t).into_owned())
+                    }
+                });
+            }
+            out.push(row);
+        }
+        Ok(out)
+    }
+    fn begin_write(&mut self) -> Result<(), StoreError> {
+        self.conn
+            .execute_batch("BEGIN IMMEDIATE")
+            .map_err(err(&self.path))
+    }
+    fn is_postgres(&self) -> bool {
+        false
+    }
+}
+
+fn bind(st: &mut Statement<'_>, params: &[crate::journal::P]) -> Result<(), rusqlite::Error> {
+    use crate::journal::P;
+    st.clear_bindings();
+    for (k, p) in params.iter().enumerate() {
+        let at = k + 1;
+        match p {
+            P::Text(Some(s)) => st.raw_bind_parameter(at, *s)?,
+            P::Int(Some(v)) => st.raw_bind_parameter(at, *v)?,
+            P::Text(None) | P::Int(None) => st.raw_bind_parameter(at, rusqlite::types::Null)?,
+        }
+    }
+    Ok(())
+}
+
+crate::journal::impl_journal!(SqliteStore);

@@ -61,6 +61,16 @@ pub struct SegmentsArgs {
     /// Only the customers of this segment (implies --customers).
     #[arg(long, value_enum)]
     pub segment: Option<SegmentArg>,
+    /// Store the day's moves in the segment history (`tenure segments --history` lists them).
+    /// Days are recorded in order: a day before the newest recorded one is refused.
+    #[arg(long)]
+    pub record: bool,
+    /// List the stored segment history (of `--customer`, or all) instead of evaluating.
+    #[arg(long)]
+    pub history: bool,
+    /// With --history: only this customer.
+    #[arg(long, requires = "history")]
+    pub customer: Option<String>,
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -110,26 +120,26 @@ pub struct AdvocatesArgs {
 }
 
 /// The store loaded, the day, the currency and the configuration.
-struct Ctx {
-    data: Dataset,
-    as_of: Day,
-    fx: Fx,
-    cfg: Config,
+pub(crate) struct Ctx {
+    pub data: Dataset,
+    pub as_of: Day,
+    pub fx: Fx,
+    pub cfg: Config,
     config_source: String,
     started: Instant,
 }
 
 impl Ctx {
-    fn currency(&self) -> Currency {
+    pub fn currency(&self) -> Currency {
         self.fx.currency()
     }
-    fn id(&self, f: &Facts) -> &str {
+    pub fn id(&self, f: &Facts) -> &str {
         &self.data.customer_ids[f.customer as usize]
     }
-    fn facts(&self, as_of: Day) -> Result<Vec<Facts>, CliError> {
+    pub fn facts(&self, as_of: Day) -> Result<Vec<Facts>, CliError> {
         facts(&self.data, &self.fx, as_of, &self.cfg).map_err(|e| CliError::input(e.to_string()))
     }
-    fn health(&self, f: &Facts) -> Health {
+    pub fn health(&self, f: &Facts) -> Health {
         health(
             f,
             &self.cfg.health,
@@ -137,7 +147,7 @@ impl Ctx {
             self.cfg.usage.baseline.0,
         )
     }
-    fn m(&self, minor: i64) -> String {
+    pub fn m(&self, minor: i64) -> String {
         money(minor, self.currency())
     }
 }
@@ -166,7 +176,7 @@ fn load_config(flag: Option<&Path>) -> Result<(Config, String), CliError> {
     Ok((cfg, name))
 }
 
-fn context(a: &ActArgs) -> Result<Ctx, CliError> {
+pub(crate) fn context(a: &ActArgs) -> Result<Ctx, CliError> {
     let started = Instant::now();
     let (cfg, config_source) = load_config(a.config.as_deref())?;
     let as_of_flag = a
@@ -197,7 +207,7 @@ fn context(a: &ActArgs) -> Result<Ctx, CliError> {
     })
 }
 
-fn finish(a: &ActArgs, ctx: &Ctx, out: Result<String, Value>) -> Result<(), CliError> {
+pub(crate) fn finish(a: &ActArgs, ctx: &Ctx, out: Result<String, Value>) -> Result<(), CliError> {
     let text = match out {
         Ok(t) => t,
         Err(mut v) => {
@@ -211,7 +221,7 @@ fn finish(a: &ActArgs, ctx: &Ctx, out: Result<String, Value>) -> Result<(), CliE
     emit(a.output.as_deref(), &text)
 }
 
-fn heading(ctx: &Ctx, what: &str) -> String {
+pub(crate) fn heading(ctx: &Ctx, what: &str) -> String {
     format!(
         "{what} on {} ({}; configuration: {})",
         date_text(ctx.as_of),
@@ -221,11 +231,26 @@ fn heading(ctx: &Ctx, what: &str) -> String {
 }
 
 pub fn segments(a: SegmentsArgs) -> Result<(), CliError> {
+    if a.history {
+        return crate::cmd_journal::segment_history(&a.common, a.customer.as_deref());
+    }
     let ctx = context(&a.common)?;
     let fs = ctx.facts(ctx.as_of)?;
     let c = ctx.currency();
     let t = thresholds(&fs, &ctx.cfg.segments, c);
     let assigned: Vec<_> = fs.iter().map(|f| segment(f, &t, c)).collect();
+    let moved = if a.record {
+        Some(crate::cmd_journal::record_segments(
+            &a.common,
+            ctx.as_of,
+            assigned
+                .iter()
+                .map(|s| (ctx.data.customer_ids[s.customer as usize].as_str(), s))
+                .collect(),
+        )?)
+    } else {
+        None
+    };
     let threshold = |v: i64| {
         if v == i64::MAX {
             Value::Null
@@ -357,6 +382,12 @@ pub fn segments(a: SegmentsArgs) -> Result<(), CliError> {
                     show(t.realised),
                     show(t.predicted)
                 ));
+                if let Some(n) = moved {
+                    text.push_str(&format!(
+                        "recorded in the segment history: {n} moves on {}\n",
+                        date_text(ctx.as_of)
+                    ));
+                }
             }
             Ok(text)
         }

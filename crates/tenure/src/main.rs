@@ -7,6 +7,7 @@ mod cmd_act;
 mod cmd_fit;
 mod cmd_generate;
 mod cmd_import;
+mod cmd_journal;
 mod cmd_predict;
 mod cmd_report;
 mod cmd_summarize;
@@ -58,6 +59,12 @@ enum Command {
     Health(cmd_act::HealthArgs),
     /// Advocacy candidates: tenured, healthy promoters, ranked.
     Advocates(cmd_act::AdvocatesArgs),
+    /// Forecasts: next purchase window, renewal likelihood and expected value, expansion.
+    Forecast(cmd_journal::ForecastArgs),
+    /// Account plans: goals with owner, target day, status and linked metric.
+    Plans(cmd_journal::PlansArgs),
+    /// The playbooks' actions outbox: list, replay dead items, close tasks.
+    Outbox(cmd_journal::OutboxArgs),
 }
 
 /// Output format of a command.
@@ -90,6 +97,9 @@ fn main() -> ExitCode {
         Command::Segments(a) => cmd_act::segments(a),
         Command::Health(a) => cmd_act::health_cmd(a),
         Command::Advocates(a) => cmd_act::advocates_cmd(a),
+        Command::Forecast(a) => cmd_journal::forecast(a),
+        Command::Plans(a) => cmd_journal::plans(a),
+        Command::Outbox(a) => cmd_journal::outbox(a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -1,0 +1,227 @@
+//! The decision layer's journal on both backends: histories in day order, goals, fires that
+//! happen once, and the outbox's lease / retry / dead / replay cycle.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+#[macro_use]
+mod common;
+use common::Env;
+use tenure_store::journal::{
+    Channel, Fire, GoalStatus, GoalUpdate, NewAction, NewGoal, OutboxStatus, SegmentMove, Settle,
+    StageMove,
+};
+use tenure_store::{ImportOptions, RecordKind, Store};
+
+fn customers(env: &Env, store: &mut dyn Store) {
+    let f = env.file(
+        "customers.csv",
+        "id,acquired_at\nc1,2024-01-01\nc2,2024-02-01\n",
+    );
+    store
+        .import(
+            RecordKind::Customers,
+            &f,
+            &ImportOptions::default(),
+            &mut |_| {},
+        )
+        .unwrap();
+}
+
+fn seg(c: &str, day: &str, s: &str, prev: Option<&str>) -> SegmentMove {
+    SegmentMove {
+        customer_id: c.into(),
+        day: day.into(),
+        segment: s.into(),
+        previous: prev.map(Into::into),
+        reason: format!("test {s}"),
+    }
+}
+
+fn histories(env: &Env, store: &mut dyn Store) {
+    customers(env, store);
+    store
+        .record_segments("2025-01-01", &[seg("c1", "2025-01-01", "general", None)])
+        .unwrap();
+    store
+        .record_segments(
+            "2025-02-01",
+            &[
+                seg("c1", "2025-02-01", "key", Some("general")),
+                seg("c2", "2025-02-01", "general", None),
+            ],
+        )
+        .unwrap();
+    let last = store.last_segments().unwrap();
+    assert_eq!(last["c1"], ("key".to_string(), "2025-02-01".to_string()));
+    assert_eq!(last["c2"].0, "general");
+    let h = store.segment_history(Some("c1")).unwrap();
+    assert_eq!(h.len(), 2);
+    assert_eq!(h[1].previous.as_deref(), Some("general"));
+    // An earlier day than recorded is refused and changes nothing.
+    let err = store
+        .record_segments("2025-01-15", &[seg("c2", "2025-01-15", "key", None)])
+        .unwrap_err();
+    assert!(
+        err.to_string().contains("recorded up to 2025-02-01"),
+        "{err}"
+    );
+    assert_eq!(store.segment_history(None).unwrap().len(), 3);
+    // An unknown customer rolls the whole day back.
+    assert!(store
+        .record_segments(
+            "2025-03-01",
+            &[
+                seg("c1", "2025-03-01", "general", Some("key")),
+                seg("nobody", "2025-03-01", "key", None)
+            ]
+        )
+        .is_err());
+    assert_eq!(store.segment_history(None).unwrap().len(), 3);
+
+    let m = StageMove {
+        customer_id: "c2".into(),
+        day: "2025-02-01".into(),
+        stage: "develop".into(),
+        previous: Some("deliver".into()),
+        since: "2024-03-10".into(),
+        reason: "first value on 2024-03-10".into(),
+    };
+    store
+        .record_stages("2025-02-01", std::slice::from_ref(&m))
+        .unwrap();
+    assert_eq!(store.last_stages().unwrap()["c2"], m);
+    assert_eq!(store.stage_history(None).unwrap(), vec![m]);
+}
+
+fn goals(env: &Env, store: &mut dyn Store) {
+    customers(env, store);
+    let g = store
+        .add_goal(
+            &NewGoal {
+                customer_id: "c1".into(),
+                title: "Roll out to the sales team".into(),
+                owner: "ana".into(),
+                target_day: "2025-06-30".into(),
+                metric: Some("seats".into()),
+                target: Some("40".into()),
+                ..NewGoal::default()
+            },
+            1_700_000_000,
+        )
+        .unwrap();
+    assert_eq!(g.status, GoalStatus::Planned);
+    let u = store
+        .update_goal(
+            g.id,
+            &GoalUpdate {
+                status: Some(GoalStatus::OnTrack),
+                note: Some("20 seats live".into()),
+                ..GoalUpdate::default()
+            },
+            1_700_000_100,
+        )
+        .unwrap();
+    assert_eq!(u.status, GoalStatus::OnTrack);
+    assert_eq!(u.title, g.title);
+    assert_eq!(u.note.as_deref(), Some("20 seats live"));
+    assert_eq!((u.created_at, u.updated_at), (1_700_000_000, 1_700_000_100));
+    assert_eq!(store.goals(Some("c1")).unwrap(), vec![u]);
+    assert!(store.goals(Some("c2")).unwrap().is_empty());
+    let missing = store
+        .add_goal(
+            &NewGoal {
+                customer_id: "nobody".into(),
+                ..NewGoal::default()
+            },
+            0,
+        )
+        .unwrap_err();
+    assert!(missing.to_string().contains("no customer `nobody`"));
+    assert!(store.update_goal(999, &GoalUpdate::default(), 0).is_err());
+}
+
+fn fire(occurrence: &str, id: &str) -> Fire {
+    Fire {
+        rule: "detractor".into(),
+        customer_id: "c1".into(),
+        occurrence: occurrence.into(),
+        day: "2025-03-01".into(),
+        actions: vec![
+            NewAction {
+                id: format!("{id}-w"),
+                channel: Channel::Webhook,
+                target: "crm".into(),
+                payload: "{}".into(),
+            },
+            NewAction {
+                id: format!("{id}-t"),
+                channel: Channel::Task,
+                target: "success".into(),
+                payload: "{}".into(),
+            },
+        ],
+    }
+}
+
+fn outbox(env: &Env, store: &mut dyn Store) {
+    customers(env, store);
+    let e = store.enqueue(&[fire("nps:2025-02-27", "a")], 100).unwrap();
+    assert_eq!((e.fires, e.items, e.duplicates), (1, 2, 0));
+    // The same occurrence again: nothing new.
+    let e = store.enqueue(&[fire("nps:2025-02-27", "a")], 200).unwrap();
+    assert_eq!((e.fires, e.items, e.duplicates), (0, 0, 1));
+    assert_eq!(
+        store.last_fires().unwrap()[&("detractor".to_string(), "c1".to_string())],
+        "2025-03-01"
+    );
+    // Tasks are open, never claimed; the webhook is claimed once while leased.
+    let got = store.claim_due(100, 30, 10).unwrap();
+    assert_eq!(got.len(), 1);
+    assert_eq!((got[0].id.as_str(), got[0].attempts), ("a-w", 1));
+    assert!(store.claim_due(120, 30, 10).unwrap().is_empty());
+    // The lease runs out (a worker died): claimed again, a second attempt.
+    let again = store.claim_due(130, 30, 10).unwrap();
+    assert_eq!(again[0].attempts, 2);
+    store
+        .settle(
+            "a-w",
+            &Settle::Retry {
+                at: 500,
+                error: "503".into(),
+            },
+            131,
+        )
+        .unwrap();
+    assert!(store.claim_due(499, 30, 10).unwrap().is_empty());
+    assert_eq!(store.claim_due(500, 30, 10).unwrap().len(), 1);
+    store
+        .settle(
+            "a-w",
+            &Settle::Dead {
+                error: "410".into(),
+            },
+            501,
+        )
+        .unwrap();
+    let dead = store.outbox(Some(OutboxStatus::Dead), 10).unwrap();
+    assert_eq!(dead[0].last_error.as_deref(), Some("410"));
+    assert_eq!(store.replay(None, 600).unwrap(), 1);
+    let back = store.claim_due(600, 30, 10).unwrap();
+    assert_eq!((back[0].id.as_str(), back[0].attempts), ("a-w", 4));
+    store.settle("a-w", &Settle::Delivered, 601).unwrap();
+    // Settling again (a late worker) changes nothing.
+    store
+        .settle("a-w", &Settle::Dead { error: "x".into() }, 602)
+        .unwrap();
+    let counts: std::collections::HashMap<_, _> =
+        store.outbox_counts().unwrap().into_iter().collect();
+    assert_eq!(counts[&OutboxStatus::Delivered], 1);
+    assert_eq!(counts[&OutboxStatus::Open], 1);
+    assert!(store.close_task("a-t", 700).unwrap());
+    assert!(!store.close_task("a-t", 701).unwrap());
+    assert_eq!(
+        store.outbox(Some(OutboxStatus::Closed), 5).unwrap().len(),
+        1
+    );
+}
+
+on_both_backends!(histories, goals, outbox);
