@@ -10,6 +10,9 @@
 //!   retention plan of [`config::Plans`];
 //! - [`health`]: a weighted, explained score; missing inputs re-weighted, never scored 0;
 //! - [`advocacy`]: promoters × healthy × tenured, ranked;
+//! - [`stages`]: lifecycle stages Deliver → Develop → Retain → Grow with since and reason,
+//!   transitions and the funnel;
+//! - [`playbooks`]: `when` trigger `if` conditions `then` actions, evaluated into outbox fires;
 //! - [`config`]: `tenure.toml`, validated at load, every key defaulted.
 //!
 //! Invariants: no I/O, clock or environment (the CLI reads the file and the store and picks
