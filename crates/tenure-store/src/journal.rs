@@ -31,7 +31,7 @@ pub(crate) enum Cell {
 }
 
 impl Cell {
-    fn text(&self) -> String {
+    pub(crate) fn text(&self) -> String {
         match self {
             Cell::Text(s) => s.clone(),
             Cell::Int(i) => i.to_string(),
@@ -44,14 +44,14 @@ impl Cell {
             c => Some(c.text()),
         }
     }
-    fn int(&self) -> i64 {
+    pub(crate) fn int(&self) -> i64 {
         match self {
             Cell::Int(i) => *i,
             Cell::Text(s) => s.parse().unwrap_or(0),
             Cell::Null => 0,
         }
     }
-    fn opt_int(&self) -> Option<i64> {
+    pub(crate) fn opt_int(&self) -> Option<i64> {
         match self {
             Cell::Null => None,
             c => Some(c.int()),
@@ -367,14 +367,26 @@ pub trait Journal {
     ) -> Result<Vec<OutboxItem>, StoreError>;
     /// Items per status.
     fn outbox_counts(&mut self) -> Result<Vec<(OutboxStatus, u64)>, StoreError>;
+    /// Store a new API token by the SHA-256 of its text (hex); the name must be new.
+    fn add_token(&mut self, token: &crate::tokens::NewToken, now: i64) -> Result<(), StoreError>;
+    /// Every token, revoked ones included, by name. Never the hashes.
+    fn tokens(&mut self) -> Result<Vec<crate::tokens::Token>, StoreError>;
+    /// Revoke a token by name; false when no live token has that name.
+    fn revoke_token(&mut self, name: &str, now: i64) -> Result<bool, StoreError>;
+    /// The live token whose SHA-256 (hex) is this, marking it used at `now`.
+    fn token_by_sha256(
+        &mut self,
+        sha256: &str,
+        now: i64,
+    ) -> Result<Option<crate::tokens::Token>, StoreError>;
 }
 
-fn other(msg: String) -> StoreError {
+pub(crate) fn other(msg: String) -> StoreError {
     StoreError::Other(msg)
 }
 
 /// Run `f` in a write transaction: committed when it returns Ok, rolled back otherwise.
-fn in_tx<T>(
+pub(crate) fn in_tx<T>(
     db: &mut dyn Sql,
     f: impl FnOnce(&mut dyn Sql) -> Result<T, StoreError>,
 ) -> Result<T, StoreError> {
@@ -391,13 +403,13 @@ fn in_tx<T>(
     }
 }
 
-fn t(s: &str) -> P<'_> {
+pub(crate) fn t(s: &str) -> P<'_> {
     P::Text(Some(s))
 }
 fn ot(s: &Option<String>) -> P<'_> {
     P::Text(s.as_deref())
 }
-fn i(v: i64) -> P<'static> {
+pub(crate) fn i(v: i64) -> P<'static> {
     P::Int(Some(v))
 }
 
@@ -978,6 +990,26 @@ macro_rules! impl_journal {
                 &mut self,
             ) -> Result<Vec<($crate::journal::OutboxStatus, u64)>, StoreError> {
                 $crate::journal::outbox_counts(self)
+            }
+            fn add_token(
+                &mut self,
+                token: &$crate::tokens::NewToken,
+                now: i64,
+            ) -> Result<(), StoreError> {
+                $crate::tokens::add_token(self, token, now)
+            }
+            fn tokens(&mut self) -> Result<Vec<$crate::tokens::Token>, StoreError> {
+                $crate::tokens::tokens(self)
+            }
+            fn revoke_token(&mut self, name: &str, now: i64) -> Result<bool, StoreError> {
+                $crate::tokens::revoke_token(self, name, now)
+            }
+            fn token_by_sha256(
+                &mut self,
+                sha256: &str,
+                now: i64,
+            ) -> Result<Option<$crate::tokens::Token>, StoreError> {
+                $crate::tokens::token_by_sha256(self, sha256, now)
             }
         }
     };

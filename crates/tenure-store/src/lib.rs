@@ -46,6 +46,7 @@ mod parquet;
 mod postgres;
 mod schema;
 mod sqlite;
+pub mod tokens;
 
 pub use dataset::{Dataset, DatasetBuilder, LoadOptions};
 pub use error::{ImportError, Loc, Rejection, RowError, StoreError};

@@ -29,10 +29,16 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0002_journal.sql"),
         postgres: include_str!("../migrations/postgres/0002_journal.sql"),
     },
+    Migration {
+        version: 3,
+        name: "tokens",
+        sqlite: include_str!("../migrations/sqlite/0003_tokens.sql"),
+        postgres: include_str!("../migrations/postgres/0003_tokens.sql"),
+    },
 ];
 
 /// The schema version this build writes.
-pub const SCHEMA_VERSION: u32 = 2;
+pub const SCHEMA_VERSION: u32 = 3;
 
 /// How a value is stored. SQLite: TEXT, INTEGER, TEXT (UTC, fixed width), TEXT (exact
 /// decimal), TEXT (canonical JSON). PostgreSQL: text, bigint, timestamptz, numeric, jsonb.

@@ -224,4 +224,53 @@ fn outbox(env: &Env, store: &mut dyn Store) {
     );
 }
 
-on_both_backends!(histories, goals, outbox);
+fn tokens(_env: &Env, store: &mut dyn Store) {
+    use tenure_store::tokens::{NewToken, Role};
+    let hash = |c: char| std::iter::repeat_n(c, 64).collect::<String>();
+    let new = |name: &str, role: Role, h: &str| NewToken {
+        name: name.into(),
+        role,
+        sha256: h.into(),
+    };
+    store
+        .add_token(&new("ci-reader", Role::Analyst, &hash('a')), 100)
+        .unwrap();
+    store
+        .add_token(&new("admin", Role::Admin, &hash('b')), 101)
+        .unwrap();
+    // A name is unique; a hash must be hex; a name has no spaces.
+    for bad in [
+        new("admin", Role::Admin, &hash('c')),
+        new("x", Role::Admin, "not-hex"),
+        new("with space", Role::Admin, &hash('d')),
+    ] {
+        assert!(store.add_token(&bad, 102).is_err(), "{bad:?}");
+    }
+    let names: Vec<_> = store
+        .tokens()
+        .unwrap()
+        .into_iter()
+        .map(|t| t.name)
+        .collect();
+    assert_eq!(names, ["admin", "ci-reader"]);
+    let t = store.token_by_sha256(&hash('a'), 200).unwrap().unwrap();
+    assert_eq!((t.name.as_str(), t.role), ("ci-reader", Role::Analyst));
+    assert_eq!(t.last_used_at, Some(200));
+    // Use is recorded at most once a minute.
+    let t = store.token_by_sha256(&hash('a'), 230).unwrap().unwrap();
+    assert_eq!(t.last_used_at, Some(200));
+    assert!(store.token_by_sha256(&hash('e'), 230).unwrap().is_none());
+    assert!(store.revoke_token("ci-reader", 300).unwrap());
+    assert!(!store.revoke_token("ci-reader", 301).unwrap());
+    assert!(!store.revoke_token("nobody", 301).unwrap());
+    assert!(store.token_by_sha256(&hash('a'), 400).unwrap().is_none());
+    let all = store.tokens().unwrap();
+    assert_eq!(all[1].revoked_at, Some(300));
+    assert_eq!(all[0].revoked_at, None);
+    // A revoked name stays taken.
+    assert!(store
+        .add_token(&new("ci-reader", Role::Analyst, &hash('f')), 500)
+        .is_err());
+}
+
+on_both_backends!(histories, goals, outbox, tokens);

@@ -153,7 +153,7 @@ impl Ctx {
 }
 
 /// `--config`, `$TENURE_CONFIG`, `./tenure.toml`, or the defaults.
-fn load_config(flag: Option<&Path>) -> Result<(Config, String), CliError> {
+pub(crate) fn load_config(flag: Option<&Path>) -> Result<(Config, String), CliError> {
     let path = match flag {
         Some(p) => Some(p.to_path_buf()),
         None => match std::env::var_os("TENURE_CONFIG").filter(|s| !s.is_empty()) {
@@ -282,6 +282,7 @@ pub fn segments(a: SegmentsArgs) -> Result<(), CliError> {
                 "high_realised": threshold(t.realised),
                 "high_predicted": threshold(t.predicted),
             },
+            "recorded_moves": moved,
             "segments": Segment::ALL.iter().map(|s| {
                 let (n, r, p) = sums[*s as usize];
                 json!({

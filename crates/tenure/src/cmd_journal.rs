@@ -17,20 +17,20 @@ use tenure_store::journal::{
 use tenure_store::{open, Store, StoreError};
 
 /// Store errors the user can fix (no such customer, an earlier day) are input errors (exit 2).
-fn store_err(e: StoreError) -> CliError {
+pub(crate) fn store_err(e: StoreError) -> CliError {
     match e {
         StoreError::Other(m) => CliError::input(m),
         e => CliError::failure(e.to_string()),
     }
 }
 
-fn open_store(db: Option<&str>) -> Result<Box<dyn Store>, CliError> {
+pub(crate) fn open_store(db: Option<&str>) -> Result<Box<dyn Store>, CliError> {
     let db = crate::store_location(db);
     open(&tenure_store::Location::parse(&db)).map_err(|e| CliError::failure(e.to_string()))
 }
 
 /// Unix seconds now (goal and outbox timestamps).
-fn now_secs() -> i64 {
+pub(crate) fn now_secs() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs() as i64)
@@ -38,7 +38,7 @@ fn now_secs() -> i64 {
 }
 
 /// `2026-12-04 11:02:03Z` from Unix seconds.
-fn instant_text(secs: i64) -> String {
+pub(crate) fn instant_text(secs: i64) -> String {
     chrono::DateTime::from_timestamp(secs, 0)
         .map(|t| t.format("%Y-%m-%d %H:%M:%SZ").to_string())
         .unwrap_or_else(|| secs.to_string())
@@ -626,4 +626,198 @@ pub fn outbox(a: OutboxArgs) -> Result<(), CliError> {
             emit(a.store.output.as_deref(), &text)
         }
     }
+}
+
+#[derive(Args, Debug)]
+pub struct StagesArgs {
+    #[command(flatten)]
+    pub common: ActArgs,
+    /// List every customer with her stage, since when and why (the funnel alone otherwise).
+    #[arg(long)]
+    pub customers: bool,
+    /// Store the day's stage moves in the stage history (days in order, as for segments).
+    #[arg(long)]
+    pub record: bool,
+    /// List the stored stage history (of `--customer`, or all) instead of evaluating.
+    #[arg(long)]
+    pub history: bool,
+    /// With --history: only this customer.
+    #[arg(long, requires = "history")]
+    pub customer: Option<String>,
+}
+
+/// `tenure stages`: the lifecycle funnel Deliver → Develop → Retain → Grow.
+pub fn stages(a: StagesArgs) -> Result<(), CliError> {
+    use tenure_act::stages::funnel;
+    if a.history {
+        return stage_history(&a.common, a.customer.as_deref());
+    }
+    let ctx = context(&a.common)?;
+    let fs = ctx.facts(ctx.as_of)?;
+    let (assigned, _) = assign_stages(&ctx, &fs);
+    let moved = if a.record {
+        let mut store = open_store(a.common.db.as_deref())?;
+        let last = store.last_stages().map_err(store_err)?;
+        let day = date_text(ctx.as_of);
+        let moves = stage_moves(&ctx, &assigned, &last);
+        store.record_stages(&day, &moves).map_err(store_err)?;
+        Some(moves.len())
+    } else {
+        None
+    };
+    let rows = funnel(&assigned, ctx.as_of);
+    let id = |s: &tenure_act::stages::StageAssignment| {
+        ctx.data.customer_ids[s.customer as usize].clone()
+    };
+    let out = match a.common.format {
+        ReportFormat::Json => Err(json!({
+            "funnel": rows.iter().map(|r| json!({
+                "stage": r.stage.as_str(),
+                "customers": r.customers,
+                "median_days_in_stage": r.median_days,
+            })).collect::<Vec<_>>(),
+            "customers": if a.customers {
+                json!(assigned.iter().map(|s| json!({
+                    "customer": id(s),
+                    "stage": s.stage.as_str(),
+                    "since": date_text(s.since),
+                    "days_in_stage": s.days_in_stage(ctx.as_of),
+                    "overdue": s.overdue,
+                    "reason": s.reason,
+                })).collect::<Vec<_>>())
+            } else {
+                Value::Null
+            },
+            "recorded_moves": moved,
+        })),
+        format => {
+            let mut text = if a.customers {
+                tabular(
+                    format,
+                    &heading(&ctx, "Lifecycle stages"),
+                    &["customer", "stage", "since", "days in stage", "reason"],
+                    assigned
+                        .iter()
+                        .map(|s| {
+                            vec![
+                                id(s),
+                                s.stage.as_str().to_string(),
+                                date_text(s.since),
+                                s.days_in_stage(ctx.as_of).to_string(),
+                                s.reason.clone(),
+                            ]
+                        })
+                        .collect(),
+                )
+            } else {
+                tabular(
+                    format,
+                    &heading(&ctx, "Lifecycle funnel"),
+                    &["stage", "customers", "median days in stage"],
+                    rows.iter()
+                        .map(|r| {
+                            vec![
+                                r.stage.as_str().to_string(),
+                                r.customers.to_string(),
+                                r.median_days.map_or("—".into(), |d| format!("{d:.1}")),
+                            ]
+                        })
+                        .collect(),
+                )
+            };
+            if format == ReportFormat::Table {
+                if let Some(n) = moved {
+                    text.push_str(&format!(
+                        "recorded in the stage history: {n} moves on {}\n",
+                        date_text(ctx.as_of)
+                    ));
+                }
+            }
+            Ok(text)
+        }
+    };
+    finish(&a.common, &ctx, out)
+}
+
+/// Every customer's stage on the day (in `fs` order) and her next renewal day (by customer).
+pub(crate) fn assign_stages(
+    ctx: &crate::cmd_act::Ctx,
+    fs: &[tenure_act::Facts],
+) -> (Vec<tenure_act::stages::StageAssignment>, Vec<Option<Day>>) {
+    use tenure_act::stages::{progress, renewal_days, stage};
+    let cfg = &ctx.cfg.stages;
+    let prog = progress(&ctx.data, ctx.as_of, cfg);
+    let renewals = renewal_days(&ctx.data, ctx.as_of, cfg);
+    let assigned = fs
+        .iter()
+        .map(|f| {
+            let c = f.customer as usize;
+            stage(f, &ctx.health(f), &prog[c], renewals[c], ctx.as_of, cfg)
+        })
+        .collect();
+    (assigned, renewals)
+}
+
+/// The day's stage moves: every customer whose stage differs from her newest stored one.
+pub(crate) fn stage_moves(
+    ctx: &crate::cmd_act::Ctx,
+    assigned: &[tenure_act::stages::StageAssignment],
+    last: &HashMap<String, tenure_store::journal::StageMove>,
+) -> Vec<tenure_store::journal::StageMove> {
+    let day = date_text(ctx.as_of);
+    assigned
+        .iter()
+        .filter_map(|s| {
+            let id = &ctx.data.customer_ids[s.customer as usize];
+            let previous = last.get(id.as_str()).map(|m| m.stage.clone());
+            (previous.as_deref() != Some(s.stage.as_str())).then(|| {
+                tenure_store::journal::StageMove {
+                    customer_id: id.clone(),
+                    day: day.clone(),
+                    stage: s.stage.as_str().to_string(),
+                    previous,
+                    since: date_text(s.since),
+                    reason: s.reason.clone(),
+                }
+            })
+        })
+        .collect()
+}
+
+fn stage_history(a: &ActArgs, customer: Option<&str>) -> Result<(), CliError> {
+    let mut store = open_store(a.db.as_deref())?;
+    let moves = store.stage_history(customer).map_err(store_err)?;
+    let text = match a.format {
+        ReportFormat::Json => serde_json::to_string_pretty(&json!({
+            "moves": moves.iter().map(|m| json!({
+                "customer": m.customer_id,
+                "day": m.day,
+                "from": m.previous,
+                "to": m.stage,
+                "since": m.since,
+                "reason": m.reason,
+            })).collect::<Vec<_>>(),
+        }))
+        .map(|s| s + "\n")
+        .map_err(|e| CliError::failure(e.to_string()))?,
+        format => tabular(
+            format,
+            &format!("Stage history: {} moves", moves.len()),
+            &["day", "customer", "from", "to", "since", "reason"],
+            moves
+                .iter()
+                .map(|m| {
+                    vec![
+                        m.day.clone(),
+                        m.customer_id.clone(),
+                        m.previous.clone().unwrap_or_else(|| "(first)".into()),
+                        m.stage.clone(),
+                        m.since.clone(),
+                        m.reason.clone(),
+                    ]
+                })
+                .collect(),
+        ),
+    };
+    emit(a.output.as_deref(), &text)
 }

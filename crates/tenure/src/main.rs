@@ -8,8 +8,10 @@ mod cmd_fit;
 mod cmd_generate;
 mod cmd_import;
 mod cmd_journal;
+mod cmd_playbooks;
 mod cmd_predict;
 mod cmd_report;
+mod cmd_serve;
 mod cmd_summarize;
 mod demo;
 mod error;
@@ -59,12 +61,23 @@ enum Command {
     Health(cmd_act::HealthArgs),
     /// Advocacy candidates: tenured, healthy promoters, ranked.
     Advocates(cmd_act::AdvocatesArgs),
+    /// Lifecycle stages Deliver → Develop → Retain → Grow: the funnel, each customer's stage and why.
+    Stages(cmd_journal::StagesArgs),
+    /// Evaluate the playbooks of tenure.toml for a day: record segment and stage moves, enqueue
+    /// what fired (webhooks, emails, tasks); --deliver sends what is due.
+    RunPlaybooks(cmd_playbooks::RunPlaybooksArgs),
+    /// The delivery worker: send the outbox's due webhooks and emails (once, or --watch).
+    Deliver(cmd_playbooks::DeliverArgs),
     /// Forecasts: next purchase window, renewal likelihood and expected value, expansion.
     Forecast(cmd_journal::ForecastArgs),
     /// Account plans: goals with owner, target day, status and linked metric.
     Plans(cmd_journal::PlansArgs),
     /// The playbooks' actions outbox: list, replay dead items, close tasks.
     Outbox(cmd_journal::OutboxArgs),
+    /// Serve the REST API on 127.0.0.1:8080 (OpenAPI at /openapi.json), with the delivery worker.
+    Serve(cmd_serve::ServeArgs),
+    /// API tokens: create (printed once), list, revoke.
+    Token(cmd_serve::TokenArgs),
 }
 
 /// Output format of a command.
@@ -97,9 +110,14 @@ fn main() -> ExitCode {
         Command::Segments(a) => cmd_act::segments(a),
         Command::Health(a) => cmd_act::health_cmd(a),
         Command::Advocates(a) => cmd_act::advocates_cmd(a),
+        Command::Stages(a) => cmd_journal::stages(a),
+        Command::RunPlaybooks(a) => cmd_playbooks::run_playbooks(a),
+        Command::Deliver(a) => cmd_playbooks::deliver(a),
         Command::Forecast(a) => cmd_journal::forecast(a),
         Command::Plans(a) => cmd_journal::plans(a),
         Command::Outbox(a) => cmd_journal::outbox(a),
+        Command::Serve(a) => cmd_serve::serve(a),
+        Command::Token(a) => cmd_serve::token(a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

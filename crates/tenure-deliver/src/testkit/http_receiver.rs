@@ -3,6 +3,7 @@
 use std::io::{BufRead, BufReader, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use super::{find_header, lock, Server};
 use crate::WebhookSecret;
@@ -59,6 +60,7 @@ struct State {
     received: Mutex<Vec<Received>>,
     forced_status: Mutex<Option<u16>>,
     retry_after: Mutex<Option<u64>>,
+    delay: Mutex<Option<Duration>>,
 }
 
 /// A webhook receiver on `127.0.0.1`; see the [module docs](super).
@@ -75,6 +77,7 @@ impl HttpReceiver {
             received: Mutex::new(Vec::new()),
             forced_status: Mutex::new(None),
             retry_after: Mutex::new(None),
+            delay: Mutex::new(None),
         });
         let serving = Arc::clone(&state);
         let server = Server::start("HTTP receiver", move |conn| serve(&serving, conn));
@@ -115,6 +118,12 @@ impl HttpReceiver {
         *lock(&self.state.retry_after) = secs;
     }
 
+    /// Waits this long after recording a request before answering it (a slow receiver: a
+    /// sender can be stopped between sending and hearing the answer).
+    pub fn set_delay(&self, delay: Option<Duration>) {
+        *lock(&self.state.delay) = delay;
+    }
+
     /// Every request so far, in arrival order.
     pub fn received(&self) -> Vec<Received> {
         lock(&self.state.received).clone()
@@ -138,6 +147,10 @@ fn serve(state: &State, mut conn: TcpStream) {
         signature_ok,
         status,
     });
+    let delay = *lock(&state.delay);
+    if let Some(d) = delay {
+        std::thread::sleep(d);
+    }
     let _ = write_response(&mut conn, status, retry_after);
 }
 

@@ -1,0 +1,1143 @@
+//! The routes, their request and response types, and the OpenAPI document built from them.
+
+use crate::auth::{Any, Ingest, Read, Write};
+use crate::error::ErrorBody;
+use crate::snapshot::{day_text, CustomerView, Snapshot};
+use crate::{now_secs, ApiError, AppState, BODY_LIMIT};
+use axum::extract::{DefaultBodyLimit, Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
+use axum::Json;
+use serde::{Deserialize, Serialize};
+use std::io::Write as _;
+use tenure_act::Segment;
+use tenure_store::dataset::day_of_text;
+use tenure_store::journal::{Goal, GoalStatus, GoalUpdate, NewGoal, OutboxItem, OutboxStatus};
+use tenure_store::{ImportOptions, InputFormat, RecordKind};
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{IntoParams, Modify, OpenApi, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Tenure API",
+        description = "What each customer is worth and what to do about it. Every route needs `Authorization: Bearer TOKEN` (`tenure token create`); roles: admin (all), analyst (reads), ingest (imports). Money is exact decimal strings of the snapshot's `currency`; days are YYYY-MM-DD; instants are Unix seconds."
+    ),
+    modifiers(&BearerAuth),
+    security(("bearer" = [])),
+    tags(
+        (name = "overview"), (name = "customers"), (name = "decisions"),
+        (name = "plans"), (name = "outbox"), (name = "imports"), (name = "server")
+    )
+)]
+struct ApiDoc;
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, api: &mut utoipa::openapi::OpenApi) {
+        let c = api.components.get_or_insert_with(Default::default);
+        c.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+    }
+}
+
+fn parts() -> (axum::Router<AppState>, utoipa::openapi::OpenApi) {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(whoami))
+        .routes(routes!(overview))
+        .routes(routes!(list_customers))
+        .routes(routes!(get_customer))
+        .routes(routes!(segments))
+        .routes(routes!(stages))
+        .routes(routes!(advocates_list))
+        .routes(routes!(list_plans, add_plan))
+        .routes(routes!(update_plan))
+        .routes(routes!(outbox_list))
+        .routes(routes!(outbox_replay))
+        .routes(routes!(import_records))
+        .routes(routes!(snapshot_info, snapshot_refresh))
+        .split_for_parts()
+}
+
+pub(crate) fn openapi() -> utoipa::openapi::OpenApi {
+    parts().1
+}
+
+pub(crate) fn router(state: AppState) -> axum::Router {
+    let (api, doc) = parts();
+    let doc = std::sync::Arc::new(doc);
+    api.route(
+        "/openapi.json",
+        axum::routing::get(move || {
+            let d = doc.clone();
+            async move { Json(d.as_ref().clone()) }
+        }),
+    )
+    .fallback(|| async { ApiError::not_found("no such route (the routes are in /openapi.json)") })
+    .layer(DefaultBodyLimit::max(BODY_LIMIT))
+    .with_state(state)
+}
+
+// ---------------------------------------------------------------------------------------
+// Shared shapes
+// ---------------------------------------------------------------------------------------
+
+/// What every answer computed from the snapshot says about it.
+#[derive(Serialize, ToSchema)]
+pub struct Basis {
+    /// The day decided on (`null`: the store holds no records yet).
+    pub as_of: Option<String>,
+    /// ISO 4217; every money field is in it.
+    pub currency: String,
+    /// Where the configuration came from (`defaults` or a file).
+    pub config: String,
+}
+
+fn basis(s: &Snapshot) -> Basis {
+    Basis {
+        as_of: s.as_of.map(day_text),
+        currency: s.currency.code().to_string(),
+        config: s.config_source.clone(),
+    }
+}
+
+fn snap(state: &AppState) -> std::sync::Arc<Snapshot> {
+    state.snapshot()
+}
+
+fn page_bounds(limit: Option<usize>, offset: Option<usize>) -> Result<(usize, usize), ApiError> {
+    let limit = limit.unwrap_or(50);
+    if limit == 0 || limit > 1000 {
+        return Err(ApiError::bad_request("limit: 1 to 1000"));
+    }
+    Ok((limit, offset.unwrap_or(0)))
+}
+
+// ---------------------------------------------------------------------------------------
+// Server
+// ---------------------------------------------------------------------------------------
+
+#[derive(Serialize, ToSchema)]
+pub struct Me {
+    pub name: String,
+    /// admin, analyst or ingest.
+    pub role: String,
+}
+
+/// The calling token's name and role.
+#[utoipa::path(get, path = "/api/me", tag = "server",
+    responses((status = 200, body = Me), (status = 401, body = ErrorBody)))]
+async fn whoami(Any(c): Any) -> Json<Me> {
+    Json(Me {
+        name: c.name,
+        role: c.role.as_str().to_string(),
+    })
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct SnapshotInfo {
+    #[serde(flatten)]
+    pub basis: Basis,
+    pub customers: usize,
+    /// Unix seconds.
+    pub built_at: i64,
+    pub build_ms: f64,
+}
+
+fn snapshot_json(s: &Snapshot) -> SnapshotInfo {
+    SnapshotInfo {
+        basis: basis(s),
+        customers: s.customers.len(),
+        built_at: s.built_at,
+        build_ms: s.build_ms,
+    }
+}
+
+/// When the decisions served were computed.
+#[utoipa::path(get, path = "/api/snapshot", tag = "server",
+    responses((status = 200, body = SnapshotInfo), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
+async fn snapshot_info(State(state): State<AppState>, _: Read) -> Json<SnapshotInfo> {
+    Json(snapshot_json(&snap(&state)))
+}
+
+/// Recompute every customer's decisions from the store now.
+#[utoipa::path(post, path = "/api/snapshot", tag = "server",
+    responses((status = 200, body = SnapshotInfo), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
+async fn snapshot_refresh(
+    State(state): State<AppState>,
+    _: Write,
+) -> Result<Json<SnapshotInfo>, ApiError> {
+    let s = state.refresh().await?;
+    Ok(Json(snapshot_json(&s)))
+}
+
+// ---------------------------------------------------------------------------------------
+// Overview
+// ---------------------------------------------------------------------------------------
+
+#[derive(Serialize, ToSchema)]
+pub struct Count {
+    pub name: String,
+    pub customers: usize,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct FunnelStage {
+    /// deliver, develop, retain, grow.
+    pub stage: String,
+    pub customers: usize,
+    pub median_days_in_stage: Option<f64>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct Overview {
+    #[serde(flatten)]
+    pub basis: Basis,
+    /// Customers acquired by `as_of`.
+    pub customers: usize,
+    /// By derived status (active, inactive, churned, …).
+    pub by_status: Vec<Count>,
+    /// Key, potential key, general, never profitable.
+    pub segments: Vec<Count>,
+    pub at_risk: usize,
+    pub healthy: usize,
+    /// Monthly recurring revenue on `as_of` and 12 × it.
+    pub mrr: String,
+    pub arr: String,
+    /// Customers paying MRR on `as_of`.
+    pub paying_customers: u64,
+    /// Sum of realised profit to date.
+    pub realised_profit: String,
+    /// Sum of predicted future profit (customers with a prediction).
+    pub predicted_future_profit: String,
+    /// Mean of realised + predicted future profit over customers with a prediction.
+    pub average_lifetime_profit: Option<String>,
+    pub advocates: usize,
+    pub funnel: Vec<FunnelStage>,
+}
+
+fn funnel_rows(s: &Snapshot) -> Vec<FunnelStage> {
+    s.funnel
+        .iter()
+        .map(|r| FunnelStage {
+            stage: r.stage.as_str().to_string(),
+            customers: r.customers,
+            median_days_in_stage: r.median_days,
+        })
+        .collect()
+}
+
+/// The headline figures of the snapshot.
+#[utoipa::path(get, path = "/api/overview", tag = "overview",
+    responses((status = 200, body = Overview), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
+async fn overview(State(state): State<AppState>, _: Read) -> Json<Overview> {
+    let s = snap(&state);
+    let mut by_status: Vec<Count> = Vec::new();
+    for c in &s.customers {
+        match by_status.iter_mut().find(|k| k.name == c.status) {
+            Some(k) => k.customers += 1,
+            None => by_status.push(Count {
+                name: c.status.to_string(),
+                customers: 1,
+            }),
+        }
+    }
+    by_status.sort_by(|a, b| a.name.cmp(&b.name));
+    let predicted: Vec<_> = s
+        .customers
+        .iter()
+        .filter_map(|c| c.future_profit.map(|f| (f, c.realised_profit)))
+        .collect();
+    let future: i64 = predicted.iter().map(|p| p.0).sum();
+    let lifetime: i128 = predicted.iter().map(|p| i128::from(p.0 + p.1)).sum();
+    let avg = tenure_reports::money::div_round(lifetime, predicted.len() as i128);
+    Json(Overview {
+        basis: basis(&s),
+        customers: s.customers.len(),
+        by_status,
+        segments: s
+            .segment_counts()
+            .into_iter()
+            .map(|(n, k)| Count {
+                name: n.to_string(),
+                customers: k,
+            })
+            .collect(),
+        at_risk: s
+            .customers
+            .iter()
+            .filter(|c| c.band == Some("at_risk"))
+            .count(),
+        healthy: s
+            .customers
+            .iter()
+            .filter(|c| c.band == Some("healthy"))
+            .count(),
+        mrr: s.money(s.mrr),
+        arr: s.money(s.mrr * 12),
+        paying_customers: s.mrr_customers,
+        realised_profit: s.money(s.customers.iter().map(|c| c.realised_profit).sum()),
+        predicted_future_profit: s.money(future),
+        average_lifetime_profit: avg.map(|a| s.money(a)),
+        advocates: s.advocates.len(),
+        funnel: funnel_rows(&s),
+    })
+}
+
+// ---------------------------------------------------------------------------------------
+// Customers
+// ---------------------------------------------------------------------------------------
+
+/// One row of the customer list.
+#[derive(Serialize, ToSchema)]
+pub struct CustomerRow {
+    pub id: String,
+    pub acquired: String,
+    pub tenure_days: i32,
+    pub channel: Option<String>,
+    pub plan: Option<String>,
+    pub region: Option<String>,
+    pub status: String,
+    pub subscribed: bool,
+    pub segment: String,
+    pub stage: String,
+    pub stage_since: String,
+    /// 0–100; `null` without any input.
+    pub health: Option<f64>,
+    /// at_risk, neutral, healthy.
+    pub band: Option<String>,
+    /// P(alive) (purchase customers) or the probability of the next renewal (subscribers).
+    pub p_alive: Option<f64>,
+    pub realised_profit: String,
+    pub predicted_future_profit: Option<String>,
+    pub lifetime_profit: Option<String>,
+    pub nps: Option<u8>,
+    pub advocate_rank: Option<usize>,
+}
+
+fn row(s: &Snapshot, c: &CustomerView) -> CustomerRow {
+    CustomerRow {
+        id: c.id.clone(),
+        acquired: c.acquired.clone(),
+        tenure_days: c.tenure_days,
+        channel: c.channel.clone(),
+        plan: c.plan.clone(),
+        region: c.region.clone(),
+        status: c.status.to_string(),
+        subscribed: c.subscribed,
+        segment: c.segment.to_string(),
+        stage: c.stage.to_string(),
+        stage_since: c.stage_since.clone(),
+        health: c.health,
+        band: c.band.map(str::to_string),
+        p_alive: c.p_alive,
+        realised_profit: s.money(c.realised_profit),
+        predicted_future_profit: c.future_profit.map(|f| s.money(f)),
+        lifetime_profit: c.future_profit.map(|f| s.money(f + c.realised_profit)),
+        nps: c.nps,
+        advocate_rank: c.advocate_rank,
+    }
+}
+
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct CustomerQuery {
+    /// Page size, 1–1000 (50).
+    pub limit: Option<usize>,
+    /// Rows to skip (0).
+    pub offset: Option<usize>,
+    /// key, potential_key, general, never_profitable.
+    pub segment: Option<String>,
+    /// deliver, develop, retain, grow.
+    pub stage: Option<String>,
+    /// at_risk, neutral, healthy.
+    pub band: Option<String>,
+    /// A derived status (active, inactive, churned, …).
+    pub status: Option<String>,
+    pub plan: Option<String>,
+    pub channel: Option<String>,
+    pub region: Option<String>,
+    /// Customers whose id contains this (case-insensitive).
+    pub q: Option<String>,
+    /// id (default), health, realised_profit, lifetime_profit, p_alive, tenure; ties by id.
+    pub sort: Option<String>,
+    /// Descending (false).
+    pub desc: Option<bool>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct CustomerPage {
+    #[serde(flatten)]
+    pub basis: Basis,
+    /// Rows matching the filters, all pages.
+    pub total: usize,
+    pub limit: usize,
+    pub offset: usize,
+    pub items: Vec<CustomerRow>,
+}
+
+fn one_of(what: &str, v: &Option<String>, allowed: &[&str]) -> Result<(), ApiError> {
+    match v {
+        Some(x) if !allowed.contains(&x.as_str()) => Err(ApiError::bad_request(format!(
+            "{what}: `{x}` is not one of {}",
+            allowed.join(", ")
+        ))),
+        _ => Ok(()),
+    }
+}
+
+/// Customers, filtered, sorted and paginated (stable: ties are broken by id).
+#[utoipa::path(get, path = "/api/customers", tag = "customers", params(CustomerQuery),
+    responses((status = 200, body = CustomerPage), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
+async fn list_customers(
+    State(state): State<AppState>,
+    _: Read,
+    Query(q): Query<CustomerQuery>,
+) -> Result<Json<CustomerPage>, ApiError> {
+    let s = snap(&state);
+    let (limit, offset) = page_bounds(q.limit, q.offset)?;
+    let segs: Vec<&str> = Segment::ALL.iter().map(|s| s.as_str()).collect();
+    one_of("segment", &q.segment, &segs)?;
+    one_of("stage", &q.stage, &tenure_act::playbooks::STAGES)?;
+    one_of("band", &q.band, &["at_risk", "neutral", "healthy"])?;
+    one_of(
+        "sort",
+        &q.sort,
+        &[
+            "id",
+            "health",
+            "realised_profit",
+            "lifetime_profit",
+            "p_alive",
+            "tenure",
+        ],
+    )?;
+    let needle = q.q.as_deref().map(str::to_lowercase);
+    let eq =
+        |want: &Option<String>, have: Option<&str>| want.as_deref().is_none_or(|w| have == Some(w));
+    let mut rows: Vec<&CustomerView> = s
+        .customers
+        .iter()
+        .filter(|c| {
+            eq(&q.segment, Some(c.segment))
+                && eq(&q.stage, Some(c.stage))
+                && eq(&q.band, c.band)
+                && eq(&q.status, Some(c.status))
+                && eq(&q.plan, c.plan.as_deref())
+                && eq(&q.channel, c.channel.as_deref())
+                && eq(&q.region, c.region.as_deref())
+                && needle
+                    .as_deref()
+                    .is_none_or(|n| c.id.to_lowercase().contains(n))
+        })
+        .collect();
+    // Missing values sort last whichever the direction; ties by id (the snapshot's order).
+    let key = |c: &CustomerView| -> Option<f64> {
+        match q.sort.as_deref() {
+            Some("health") => c.health,
+            Some("realised_profit") => Some(c.realised_profit as f64),
+            Some("lifetime_profit") => c.future_profit.map(|f| (f + c.realised_profit) as f64),
+            Some("p_alive") => c.p_alive,
+            Some("tenure") => Some(f64::from(c.tenure_days)),
+            _ => None,
+        }
+    };
+    let desc = q.desc.unwrap_or(false);
+    match q.sort.as_deref() {
+        None | Some("id") => {
+            if desc {
+                rows.reverse();
+            }
+        }
+        Some(_) => rows.sort_by(|a, b| {
+            let o = match (key(a), key(b)) {
+                (Some(x), Some(y)) => {
+                    let o = x.total_cmp(&y);
+                    if desc {
+                        o.reverse()
+                    } else {
+                        o
+                    }
+                }
+                (Some(_), None) => std::cmp::Ordering::Less,
+                (None, Some(_)) => std::cmp::Ordering::Greater,
+                (None, None) => std::cmp::Ordering::Equal,
+            };
+            o.then_with(|| a.id.cmp(&b.id))
+        }),
+    }
+    let total = rows.len();
+    let items = rows
+        .into_iter()
+        .skip(offset)
+        .take(limit)
+        .map(|c| row(&s, c))
+        .collect();
+    Ok(Json(CustomerPage {
+        basis: basis(&s),
+        total,
+        limit,
+        offset,
+        items,
+    }))
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct Component {
+    pub name: String,
+    /// The input as a reader would say it, or why it is missing.
+    pub input: String,
+    /// Points earned (`null`: input missing, left out and the rest re-weighted).
+    pub points: Option<f64>,
+    pub max_points: f64,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct RetentionPlan {
+    pub channels: Vec<String>,
+    pub cadence_days: u32,
+    pub budget_per_year: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct Move {
+    pub day: String,
+    pub from: Option<String>,
+    pub to: String,
+    /// Stage moves: the day she entered the stage.
+    pub since: Option<String>,
+    pub reason: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct GoalOut {
+    pub id: i64,
+    pub customer: String,
+    pub title: String,
+    pub owner: String,
+    pub target_day: String,
+    /// planned, on_track, at_risk, done, dropped.
+    pub status: String,
+    pub metric: Option<String>,
+    pub target: Option<String>,
+    pub note: Option<String>,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+fn goal_out(g: Goal) -> GoalOut {
+    GoalOut {
+        id: g.id,
+        customer: g.customer_id,
+        title: g.title,
+        owner: g.owner,
+        target_day: g.target_day,
+        status: g.status.as_str().to_string(),
+        metric: g.metric,
+        target: g.target,
+        note: g.note,
+        created_at: g.created_at,
+        updated_at: g.updated_at,
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct Action {
+    pub id: String,
+    pub rule: String,
+    pub customer: String,
+    pub day: String,
+    /// webhook, email, task.
+    pub channel: String,
+    pub target: String,
+    /// pending, sending, delivered, dead, open, closed.
+    pub status: String,
+    pub attempts: u32,
+    pub next_attempt_at: i64,
+    pub last_error: Option<String>,
+    pub created_at: i64,
+    pub delivered_at: Option<i64>,
+    /// What is sent (webhooks, tasks: a Standard Webhooks envelope; emails: subject and body).
+    #[schema(value_type = Object)]
+    pub payload: serde_json::Value,
+}
+
+fn action(o: OutboxItem) -> Action {
+    Action {
+        payload: serde_json::from_str(&o.payload).unwrap_or(serde_json::Value::String(o.payload)),
+        id: o.id,
+        rule: o.rule,
+        customer: o.customer_id,
+        day: o.day,
+        channel: o.channel.as_str().to_string(),
+        target: o.target,
+        status: o.status.as_str().to_string(),
+        attempts: o.attempts,
+        next_attempt_at: o.next_attempt_at,
+        last_error: o.last_error,
+        created_at: o.created_at,
+        delivered_at: o.delivered_at,
+    }
+}
+
+/// Everything about one customer.
+#[derive(Serialize, ToSchema)]
+pub struct Customer360 {
+    #[serde(flatten)]
+    pub basis: Basis,
+    pub customer: CustomerRow,
+    /// How the future was predicted.
+    pub method: String,
+    pub segment_reason: String,
+    pub retention_plan: RetentionPlan,
+    pub stage_reason: String,
+    pub days_in_stage: i32,
+    pub stage_overdue: bool,
+    pub referrals: u32,
+    /// The score explained: points per component, out of 100.
+    pub health_components: Vec<Component>,
+    pub segment_history: Vec<Move>,
+    pub stage_history: Vec<Move>,
+    pub goals: Vec<GoalOut>,
+    /// Playbook actions for her, newest first (at most 200).
+    pub actions: Vec<Action>,
+}
+
+/// A customer 360: value, health explained, segment and plan, stage, histories, goals,
+/// playbook actions.
+#[utoipa::path(get, path = "/api/customers/{id}", tag = "customers",
+    params(("id" = String, Path, description = "The customer id")),
+    responses((status = 200, body = Customer360), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+async fn get_customer(
+    State(state): State<AppState>,
+    _: Read,
+    Path(id): Path<String>,
+) -> Result<Json<Customer360>, ApiError> {
+    let s = snap(&state);
+    let Some(&i) = s.index.get(&id) else {
+        return Err(ApiError::not_found(format!(
+            "no customer `{id}` acquired by {}",
+            s.as_of.map_or("now".into(), day_text)
+        )));
+    };
+    let c = &s.customers[i];
+    let who = id.clone();
+    let (segs, stages, goals, actions) = state
+        .with_store(move |store, _| {
+            let e = ApiError::store;
+            let segs = store.segment_history(Some(&who)).map_err(e)?;
+            let stages = store.stage_history(Some(&who)).map_err(e)?;
+            let goals = store.goals(Some(&who)).map_err(e)?;
+            let mut actions = store.outbox(None, 100_000).map_err(e)?;
+            actions.retain(|a| a.customer_id == who);
+            actions.truncate(200);
+            Ok((segs, stages, goals, actions))
+        })
+        .await?;
+    let seg = Segment::ALL
+        .into_iter()
+        .find(|x| x.as_str() == c.segment)
+        .unwrap_or(Segment::General);
+    let plan = seg.plan(&state.config().segments);
+    Ok(Json(Customer360 {
+        basis: basis(&s),
+        customer: row(&s, c),
+        method: c.method.clone(),
+        segment_reason: c.segment_reason.clone(),
+        retention_plan: RetentionPlan {
+            channels: plan.channels.clone(),
+            cadence_days: plan.cadence.0,
+            budget_per_year: plan.budget_per_year.0.to_string(),
+        },
+        stage_reason: c.stage_reason.clone(),
+        days_in_stage: c.days_in_stage,
+        stage_overdue: c.stage_overdue,
+        referrals: c.referrals,
+        health_components: c
+            .components
+            .iter()
+            .map(|k| Component {
+                name: k.name.to_string(),
+                input: k.input.clone(),
+                points: k.points,
+                max_points: k.max_points,
+            })
+            .collect(),
+        segment_history: segs
+            .into_iter()
+            .map(|m| Move {
+                day: m.day,
+                from: m.previous,
+                to: m.segment,
+                since: None,
+                reason: m.reason,
+            })
+            .collect(),
+        stage_history: stages
+            .into_iter()
+            .map(|m| Move {
+                day: m.day,
+                from: m.previous,
+                to: m.stage,
+                since: Some(m.since),
+                reason: m.reason,
+            })
+            .collect(),
+        goals: goals.into_iter().map(goal_out).collect(),
+        actions: actions.into_iter().map(action).collect(),
+    }))
+}
+
+// ---------------------------------------------------------------------------------------
+// Decisions
+// ---------------------------------------------------------------------------------------
+
+#[derive(Serialize, ToSchema)]
+pub struct SegmentRow {
+    /// key, potential_key, general, never_profitable.
+    pub segment: String,
+    pub customers: usize,
+    pub realised_profit: String,
+    pub predicted_future_profit: String,
+    pub plan: RetentionPlan,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct Segments {
+    #[serde(flatten)]
+    pub basis: Basis,
+    /// The realised-profit amount that counts as high (`null`: no customer reaches it).
+    pub high_realised: Option<String>,
+    pub high_predicted: Option<String>,
+    pub segments: Vec<SegmentRow>,
+}
+
+/// CLV segments with their retention plans (as `tenure segments`).
+#[utoipa::path(get, path = "/api/segments", tag = "decisions",
+    responses((status = 200, body = Segments), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
+async fn segments(State(state): State<AppState>, _: Read) -> Json<Segments> {
+    let s = snap(&state);
+    let cfg = &state.config().segments;
+    let th = |v: i64| (v != i64::MAX).then(|| s.money(v));
+    Json(Segments {
+        basis: basis(&s),
+        high_realised: th(s.thresholds.0),
+        high_predicted: th(s.thresholds.1),
+        segments: Segment::ALL
+            .iter()
+            .map(|seg| {
+                let mine = s.customers.iter().filter(|c| c.segment == seg.as_str());
+                let (mut n, mut r, mut p) = (0usize, 0i64, 0i64);
+                for c in mine {
+                    n += 1;
+                    r += c.realised_profit;
+                    p += c.future_profit.unwrap_or(0);
+                }
+                let plan = seg.plan(cfg);
+                SegmentRow {
+                    segment: seg.as_str().to_string(),
+                    customers: n,
+                    realised_profit: s.money(r),
+                    predicted_future_profit: s.money(p),
+                    plan: RetentionPlan {
+                        channels: plan.channels.clone(),
+                        cadence_days: plan.cadence.0,
+                        budget_per_year: plan.budget_per_year.0.to_string(),
+                    },
+                }
+            })
+            .collect(),
+    })
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct Stages {
+    #[serde(flatten)]
+    pub basis: Basis,
+    pub funnel: Vec<FunnelStage>,
+}
+
+/// The lifecycle funnel Deliver → Develop → Retain → Grow (as `tenure stages`).
+#[utoipa::path(get, path = "/api/stages", tag = "decisions",
+    responses((status = 200, body = Stages), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
+async fn stages(State(state): State<AppState>, _: Read) -> Json<Stages> {
+    let s = snap(&state);
+    Json(Stages {
+        basis: basis(&s),
+        funnel: funnel_rows(&s),
+    })
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct Advocates {
+    #[serde(flatten)]
+    pub basis: Basis,
+    /// Ranked: NPS, health, referrals made, realised profit.
+    pub advocates: Vec<CustomerRow>,
+}
+
+/// Advocacy candidates (as `tenure advocates`).
+#[utoipa::path(get, path = "/api/advocates", tag = "decisions",
+    responses((status = 200, body = Advocates), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
+async fn advocates_list(State(state): State<AppState>, _: Read) -> Json<Advocates> {
+    let s = snap(&state);
+    Json(Advocates {
+        basis: basis(&s),
+        advocates: s
+            .advocates
+            .iter()
+            .map(|&i| row(&s, &s.customers[i]))
+            .collect(),
+    })
+}
+
+// ---------------------------------------------------------------------------------------
+// Account plans
+// ---------------------------------------------------------------------------------------
+
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct PlanQuery {
+    /// Only this customer's goals.
+    pub customer: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct Goals {
+    /// By customer, target day, id.
+    pub goals: Vec<GoalOut>,
+}
+
+/// Account-plan goals (all, or one customer's).
+#[utoipa::path(get, path = "/api/plans", tag = "plans", params(PlanQuery),
+    responses((status = 200, body = Goals), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
+async fn list_plans(
+    State(state): State<AppState>,
+    _: Read,
+    Query(q): Query<PlanQuery>,
+) -> Result<Json<Goals>, ApiError> {
+    let goals = state
+        .with_store(move |store, _| store.goals(q.customer.as_deref()).map_err(ApiError::store))
+        .await?;
+    Ok(Json(Goals {
+        goals: goals.into_iter().map(goal_out).collect(),
+    }))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewGoalIn {
+    pub customer: String,
+    pub title: String,
+    pub owner: String,
+    /// YYYY-MM-DD.
+    pub target_day: String,
+    /// planned (default), on_track, at_risk, done, dropped.
+    pub status: Option<String>,
+    /// The linked metric, e.g. `health`, `mrr`, `usage:report_run`.
+    pub metric: Option<String>,
+    pub target: Option<String>,
+    pub note: Option<String>,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct GoalPatch {
+    pub title: Option<String>,
+    pub owner: Option<String>,
+    pub target_day: Option<String>,
+    pub status: Option<String>,
+    pub metric: Option<String>,
+    pub target: Option<String>,
+    pub note: Option<String>,
+}
+
+fn check_day(what: &str, s: &str) -> Result<(), ApiError> {
+    match day_of_text(s) {
+        Some(d) if day_text(d) == s => Ok(()),
+        _ => Err(ApiError::invalid(format!(
+            "{what}: `{s}` is not a day (YYYY-MM-DD)"
+        ))),
+    }
+}
+
+fn status_of(s: Option<String>) -> Result<Option<GoalStatus>, ApiError> {
+    s.map(|s| {
+        s.parse()
+            .map_err(|e: String| ApiError::invalid(format!("status: {e}")))
+    })
+    .transpose()
+}
+
+fn non_empty(what: &str, s: &Option<String>) -> Result<(), ApiError> {
+    match s {
+        Some(v) if v.trim().is_empty() => Err(ApiError::invalid(format!("{what}: empty"))),
+        _ => Ok(()),
+    }
+}
+
+/// Add a goal to a customer's account plan.
+#[utoipa::path(post, path = "/api/plans", tag = "plans", request_body = NewGoalIn,
+    responses((status = 201, body = GoalOut), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn add_plan(
+    State(state): State<AppState>,
+    _: Write,
+    body: Result<Json<NewGoalIn>, axum::extract::rejection::JsonRejection>,
+) -> Result<impl IntoResponse, ApiError> {
+    let Json(g) = body.map_err(|e| ApiError::bad_request(e.body_text()))?;
+    check_day("target_day", &g.target_day)?;
+    non_empty("title", &Some(g.title.clone()))?;
+    non_empty("owner", &Some(g.owner.clone()))?;
+    let new = NewGoal {
+        customer_id: g.customer,
+        title: g.title,
+        owner: g.owner,
+        target_day: g.target_day,
+        status: status_of(g.status)?,
+        metric: g.metric,
+        target: g.target,
+        note: g.note,
+    };
+    let goal = state
+        .with_store(move |store, _| store.add_goal(&new, now_secs()).map_err(ApiError::store))
+        .await?;
+    Ok((StatusCode::CREATED, Json(goal_out(goal))))
+}
+
+/// Change a goal: only the fields given.
+#[utoipa::path(patch, path = "/api/plans/{id}", tag = "plans", request_body = GoalPatch,
+    params(("id" = i64, Path, description = "The goal id")),
+    responses((status = 200, body = GoalOut), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn update_plan(
+    State(state): State<AppState>,
+    _: Write,
+    Path(id): Path<i64>,
+    body: Result<Json<GoalPatch>, axum::extract::rejection::JsonRejection>,
+) -> Result<Json<GoalOut>, ApiError> {
+    let Json(p) = body.map_err(|e| ApiError::bad_request(e.body_text()))?;
+    if let Some(d) = &p.target_day {
+        check_day("target_day", d)?;
+    }
+    non_empty("title", &p.title)?;
+    non_empty("owner", &p.owner)?;
+    let u = GoalUpdate {
+        title: p.title,
+        owner: p.owner,
+        target_day: p.target_day,
+        status: status_of(p.status)?,
+        metric: p.metric,
+        target: p.target,
+        note: p.note,
+    };
+    let goal = state
+        .with_store(move |store, _| {
+            store
+                .update_goal(id, &u, now_secs())
+                .map_err(ApiError::store)
+        })
+        .await?;
+    Ok(Json(goal_out(goal)))
+}
+
+// ---------------------------------------------------------------------------------------
+// Outbox
+// ---------------------------------------------------------------------------------------
+
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct OutboxQuery {
+    /// pending, sending, delivered, dead, open, closed.
+    pub status: Option<String>,
+    /// Newest first, 1–1000 (50).
+    pub limit: Option<usize>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct Outbox {
+    /// Items per status.
+    pub counts: Vec<Count>,
+    pub items: Vec<Action>,
+}
+
+/// The playbook actions outbox: counts per status and the newest items.
+#[utoipa::path(get, path = "/api/outbox", tag = "outbox", params(OutboxQuery),
+    responses((status = 200, body = Outbox), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
+async fn outbox_list(
+    State(state): State<AppState>,
+    _: Read,
+    Query(q): Query<OutboxQuery>,
+) -> Result<Json<Outbox>, ApiError> {
+    let (limit, _) = page_bounds(q.limit, None)?;
+    let status: Option<OutboxStatus> = q
+        .status
+        .map(|s| {
+            s.parse()
+                .map_err(|e: String| ApiError::bad_request(format!("status: {e}")))
+        })
+        .transpose()?;
+    let (counts, items) = state
+        .with_store(move |store, _| {
+            let counts = store.outbox_counts().map_err(ApiError::store)?;
+            let items = store.outbox(status, limit).map_err(ApiError::store)?;
+            Ok((counts, items))
+        })
+        .await?;
+    Ok(Json(Outbox {
+        counts: OutboxStatus::ALL
+            .iter()
+            .map(|s| Count {
+                name: s.as_str().to_string(),
+                customers: counts
+                    .iter()
+                    .find(|(k, _)| k == s)
+                    .map_or(0, |(_, n)| *n as usize),
+            })
+            .collect(),
+        items: items.into_iter().map(action).collect(),
+    }))
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct Replayed {
+    /// Items moved back to pending (0 or 1).
+    pub replayed: u64,
+}
+
+/// Send a dead item again (back to pending, due now).
+#[utoipa::path(post, path = "/api/outbox/{id}/replay", tag = "outbox",
+    params(("id" = String, Path, description = "The outbox item id")),
+    responses((status = 200, body = Replayed), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+async fn outbox_replay(
+    State(state): State<AppState>,
+    _: Write,
+    Path(id): Path<String>,
+) -> Result<Json<Replayed>, ApiError> {
+    let who = id.clone();
+    let n = state
+        .with_store(move |store, _| {
+            store
+                .replay(Some(&who), now_secs())
+                .map_err(ApiError::store)
+        })
+        .await?;
+    if n == 0 {
+        return Err(ApiError::not_found(format!("`{id}` is not a dead item")));
+    }
+    Ok(Json(Replayed { replayed: n }))
+}
+
+// ---------------------------------------------------------------------------------------
+// Imports
+// ---------------------------------------------------------------------------------------
+
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ImportQuery {
+    /// csv (default), jsonl or parquet.
+    pub format: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct Imported {
+    pub kind: String,
+    pub rows: u64,
+    pub inserted: u64,
+    pub updated: u64,
+    pub unchanged: u64,
+    /// File columns that name no schema column and were not read.
+    pub ignored_columns: Vec<String>,
+    /// The snapshot was recomputed with the new records.
+    pub snapshot: SnapshotInfo,
+}
+
+/// Import records: the body is one file of the kind (CSV with a header, JSON lines or
+/// Parquet), validated as `tenure import` does, all rows or none. A refused file answers 422
+/// naming the line, column and reason, and the store is unchanged.
+#[utoipa::path(post, path = "/api/imports/{kind}", tag = "imports",
+    params(("kind" = String, Path, description = "customers, transactions, subscriptions, costs, usage, feedback"), ImportQuery),
+    request_body(content = String, description = "The file's bytes", content_type = "text/csv"),
+    responses((status = 200, body = Imported), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 413, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn import_records(
+    State(state): State<AppState>,
+    _: Ingest,
+    Path(kind): Path<String>,
+    Query(q): Query<ImportQuery>,
+    body: Result<axum::body::Bytes, axum::extract::rejection::BytesRejection>,
+) -> Result<Json<Imported>, ApiError> {
+    let body = body.map_err(|e| {
+        ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "payload_too_large",
+            format!("{} (the limit is {} MiB)", e.body_text(), BODY_LIMIT >> 20),
+        )
+    })?;
+    let kind: RecordKind = RecordKind::ALL
+        .iter()
+        .copied()
+        .find(|k| k.as_str() == kind)
+        .ok_or_else(|| ApiError::not_found(format!("`{kind}` is not a record kind")))?;
+    let (format, ext) = match q.format.as_deref() {
+        None | Some("csv") => (InputFormat::Csv, "csv"),
+        Some("jsonl") => (InputFormat::Jsonl, "jsonl"),
+        Some("parquet") => (InputFormat::Parquet, "parquet"),
+        Some(f) => {
+            return Err(ApiError::bad_request(format!(
+                "format: `{f}` is not csv, jsonl or parquet"
+            )))
+        }
+    };
+    let report = state
+        .with_store(move |store, _| {
+            let mut file = tempfile::Builder::new()
+                .prefix("tenure-upload-")
+                .suffix(&format!(".{ext}"))
+                .tempfile()
+                .map_err(|e| ApiError::internal(format!("a temporary file: {e}")))?;
+            file.write_all(&body)
+                .and_then(|_| file.flush())
+                .map_err(|e| ApiError::internal(format!("a temporary file: {e}")))?;
+            let opts = ImportOptions {
+                format: Some(format),
+                map: Vec::new(),
+            };
+            store
+                .import(kind, file.path(), &opts, &mut |_| {})
+                .map_err(|e| {
+                    // Every reported row, then the summary; named as the upload, not the
+                    // temporary file.
+                    let mut msg = match &e {
+                        tenure_store::ImportError::Rejected(r) => {
+                            let mut l = r.lines();
+                            l.push(r.to_string());
+                            l.join("\n")
+                        }
+                        e => e.to_string(),
+                    };
+                    msg = msg.replace(
+                        &file.path().display().to_string(),
+                        &format!("upload ({})", kind.as_str()),
+                    );
+                    if e.is_bad_input() {
+                        ApiError::invalid(msg)
+                    } else {
+                        ApiError::internal(msg)
+                    }
+                })
+        })
+        .await?;
+    let s = state.refresh().await?;
+    Ok(Json(Imported {
+        kind: report.kind.as_str().to_string(),
+        rows: report.rows,
+        inserted: report.inserted,
+        updated: report.updated,
+        unchanged: report.unchanged,
+        ignored_columns: report.ignored_columns,
+        snapshot: snapshot_json(&s),
+    }))
+}

@@ -1,0 +1,251 @@
+//! Every customer's decisions on one day, computed once from the store and served from memory.
+//!
+//! The same library calls as `tenure segments`, `tenure stages`, `tenure health` and `tenure
+//! advocates` with the same settings, so the API's figures equal the CLI's for the same store,
+//! day, currency and configuration. Invariant: `customers` is sorted by id and `index` maps an
+//! id to its position.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Instant;
+use tenure_act::advocacy::advocates;
+use tenure_act::stages::{funnel, progress, renewal_days, stage, FunnelRow};
+use tenure_act::{facts, health, segment, thresholds, Band, Config, Segment};
+use tenure_reports::money::{div_round, to_decimal};
+use tenure_reports::{mrr_report, Fx, GroupBy, Grouping};
+use tenure_store::dataset::{ymd_of_day, Day};
+use tenure_store::{Dataset, LoadOptions, Location, Store};
+
+/// The report currency and its conversion rates for a loaded store (the CLI's `--currency` /
+/// `--fx` rules), or why none can be chosen.
+pub type FxRule = Arc<dyn Fn(&Dataset) -> Result<Fx, String> + Send + Sync>;
+
+/// How the server decides: the store, the configuration, the currency, the day.
+#[derive(Clone)]
+pub struct Settings {
+    pub location: Location,
+    pub config: Config,
+    /// Where the configuration came from (`defaults`, a path), reported with every answer.
+    pub config_source: String,
+    pub fx: FxRule,
+    /// The day to decide on; `None`: the newest record's day at each refresh.
+    pub as_of: Option<Day>,
+}
+
+/// One health component, as `tenure health CUSTOMER` explains it.
+#[derive(Debug, Clone)]
+pub struct ComponentView {
+    pub name: &'static str,
+    pub input: String,
+    pub points: Option<f64>,
+    pub max_points: f64,
+}
+
+/// One customer's decisions. Money in minor units of the snapshot's currency.
+#[derive(Debug, Clone)]
+pub struct CustomerView {
+    pub id: String,
+    pub acquired: String,
+    pub tenure_days: i32,
+    pub channel: Option<String>,
+    pub plan: Option<String>,
+    pub region: Option<String>,
+    pub status: &'static str,
+    pub subscribed: bool,
+    pub segment: &'static str,
+    pub segment_reason: String,
+    pub stage: &'static str,
+    pub stage_since: String,
+    pub days_in_stage: i32,
+    pub stage_overdue: bool,
+    pub stage_reason: String,
+    pub health: Option<f64>,
+    pub band: Option<&'static str>,
+    pub components: Vec<ComponentView>,
+    pub realised_profit: i64,
+    pub future_profit: Option<i64>,
+    pub method: String,
+    pub p_alive: Option<f64>,
+    pub nps: Option<u8>,
+    pub referrals: u32,
+    /// 1-based rank in the advocacy list, if she is in it.
+    pub advocate_rank: Option<usize>,
+}
+
+/// The decisions of every customer acquired by `as_of`.
+pub struct Snapshot {
+    /// `None` when the store holds no records yet.
+    pub as_of: Option<Day>,
+    pub currency: tenure_core::Currency,
+    pub config_source: String,
+    pub customers: Vec<CustomerView>,
+    pub index: HashMap<String, usize>,
+    /// High realised / predicted profit thresholds (minor units; `i64::MAX`: none reaches).
+    pub thresholds: (i64, i64),
+    pub funnel: Vec<FunnelRow>,
+    /// Indexes into `customers`, ranked.
+    pub advocates: Vec<usize>,
+    /// MRR at `as_of`, minor units (rounded from twelfths), and paying customers.
+    pub mrr: i64,
+    pub mrr_customers: u64,
+    /// Unix seconds when built, and how long it took.
+    pub built_at: i64,
+    pub build_ms: f64,
+}
+
+/// `YYYY-MM-DD`.
+pub fn day_text(d: Day) -> String {
+    let (y, m, dd) = ymd_of_day(d);
+    format!("{y:04}-{m:02}-{dd:02}")
+}
+
+impl Snapshot {
+    /// Decide for every customer from the store's records.
+    pub fn build(store: &mut dyn Store, settings: &Settings) -> Result<Snapshot, String> {
+        let started = Instant::now();
+        let data = store.load(&LoadOptions::all()).map_err(|e| e.to_string())?;
+        let fx = (settings.fx)(&data)?;
+        let currency = fx.currency();
+        let empty = |as_of| Snapshot {
+            as_of,
+            currency,
+            config_source: settings.config_source.clone(),
+            customers: Vec::new(),
+            index: HashMap::new(),
+            thresholds: (i64::MAX, i64::MAX),
+            funnel: Vec::new(),
+            advocates: Vec::new(),
+            mrr: 0,
+            mrr_customers: 0,
+            built_at: crate::now_secs(),
+            build_ms: 0.0,
+        };
+        let Some(as_of) = settings.as_of.or_else(|| data.last_day()) else {
+            return Ok(empty(None));
+        };
+        let cfg: &Config = &settings.config;
+        let fs = facts(&data, &fx, as_of, cfg).map_err(|e| e.to_string())?;
+        let t = thresholds(&fs, &cfg.segments, currency);
+        let hs: Vec<_> = fs
+            .iter()
+            .map(|f| health(f, &cfg.health, cfg.usage.window.0, cfg.usage.baseline.0))
+            .collect();
+        let prog = progress(&data, as_of, &cfg.stages);
+        let renewals = renewal_days(&data, as_of, &cfg.stages);
+        let stages: Vec<_> = fs
+            .iter()
+            .zip(&hs)
+            .map(|(f, h)| {
+                let c = f.customer as usize;
+                stage(f, h, &prog[c], renewals[c], as_of, &cfg.stages)
+            })
+            .collect();
+        let ranked = advocates(&fs, &hs, &cfg.advocacy);
+        let mut rank = vec![None; fs.len()];
+        for (k, cand) in ranked.iter().enumerate() {
+            rank[cand.index] = Some(k + 1);
+        }
+        let name =
+            |n: Option<tenure_store::dataset::NameId>| n.map(|n| data.names.name(n).to_string());
+        let mut customers: Vec<CustomerView> = fs
+            .iter()
+            .enumerate()
+            .map(|(i, f)| {
+                let c = f.customer as usize;
+                let row = &data.customers[c];
+                let (h, st) = (&hs[i], &stages[i]);
+                let seg = segment(f, &t, currency);
+                CustomerView {
+                    id: data.customer_ids[c].clone(),
+                    acquired: day_text(row.acquired),
+                    tenure_days: f.tenure_days,
+                    channel: name(row.channel),
+                    plan: name(row.plan),
+                    region: name(row.region),
+                    status: f.status.as_str(),
+                    subscribed: f.subscribed,
+                    segment: seg.segment.as_str(),
+                    segment_reason: seg.reason,
+                    stage: st.stage.as_str(),
+                    stage_since: day_text(st.since),
+                    days_in_stage: st.days_in_stage(as_of),
+                    stage_overdue: st.overdue,
+                    stage_reason: st.reason.clone(),
+                    health: h.score,
+                    band: h.band.map(Band::as_str),
+                    components: h
+                        .components
+                        .iter()
+                        .map(|k| ComponentView {
+                            name: k.name,
+                            input: k.input.clone(),
+                            points: k.fraction.map(|_| k.points),
+                            max_points: k.max_points,
+                        })
+                        .collect(),
+                    realised_profit: f.realised_profit,
+                    future_profit: f.future_profit,
+                    method: f.method.clone(),
+                    p_alive: f.p_alive,
+                    nps: f.nps.map(|(s, _)| s),
+                    referrals: f.referrals,
+                    advocate_rank: rank[i],
+                }
+            })
+            .collect();
+        // Advocates by position in `customers` after sorting by id.
+        let mut order: Vec<usize> = (0..customers.len()).collect();
+        order.sort_by(|&a, &b| customers[a].id.cmp(&customers[b].id));
+        let mut new_pos = vec![0usize; customers.len()];
+        for (pos, &old) in order.iter().enumerate() {
+            new_pos[old] = pos;
+        }
+        let advocates: Vec<usize> = ranked.iter().map(|c| new_pos[c.index]).collect();
+        let mut sorted: Vec<Option<CustomerView>> = customers.drain(..).map(Some).collect();
+        let customers: Vec<CustomerView> =
+            order.iter().filter_map(|&old| sorted[old].take()).collect();
+        let index = customers
+            .iter()
+            .enumerate()
+            .map(|(i, c)| (c.id.clone(), i))
+            .collect();
+        let mrr = mrr_report(&data, &fx, as_of, &Grouping::new(&data, GroupBy::All));
+        let last = mrr.total.months.last();
+        Ok(Snapshot {
+            as_of: Some(as_of),
+            currency,
+            config_source: settings.config_source.clone(),
+            customers,
+            index,
+            thresholds: (t.realised, t.predicted),
+            funnel: funnel(&stages, as_of),
+            advocates,
+            mrr: last
+                .and_then(|m| div_round(i128::from(m.closing), 12))
+                .unwrap_or(0),
+            mrr_customers: last.map_or(0, |m| m.customers_closing),
+            built_at: crate::now_secs(),
+            build_ms: started.elapsed().as_secs_f64() * 1000.0,
+        })
+    }
+
+    /// Minor units as an exact decimal string of the currency (`1234.50`).
+    pub fn money(&self, minor: i64) -> String {
+        to_decimal(minor, self.currency).to_string()
+    }
+
+    /// Customers per segment, in [`Segment::ALL`] order.
+    pub fn segment_counts(&self) -> Vec<(&'static str, usize)> {
+        Segment::ALL
+            .iter()
+            .map(|s| {
+                let n = self
+                    .customers
+                    .iter()
+                    .filter(|c| c.segment == s.as_str())
+                    .count();
+                (s.as_str(), n)
+            })
+            .collect()
+    }
+}

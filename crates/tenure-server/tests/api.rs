@@ -1,0 +1,514 @@
+//! The API through the router (no socket), on a generated company imported into SQLite: every
+//! documented route refuses a missing, unknown or revoked token (401) and the wrong role (403);
+//! the figures agree with each other; pagination is stable; plans and imports change the store
+//! as the CLI does, and refused input leaves it unchanged.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use rust_decimal::Decimal;
+use serde_json::{json, Value};
+use std::path::PathBuf;
+use std::sync::Arc;
+use tenure_core::{Currency, RecordKind};
+use tenure_reports::Fx;
+use tenure_server::{hash_token, new_token, AppState, Settings};
+use tenure_store::tokens::{NewToken, Role};
+use tenure_store::{ImportOptions, Location};
+use tower::ServiceExt;
+
+struct Fixture {
+    app: axum::Router,
+    admin: String,
+    analyst: String,
+    ingest: String,
+    revoked: String,
+    location: Location,
+    dir: PathBuf,
+}
+
+fn fixture(name: &str) -> Fixture {
+    let dir = std::env::temp_dir().join(format!("tenure-api-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let gen = dir.join("company");
+    let cfg = tenure_generate::Config {
+        customers: 200,
+        seed: 3,
+        ..Default::default()
+    };
+    tenure_generate::write_dir(&cfg, &gen).unwrap();
+    let location = Location::Sqlite(dir.join("t.db"));
+    let mut store = tenure_store::open(&location).unwrap();
+    for kind in [
+        RecordKind::Customers,
+        RecordKind::Subscriptions,
+        RecordKind::Transactions,
+        RecordKind::Costs,
+        RecordKind::Usage,
+        RecordKind::Feedback,
+    ] {
+        let f = gen.join(format!("{}.csv", kind.as_str()));
+        store
+            .import(kind, &f, &ImportOptions::default(), &mut |_| {})
+            .unwrap();
+    }
+    let mut token = |name: &str, role: Role| {
+        let (text, sha256) = new_token();
+        assert_eq!(hash_token(&text), sha256);
+        store
+            .add_token(
+                &NewToken {
+                    name: name.into(),
+                    role,
+                    sha256,
+                },
+                1,
+            )
+            .unwrap();
+        text
+    };
+    let admin = token("admin", Role::Admin);
+    let analyst = token("analyst", Role::Analyst);
+    let ingest = token("ingest", Role::Ingest);
+    let revoked = token("gone", Role::Admin);
+    store.revoke_token("gone", 2).unwrap();
+    drop(store);
+    let settings = Settings {
+        location: location.clone(),
+        config: tenure_act::Config::default(),
+        config_source: "defaults".into(),
+        fx: Arc::new(|_| {
+            Fx::new(Currency::parse("USD").unwrap())
+                .with_rate(Currency::parse("EUR").unwrap(), Decimal::new(1087, 3))
+        }),
+        as_of: tenure_store::dataset::day_of_text("2025-06-30"),
+    };
+    let app = tenure_server::router(AppState::new(settings).unwrap());
+    Fixture {
+        app,
+        admin,
+        analyst,
+        ingest,
+        revoked,
+        location,
+        dir,
+    }
+}
+
+async fn call(
+    app: &axum::Router,
+    method: &str,
+    uri: &str,
+    token: Option<&str>,
+    body: Option<Body>,
+) -> (StatusCode, Value) {
+    let mut r = Request::builder().method(method).uri(uri);
+    if let Some(t) = token {
+        r = r.header("authorization", format!("Bearer {t}"));
+    }
+    let json_body = body.is_none();
+    let req = match body {
+        Some(b) => r.header("content-type", "text/csv").body(b).unwrap(),
+        None => r.body(Body::empty()).unwrap(),
+    };
+    let _ = json_body;
+    let res = app.clone().oneshot(req).await.unwrap();
+    let status = res.status();
+    let bytes = axum::body::to_bytes(res.into_body(), 1 << 26)
+        .await
+        .unwrap();
+    let v = if bytes.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_slice(&bytes)
+            .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into()))
+    };
+    (status, v)
+}
+
+async fn send_json(
+    app: &axum::Router,
+    method: &str,
+    uri: &str,
+    token: &str,
+    body: Value,
+) -> (StatusCode, Value) {
+    let req = Request::builder()
+        .method(method)
+        .uri(uri)
+        .header("authorization", format!("Bearer {token}"))
+        .header("content-type", "application/json")
+        .body(Body::from(body.to_string()))
+        .unwrap();
+    let res = app.clone().oneshot(req).await.unwrap();
+    let status = res.status();
+    let bytes = axum::body::to_bytes(res.into_body(), 1 << 26)
+        .await
+        .unwrap();
+    (
+        status,
+        serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+    )
+}
+
+async fn get(app: &axum::Router, uri: &str, token: &str) -> Value {
+    let (s, v) = call(app, "GET", uri, Some(token), None).await;
+    assert_eq!(s, StatusCode::OK, "GET {uri}: {v}");
+    v
+}
+
+/// Every (method, path) of the OpenAPI document, with sample path parameters.
+fn documented_routes() -> Vec<(String, String)> {
+    let doc = serde_json::to_value(tenure_server::openapi()).unwrap();
+    let mut out = Vec::new();
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for method in ["get", "post", "put", "patch", "delete"] {
+            if item.get(method).is_some() {
+                let p = path.replace("{id}", "1").replace("{kind}", "customers");
+                out.push((method.to_uppercase(), p));
+            }
+        }
+    }
+    out
+}
+
+/// Who may call a route (the rule the handlers implement, restated independently).
+fn allowed(method: &str, path: &str) -> &'static [&'static str] {
+    if path == "/api/me" {
+        &["admin", "analyst", "ingest"]
+    } else if path.starts_with("/api/imports/") {
+        &["admin", "ingest"]
+    } else if method == "GET" {
+        &["admin", "analyst"]
+    } else {
+        &["admin"]
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_route_checks_the_token_and_its_role() {
+    let f = fixture("auth");
+    let routes = documented_routes();
+    assert!(routes.len() >= 14, "{routes:?}");
+    for (method, path) in &routes {
+        for (what, tok) in [
+            ("no token", None),
+            ("an unknown token", Some("tnr_not-a-token")),
+            ("a revoked token", Some(f.revoked.as_str())),
+        ] {
+            let (s, v) = call(&f.app, method, path, tok, None).await;
+            assert_eq!(
+                s,
+                StatusCode::UNAUTHORIZED,
+                "{method} {path} with {what}: {v}"
+            );
+            assert_eq!(v["error"]["code"], "unauthorized", "{method} {path}");
+        }
+        let ok = allowed(method, path);
+        for (role, tok) in [
+            ("admin", &f.admin),
+            ("analyst", &f.analyst),
+            ("ingest", &f.ingest),
+        ] {
+            let (s, v) = call(&f.app, method, path, Some(tok), None).await;
+            if ok.contains(&role) {
+                assert!(
+                    s != StatusCode::UNAUTHORIZED && s != StatusCode::FORBIDDEN,
+                    "{method} {path} as {role}: {s} {v}"
+                );
+            } else {
+                assert_eq!(s, StatusCode::FORBIDDEN, "{method} {path} as {role}: {v}");
+                assert_eq!(v["error"]["code"], "forbidden");
+            }
+        }
+    }
+    // The document itself is public; an unknown route is a JSON 404.
+    let (s, doc) = call(&f.app, "GET", "/openapi.json", None, None).await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(doc["openapi"].as_str().unwrap().starts_with("3."));
+    assert!(doc["components"]["securitySchemes"]["bearer"].is_object());
+    let (s, v) = call(&f.app, "GET", "/api/nothing", Some(&f.admin), None).await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    assert_eq!(v["error"]["code"], "not_found");
+    let me = get(&f.app, "/api/me", &f.analyst).await;
+    assert_eq!(me, json!({"name": "analyst", "role": "analyst"}));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_figures_agree_and_pages_are_stable() {
+    let f = fixture("figures");
+    let t = f.analyst.as_str();
+    let o = get(&f.app, "/api/overview", t).await;
+    assert_eq!(o["as_of"], "2025-06-30");
+    assert_eq!(o["currency"], "USD");
+    let n = o["customers"].as_u64().unwrap();
+    assert!(n > 50, "{o}");
+    let sum = |v: &Value, field: &str| -> u64 {
+        v.as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r[field].as_u64().unwrap())
+            .sum()
+    };
+    assert_eq!(sum(&o["segments"], "customers"), n);
+    assert_eq!(sum(&o["by_status"], "customers"), n);
+    assert_eq!(sum(&o["funnel"], "customers"), n);
+    let seg = get(&f.app, "/api/segments", t).await;
+    for (a, b) in o["segments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .zip(seg["segments"].as_array().unwrap())
+    {
+        assert_eq!(a["name"], b["segment"]);
+        assert_eq!(a["customers"], b["customers"]);
+    }
+    let st = get(&f.app, "/api/stages", t).await;
+    assert_eq!(st["funnel"], o["funnel"]);
+    assert!(o["mrr"].as_str().unwrap().parse::<Decimal>().unwrap() > Decimal::ZERO);
+
+    // Pages of 37 concatenate to the whole list, in id order, each customer once.
+    let all = get(&f.app, "/api/customers?limit=1000", t).await;
+    assert_eq!(all["total"].as_u64(), Some(n));
+    let ids: Vec<String> = all["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["id"].as_str().unwrap().to_string())
+        .collect();
+    let mut sorted = ids.clone();
+    sorted.sort();
+    sorted.dedup();
+    assert_eq!(ids, sorted);
+    let mut paged = Vec::new();
+    let mut offset = 0;
+    loop {
+        let p = get(
+            &f.app,
+            &format!("/api/customers?limit=37&offset={offset}"),
+            t,
+        )
+        .await;
+        let items = p["items"].as_array().unwrap();
+        if items.is_empty() {
+            break;
+        }
+        paged.extend(items.iter().map(|c| c["id"].as_str().unwrap().to_string()));
+        offset += 37;
+    }
+    assert_eq!(paged, ids);
+
+    // Filters count what the overview counts; a sort is ordered, missing values last.
+    let at_risk = get(&f.app, "/api/customers?band=at_risk&limit=1000", t).await;
+    assert_eq!(at_risk["total"], o["at_risk"]);
+    assert!(at_risk["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|c| c["band"] == "at_risk"));
+    let key = get(&f.app, "/api/customers?segment=key&limit=1000", t).await;
+    assert_eq!(key["total"], o["segments"][0]["customers"]);
+    let by_health = get(&f.app, "/api/customers?sort=health&desc=true&limit=1000", t).await;
+    let hs: Vec<Option<f64>> = by_health["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["health"].as_f64())
+        .collect();
+    let present: Vec<f64> = hs.iter().map_while(|h| *h).collect();
+    assert!(present.windows(2).all(|w| w[0] >= w[1]));
+    assert!(hs[present.len()..].iter().all(Option::is_none));
+    for bad in [
+        "/api/customers?limit=0",
+        "/api/customers?limit=1001",
+        "/api/customers?segment=gold",
+        "/api/customers?sort=name",
+        "/api/customers?limit=x",
+    ] {
+        let (s, v) = call(&f.app, "GET", bad, Some(t), None).await;
+        assert_eq!(s, StatusCode::BAD_REQUEST, "{bad}: {v}");
+    }
+
+    // A customer 360 repeats her row and explains her score in points that add up to it.
+    let first = &all["items"][0];
+    let id = first["id"].as_str().unwrap();
+    let c = get(&f.app, &format!("/api/customers/{id}"), t).await;
+    assert_eq!(&c["customer"], first);
+    if let Some(score) = first["health"].as_f64() {
+        let points: f64 = c["health_components"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|k| k["points"].as_f64())
+            .sum();
+        assert!((points - score).abs() < 1e-6, "{points} vs {score}");
+    }
+    assert!(!c["segment_reason"].as_str().unwrap().is_empty());
+    assert!(c["retention_plan"]["cadence_days"].as_u64().unwrap() > 0);
+    let (s, v) = call(&f.app, "GET", "/api/customers/nobody", Some(t), None).await;
+    assert_eq!(s, StatusCode::NOT_FOUND, "{v}");
+
+    // Advocates are ranked customers of the list.
+    let adv = get(&f.app, "/api/advocates", t).await;
+    let adv = adv["advocates"].as_array().unwrap();
+    assert_eq!(adv.len() as u64, o["advocates"].as_u64().unwrap());
+    for (k, a) in adv.iter().enumerate() {
+        assert_eq!(a["advocate_rank"].as_u64(), Some(k as u64 + 1));
+        assert!(a["nps"].as_u64().unwrap() >= 9);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn account_plans_over_the_api() {
+    let f = fixture("plans");
+    let all = get(&f.app, "/api/customers?limit=1", &f.admin).await;
+    let id = all["items"][0]["id"].as_str().unwrap().to_string();
+    let goal = json!({
+        "customer": id, "title": "Second team live", "owner": "ana@example.com",
+        "target_day": "2025-09-30", "metric": "seats", "target": "40"
+    });
+    let (s, v) = send_json(&f.app, "POST", "/api/plans", &f.analyst, goal.clone()).await;
+    assert_eq!(s, StatusCode::FORBIDDEN, "{v}");
+    let (s, g) = send_json(&f.app, "POST", "/api/plans", &f.admin, goal.clone()).await;
+    assert_eq!(s, StatusCode::CREATED, "{g}");
+    assert_eq!(g["status"], "planned");
+    let gid = g["id"].as_i64().unwrap();
+    let (s, u) = send_json(
+        &f.app,
+        "PATCH",
+        &format!("/api/plans/{gid}"),
+        &f.admin,
+        json!({"status": "on_track", "note": "kickoff done"}),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{u}");
+    assert_eq!(u["status"], "on_track");
+    assert_eq!(u["title"], "Second team live");
+    assert_eq!(u["target"], "40");
+    // Refused input: 422 (or 400 for a body that is not the shape), nothing stored.
+    for (method, uri, body, want) in [
+        (
+            "POST",
+            "/api/plans".to_string(),
+            json!({"customer": "nobody", "title": "x", "owner": "o", "target_day": "2025-09-30"}),
+            422,
+        ),
+        (
+            "POST",
+            "/api/plans".to_string(),
+            json!({"customer": id, "title": "x", "owner": "o", "target_day": "2025-02-30"}),
+            422,
+        ),
+        (
+            "POST",
+            "/api/plans".to_string(),
+            json!({"customer": id, "title": " ", "owner": "o", "target_day": "2025-09-30"}),
+            422,
+        ),
+        (
+            "POST",
+            "/api/plans".to_string(),
+            json!({"customer": id, "title": "x", "owner": "o", "target_day": "2025-09-30", "colour": "red"}),
+            400,
+        ),
+        (
+            "PATCH",
+            format!("/api/plans/{gid}"),
+            json!({"status": "finished"}),
+            422,
+        ),
+        (
+            "PATCH",
+            "/api/plans/999999".to_string(),
+            json!({"status": "done"}),
+            422,
+        ),
+    ] {
+        let (s, v) = send_json(&f.app, method, &uri, &f.admin, body.clone()).await;
+        assert_eq!(s.as_u16(), want, "{method} {uri} {body}: {v}");
+        assert!(
+            v["error"]["message"]
+                .as_str()
+                .is_some_and(|m| !m.is_empty()),
+            "{v}"
+        );
+    }
+    let goals = get(&f.app, &format!("/api/plans?customer={id}"), &f.analyst).await;
+    let goals = goals["goals"].as_array().unwrap();
+    assert_eq!(goals.len(), 1);
+    assert_eq!(goals[0]["note"], "kickoff done");
+    // The same goal is in the store, where the CLI reads it, and in her 360.
+    let mut store = tenure_store::open(&f.location).unwrap();
+    let stored = store.goals(Some(&id)).unwrap();
+    assert_eq!(stored.len(), 1);
+    assert_eq!(stored[0].status.as_str(), "on_track");
+    drop(store);
+    let c = get(&f.app, &format!("/api/customers/{id}"), &f.analyst).await;
+    assert_eq!(c["goals"][0]["id"].as_i64(), Some(gid));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn imports_over_the_api_are_all_or_nothing() {
+    let f = fixture("imports");
+    let before = get(&f.app, "/api/overview", &f.admin).await["customers"]
+        .as_u64()
+        .unwrap();
+    let count = || {
+        let mut s = tenure_store::open(&f.location).unwrap();
+        s.count(RecordKind::Customers).unwrap()
+    };
+    let stored = count();
+    // A bad row: 422 naming the line and column; the store and the snapshot unchanged.
+    let bad = "id,acquired_at\nZ-NEW-1,2025-01-15\nZ-NEW-2,2025-13-01\n";
+    let (s, v) = call(
+        &f.app,
+        "POST",
+        "/api/imports/customers",
+        Some(&f.ingest),
+        Some(Body::from(bad)),
+    )
+    .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    let msg = v["error"]["message"].as_str().unwrap();
+    assert!(msg.contains(":3:") && msg.contains("acquired_at"), "{msg}");
+    assert!(!msg.contains("tenure-upload-"), "{msg}");
+    assert_eq!(count(), stored);
+    // A good file: imported and decided on at once.
+    let good = "id,acquired_at\nZ-NEW-1,2025-01-15\nZ-NEW-2,2025-02-01\n";
+    let (s, v) = call(
+        &f.app,
+        "POST",
+        "/api/imports/customers",
+        Some(&f.ingest),
+        Some(Body::from(good)),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["inserted"].as_u64(), Some(2));
+    assert_eq!(v["snapshot"]["customers"].as_u64(), Some(before + 2));
+    assert_eq!(count(), stored + 2);
+    let c = get(&f.app, "/api/customers/Z-NEW-1", &f.admin).await;
+    assert_eq!(c["customer"]["acquired"], "2025-01-15");
+    // The same file again changes nothing (imports are idempotent).
+    let (s, v) = call(
+        &f.app,
+        "POST",
+        "/api/imports/customers",
+        Some(&f.admin),
+        Some(Body::from(good)),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["unchanged"].as_u64(), Some(2));
+    let (s, _) = call(
+        &f.app,
+        "POST",
+        "/api/imports/widgets",
+        Some(&f.ingest),
+        Some(Body::from(good)),
+    )
+    .await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    let _ = std::fs::remove_dir_all(&f.dir);
+}
