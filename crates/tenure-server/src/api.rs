@@ -4,10 +4,12 @@ use crate::auth::{Any, Ingest, Read, Write};
 use crate::error::ErrorBody;
 use crate::snapshot::{day_text, CustomerView, Snapshot};
 use crate::{now_secs, ApiError, AppState, BODY_LIMIT};
-use axum::extract::{DefaultBodyLimit, Path, Query, State};
+use axum::extract::{DefaultBodyLimit, FromRequestParts, Path, Query, State};
+use axum::http::request::Parts;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::Json;
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use std::io::Write as _;
 use tenure_act::Segment;
@@ -26,6 +28,10 @@ use utoipa_axum::routes;
         description = "What each customer is worth and what to do about it. Every route needs `Authorization: Bearer TOKEN` (`tenure token create`); roles: admin (all), analyst (reads), ingest (imports). Money is exact decimal strings of the snapshot's `currency`; days are YYYY-MM-DD; instants are Unix seconds."
     ),
     modifiers(&BearerAuth),
+    components(schemas(
+        SegmentName, StageName, BandName, StatusName, SortKey, OutboxStatusName, GoalStatusName,
+        KindName, FormatName
+    )),
     security(("bearer" = [])),
     tags(
         (name = "overview"), (name = "customers"), (name = "decisions"),
@@ -84,6 +90,91 @@ pub(crate) fn router(state: AppState) -> axum::Router {
 }
 
 // ---------------------------------------------------------------------------------------
+// Extractors whose rejections are JSON errors, and the closed vocabularies of the API
+// ---------------------------------------------------------------------------------------
+
+/// `Query<T>` answering a malformed query with a JSON 400.
+pub struct Q<T>(pub T);
+
+impl<T: DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for Q<T> {
+    type Rejection = ApiError;
+    async fn from_request_parts(parts: &mut Parts, s: &S) -> Result<Self, ApiError> {
+        Query::<T>::from_request_parts(parts, s)
+            .await
+            .map(|Query(v)| Q(v))
+            .map_err(|e| ApiError::bad_request(e.body_text()))
+    }
+}
+
+/// `Path<T>` answering a malformed path parameter with a JSON 400.
+pub struct P<T>(pub T);
+
+impl<T: DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for P<T> {
+    type Rejection = ApiError;
+    async fn from_request_parts(parts: &mut Parts, s: &S) -> Result<Self, ApiError> {
+        Path::<T>::from_request_parts(parts, s)
+            .await
+            .map(|Path(v)| P(v))
+            .map_err(|e| ApiError::bad_request(e.body_text()))
+    }
+}
+
+macro_rules! names {
+    ($(#[$m:meta])* $name:ident { $($v:ident = $s:literal),+ $(,)? }) => {
+        $(#[$m])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, ToSchema)]
+        #[serde(rename_all = "snake_case")]
+        pub enum $name { $($v),+ }
+
+        #[allow(dead_code)]
+        impl $name {
+            pub const ALL: &'static [$name] = &[$($name::$v),+];
+            /// The name in the API; a test checks it is serde's.
+            pub fn as_str(self) -> &'static str {
+                match self { $($name::$v => $s),+ }
+            }
+        }
+    };
+}
+
+names!(
+    /// A CLV segment.
+    SegmentName { Key = "key", PotentialKey = "potential_key", General = "general", NeverProfitable = "never_profitable" }
+);
+names!(
+    /// A lifecycle stage.
+    StageName { Deliver = "deliver", Develop = "develop", Retain = "retain", Grow = "grow" }
+);
+names!(
+    /// A health band.
+    BandName { AtRisk = "at_risk", Neutral = "neutral", Healthy = "healthy" }
+);
+names!(
+    /// A customer's status, derived from her own pattern.
+    StatusName { Active = "active", Reactivated = "reactivated", Inactive = "inactive", Churned = "churned" }
+);
+names!(
+    /// What the customer list is sorted by (ties by id).
+    SortKey { Id = "id", Health = "health", RealisedProfit = "realised_profit", LifetimeProfit = "lifetime_profit", PAlive = "p_alive", Tenure = "tenure" }
+);
+names!(
+    /// An outbox item's state.
+    OutboxStatusName { Pending = "pending", Sending = "sending", Delivered = "delivered", Dead = "dead", Open = "open", Closed = "closed" }
+);
+names!(
+    /// An account-plan goal's state.
+    GoalStatusName { Planned = "planned", OnTrack = "on_track", AtRisk = "at_risk", Done = "done", Dropped = "dropped" }
+);
+names!(
+    /// A record kind of `docs/schema.md`.
+    KindName { Customers = "customers", Transactions = "transactions", Subscriptions = "subscriptions", Costs = "costs", Usage = "usage", Feedback = "feedback" }
+);
+names!(
+    /// An upload's format.
+    FormatName { Csv = "csv", Jsonl = "jsonl", Parquet = "parquet" }
+);
+
+// ---------------------------------------------------------------------------------------
 // Shared shapes
 // ---------------------------------------------------------------------------------------
 
@@ -114,6 +205,9 @@ fn page_bounds(limit: Option<usize>, offset: Option<usize>) -> Result<(usize, us
     let limit = limit.unwrap_or(50);
     if limit == 0 || limit > 1000 {
         return Err(ApiError::bad_request("limit: 1 to 1000"));
+    }
+    if offset.is_some_and(|o| o > i32::MAX as usize) {
+        return Err(ApiError::bad_request("offset: 0 to 2147483647"));
     }
     Ok((limit, offset.unwrap_or(0)))
 }
@@ -347,25 +441,23 @@ fn row(s: &Snapshot, c: &CustomerView) -> CustomerRow {
 #[derive(Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct CustomerQuery {
-    /// Page size, 1–1000 (50).
+    /// Page size (50).
+    #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<usize>,
     /// Rows to skip (0).
-    pub offset: Option<usize>,
-    /// key, potential_key, general, never_profitable.
-    pub segment: Option<String>,
-    /// deliver, develop, retain, grow.
-    pub stage: Option<String>,
-    /// at_risk, neutral, healthy.
-    pub band: Option<String>,
-    /// A derived status (active, inactive, churned, …).
-    pub status: Option<String>,
+    #[param(minimum = 0, maximum = 2147483647)]
+    pub offset: Option<u32>,
+    pub segment: Option<SegmentName>,
+    pub stage: Option<StageName>,
+    pub band: Option<BandName>,
+    pub status: Option<StatusName>,
     pub plan: Option<String>,
     pub channel: Option<String>,
     pub region: Option<String>,
     /// Customers whose id contains this (case-insensitive).
     pub q: Option<String>,
-    /// id (default), health, realised_profit, lifetime_profit, p_alive, tenure; ties by id.
-    pub sort: Option<String>,
+    /// id (default); missing values last; ties by id.
+    pub sort: Option<SortKey>,
     /// Descending (false).
     pub desc: Option<bool>,
 }
@@ -381,42 +473,23 @@ pub struct CustomerPage {
     pub items: Vec<CustomerRow>,
 }
 
-fn one_of(what: &str, v: &Option<String>, allowed: &[&str]) -> Result<(), ApiError> {
-    match v {
-        Some(x) if !allowed.contains(&x.as_str()) => Err(ApiError::bad_request(format!(
-            "{what}: `{x}` is not one of {}",
-            allowed.join(", ")
-        ))),
-        _ => Ok(()),
-    }
-}
-
 /// Customers, filtered, sorted and paginated (stable: ties are broken by id).
 #[utoipa::path(get, path = "/api/customers", tag = "customers", params(CustomerQuery),
     responses((status = 200, body = CustomerPage), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
 async fn list_customers(
     State(state): State<AppState>,
     _: Read,
-    Query(q): Query<CustomerQuery>,
+    Q(q): Q<CustomerQuery>,
 ) -> Result<Json<CustomerPage>, ApiError> {
     let s = snap(&state);
-    let (limit, offset) = page_bounds(q.limit, q.offset)?;
-    let segs: Vec<&str> = Segment::ALL.iter().map(|s| s.as_str()).collect();
-    one_of("segment", &q.segment, &segs)?;
-    one_of("stage", &q.stage, &tenure_act::playbooks::STAGES)?;
-    one_of("band", &q.band, &["at_risk", "neutral", "healthy"])?;
-    one_of(
-        "sort",
-        &q.sort,
-        &[
-            "id",
-            "health",
-            "realised_profit",
-            "lifetime_profit",
-            "p_alive",
-            "tenure",
-        ],
-    )?;
+    let (limit, offset) = page_bounds(q.limit, q.offset.map(|o| o as usize))?;
+    let name = |v: Option<&'static str>| v.map(str::to_string);
+    let (segment, stage, band, status) = (
+        name(q.segment.map(SegmentName::as_str)),
+        name(q.stage.map(StageName::as_str)),
+        name(q.band.map(BandName::as_str)),
+        name(q.status.map(StatusName::as_str)),
+    );
     let needle = q.q.as_deref().map(str::to_lowercase);
     let eq =
         |want: &Option<String>, have: Option<&str>| want.as_deref().is_none_or(|w| have == Some(w));
@@ -424,10 +497,10 @@ async fn list_customers(
         .customers
         .iter()
         .filter(|c| {
-            eq(&q.segment, Some(c.segment))
-                && eq(&q.stage, Some(c.stage))
-                && eq(&q.band, c.band)
-                && eq(&q.status, Some(c.status))
+            eq(&segment, Some(c.segment))
+                && eq(&stage, Some(c.stage))
+                && eq(&band, c.band)
+                && eq(&status, Some(c.status))
                 && eq(&q.plan, c.plan.as_deref())
                 && eq(&q.channel, c.channel.as_deref())
                 && eq(&q.region, c.region.as_deref())
@@ -438,18 +511,20 @@ async fn list_customers(
         .collect();
     // Missing values sort last whichever the direction; ties by id (the snapshot's order).
     let key = |c: &CustomerView| -> Option<f64> {
-        match q.sort.as_deref() {
-            Some("health") => c.health,
-            Some("realised_profit") => Some(c.realised_profit as f64),
-            Some("lifetime_profit") => c.future_profit.map(|f| (f + c.realised_profit) as f64),
-            Some("p_alive") => c.p_alive,
-            Some("tenure") => Some(f64::from(c.tenure_days)),
-            _ => None,
+        match q.sort {
+            Some(SortKey::Health) => c.health,
+            Some(SortKey::RealisedProfit) => Some(c.realised_profit as f64),
+            Some(SortKey::LifetimeProfit) => {
+                c.future_profit.map(|f| (f + c.realised_profit) as f64)
+            }
+            Some(SortKey::PAlive) => c.p_alive,
+            Some(SortKey::Tenure) => Some(f64::from(c.tenure_days)),
+            Some(SortKey::Id) | None => None,
         }
     };
     let desc = q.desc.unwrap_or(false);
-    match q.sort.as_deref() {
-        None | Some("id") => {
+    match q.sort {
+        None | Some(SortKey::Id) => {
             if desc {
                 rows.reverse();
             }
@@ -616,7 +691,7 @@ pub struct Customer360 {
 async fn get_customer(
     State(state): State<AppState>,
     _: Read,
-    Path(id): Path<String>,
+    P(id): P<String>,
 ) -> Result<Json<Customer360>, ApiError> {
     let s = snap(&state);
     let Some(&i) = s.index.get(&id) else {
@@ -633,9 +708,7 @@ async fn get_customer(
             let segs = store.segment_history(Some(&who)).map_err(e)?;
             let stages = store.stage_history(Some(&who)).map_err(e)?;
             let goals = store.goals(Some(&who)).map_err(e)?;
-            let mut actions = store.outbox(None, 100_000).map_err(e)?;
-            actions.retain(|a| a.customer_id == who);
-            actions.truncate(200);
+            let actions = store.customer_outbox(&who, 200).map_err(e)?;
             Ok((segs, stages, goals, actions))
         })
         .await?;
@@ -819,7 +892,7 @@ pub struct Goals {
 async fn list_plans(
     State(state): State<AppState>,
     _: Read,
-    Query(q): Query<PlanQuery>,
+    Q(q): Q<PlanQuery>,
 ) -> Result<Json<Goals>, ApiError> {
     let goals = state
         .with_store(move |store, _| store.goals(q.customer.as_deref()).map_err(ApiError::store))
@@ -832,13 +905,16 @@ async fn list_plans(
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewGoalIn {
+    #[schema(min_length = 1)]
     pub customer: String,
+    #[schema(pattern = r"\S")]
     pub title: String,
+    #[schema(pattern = r"\S")]
     pub owner: String,
-    /// YYYY-MM-DD.
+    #[schema(format = Date)]
     pub target_day: String,
-    /// planned (default), on_track, at_risk, done, dropped.
-    pub status: Option<String>,
+    /// planned (default).
+    pub status: Option<GoalStatusName>,
     /// The linked metric, e.g. `health`, `mrr`, `usage:report_run`.
     pub metric: Option<String>,
     pub target: Option<String>,
@@ -848,10 +924,13 @@ pub struct NewGoalIn {
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct GoalPatch {
+    #[schema(pattern = r"\S")]
     pub title: Option<String>,
+    #[schema(pattern = r"\S")]
     pub owner: Option<String>,
+    #[schema(format = Date)]
     pub target_day: Option<String>,
-    pub status: Option<String>,
+    pub status: Option<GoalStatusName>,
     pub metric: Option<String>,
     pub target: Option<String>,
     pub note: Option<String>,
@@ -866,9 +945,10 @@ fn check_day(what: &str, s: &str) -> Result<(), ApiError> {
     }
 }
 
-fn status_of(s: Option<String>) -> Result<Option<GoalStatus>, ApiError> {
+fn status_of(s: Option<GoalStatusName>) -> Result<Option<GoalStatus>, ApiError> {
     s.map(|s| {
-        s.parse()
+        s.as_str()
+            .parse()
             .map_err(|e: String| ApiError::invalid(format!("status: {e}")))
     })
     .transpose()
@@ -883,7 +963,7 @@ fn non_empty(what: &str, s: &Option<String>) -> Result<(), ApiError> {
 
 /// Add a goal to a customer's account plan.
 #[utoipa::path(post, path = "/api/plans", tag = "plans", request_body = NewGoalIn,
-    responses((status = 201, body = GoalOut), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
+    responses((status = 201, body = GoalOut), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn add_plan(
     State(state): State<AppState>,
     _: Write,
@@ -912,11 +992,11 @@ async fn add_plan(
 /// Change a goal: only the fields given.
 #[utoipa::path(patch, path = "/api/plans/{id}", tag = "plans", request_body = GoalPatch,
     params(("id" = i64, Path, description = "The goal id")),
-    responses((status = 200, body = GoalOut), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
+    responses((status = 200, body = GoalOut), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn update_plan(
     State(state): State<AppState>,
     _: Write,
-    Path(id): Path<i64>,
+    P(id): P<i64>,
     body: Result<Json<GoalPatch>, axum::extract::rejection::JsonRejection>,
 ) -> Result<Json<GoalOut>, ApiError> {
     let Json(p) = body.map_err(|e| ApiError::bad_request(e.body_text()))?;
@@ -951,9 +1031,9 @@ async fn update_plan(
 #[derive(Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct OutboxQuery {
-    /// pending, sending, delivered, dead, open, closed.
-    pub status: Option<String>,
-    /// Newest first, 1–1000 (50).
+    pub status: Option<OutboxStatusName>,
+    /// Newest first (50).
+    #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<usize>,
 }
 
@@ -970,13 +1050,14 @@ pub struct Outbox {
 async fn outbox_list(
     State(state): State<AppState>,
     _: Read,
-    Query(q): Query<OutboxQuery>,
+    Q(q): Q<OutboxQuery>,
 ) -> Result<Json<Outbox>, ApiError> {
     let (limit, _) = page_bounds(q.limit, None)?;
     let status: Option<OutboxStatus> = q
         .status
         .map(|s| {
-            s.parse()
+            s.as_str()
+                .parse()
                 .map_err(|e: String| ApiError::bad_request(format!("status: {e}")))
         })
         .transpose()?;
@@ -1015,7 +1096,7 @@ pub struct Replayed {
 async fn outbox_replay(
     State(state): State<AppState>,
     _: Write,
-    Path(id): Path<String>,
+    P(id): P<String>,
 ) -> Result<Json<Replayed>, ApiError> {
     let who = id.clone();
     let n = state
@@ -1038,8 +1119,8 @@ async fn outbox_replay(
 #[derive(Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct ImportQuery {
-    /// csv (default), jsonl or parquet.
-    pub format: Option<String>,
+    /// csv (default).
+    pub format: Option<FormatName>,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -1059,14 +1140,14 @@ pub struct Imported {
 /// Parquet), validated as `tenure import` does, all rows or none. A refused file answers 422
 /// naming the line, column and reason, and the store is unchanged.
 #[utoipa::path(post, path = "/api/imports/{kind}", tag = "imports",
-    params(("kind" = String, Path, description = "customers, transactions, subscriptions, costs, usage, feedback"), ImportQuery),
+    params(("kind" = KindName, Path, description = "The record kind"), ImportQuery),
     request_body(content = String, description = "The file's bytes", content_type = "text/csv"),
-    responses((status = 200, body = Imported), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 413, body = ErrorBody), (status = 422, body = ErrorBody)))]
+    responses((status = 200, body = Imported), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 413, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn import_records(
     State(state): State<AppState>,
     _: Ingest,
-    Path(kind): Path<String>,
-    Query(q): Query<ImportQuery>,
+    P(kind): P<String>,
+    Q(q): Q<ImportQuery>,
     body: Result<axum::body::Bytes, axum::extract::rejection::BytesRejection>,
 ) -> Result<Json<Imported>, ApiError> {
     let body = body.map_err(|e| {
@@ -1081,15 +1162,10 @@ async fn import_records(
         .copied()
         .find(|k| k.as_str() == kind)
         .ok_or_else(|| ApiError::not_found(format!("`{kind}` is not a record kind")))?;
-    let (format, ext) = match q.format.as_deref() {
-        None | Some("csv") => (InputFormat::Csv, "csv"),
-        Some("jsonl") => (InputFormat::Jsonl, "jsonl"),
-        Some("parquet") => (InputFormat::Parquet, "parquet"),
-        Some(f) => {
-            return Err(ApiError::bad_request(format!(
-                "format: `{f}` is not csv, jsonl or parquet"
-            )))
-        }
+    let (format, ext) = match q.format {
+        None | Some(FormatName::Csv) => (InputFormat::Csv, "csv"),
+        Some(FormatName::Jsonl) => (InputFormat::Jsonl, "jsonl"),
+        Some(FormatName::Parquet) => (InputFormat::Parquet, "parquet"),
     };
     let report = state
         .with_store(move |store, _| {
@@ -1140,4 +1216,81 @@ async fn import_records(
         ignored_columns: report.ignored_columns,
         snapshot: snapshot_json(&s),
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `as_str` is what serde writes and reads, for every value of every vocabulary.
+    #[test]
+    fn names_are_serdes() {
+        fn check<T: Serialize + DeserializeOwned + PartialEq + std::fmt::Debug + Copy>(
+            all: &[T],
+            name: fn(T) -> &'static str,
+        ) {
+            for &v in all {
+                assert_eq!(serde_json::to_value(v).unwrap(), name(v), "{v:?}");
+                let back: T = serde_json::from_value(name(v).into()).unwrap();
+                assert_eq!(back, v);
+            }
+        }
+        check(SegmentName::ALL, SegmentName::as_str);
+        check(StageName::ALL, StageName::as_str);
+        check(BandName::ALL, BandName::as_str);
+        check(StatusName::ALL, StatusName::as_str);
+        check(SortKey::ALL, SortKey::as_str);
+        check(OutboxStatusName::ALL, OutboxStatusName::as_str);
+        check(GoalStatusName::ALL, GoalStatusName::as_str);
+        check(KindName::ALL, KindName::as_str);
+        check(FormatName::ALL, FormatName::as_str);
+        // And they are the library's names.
+        let segs: Vec<&str> = Segment::ALL.iter().map(|s| s.as_str()).collect();
+        assert_eq!(
+            SegmentName::ALL
+                .iter()
+                .map(|s| s.as_str())
+                .collect::<Vec<_>>(),
+            segs
+        );
+        assert_eq!(
+            StageName::ALL
+                .iter()
+                .map(|s| s.as_str())
+                .collect::<Vec<_>>(),
+            tenure_act::playbooks::STAGES
+        );
+        let st: Vec<&str> = tenure_reports::status::Status::ALL
+            .iter()
+            .map(|s| s.as_str())
+            .collect();
+        assert_eq!(
+            StatusName::ALL
+                .iter()
+                .map(|s| s.as_str())
+                .collect::<Vec<_>>(),
+            st
+        );
+        let ob: Vec<&str> = OutboxStatus::ALL.iter().map(|s| s.as_str()).collect();
+        assert_eq!(
+            OutboxStatusName::ALL
+                .iter()
+                .map(|s| s.as_str())
+                .collect::<Vec<_>>(),
+            ob
+        );
+        let gs: Vec<&str> = GoalStatus::ALL.iter().map(|s| s.as_str()).collect();
+        assert_eq!(
+            GoalStatusName::ALL
+                .iter()
+                .map(|s| s.as_str())
+                .collect::<Vec<_>>(),
+            gs
+        );
+        let ks: Vec<&str> = RecordKind::ALL.iter().map(|s| s.as_str()).collect();
+        assert_eq!(
+            KindName::ALL.iter().map(|s| s.as_str()).collect::<Vec<_>>(),
+            ks
+        );
+    }
 }

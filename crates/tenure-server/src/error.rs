@@ -56,9 +56,13 @@ impl ApiError {
     pub fn internal(m: impl Into<String>) -> ApiError {
         ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", m)
     }
-    /// A store error: a refused input (`StoreError::Other`) is 422, anything else 500.
+    /// A store error: a missing customer or goal (`there is no …`) is 404, another refused
+    /// input (`StoreError::Other`) 422, anything else 500.
     pub fn store(e: tenure_store::StoreError) -> ApiError {
         match e {
+            tenure_store::StoreError::Other(m) if m.starts_with("there is no ") => {
+                ApiError::not_found(m)
+            }
             tenure_store::StoreError::Other(m) => ApiError::invalid(m),
             e => ApiError::internal(e.to_string()),
         }

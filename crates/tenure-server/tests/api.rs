@@ -386,13 +386,15 @@ async fn account_plans_over_the_api() {
     assert_eq!(u["status"], "on_track");
     assert_eq!(u["title"], "Second team live");
     assert_eq!(u["target"], "40");
-    // Refused input: 422 (or 400 for a body that is not the shape), nothing stored.
+    // Refused input, nothing stored: 400 for a body that is not the documented shape, 404 for
+    // a customer or goal that does not exist, 422 for a value the shape allows but the rules
+    // do not (an impossible day, a blank title).
     for (method, uri, body, want) in [
         (
             "POST",
             "/api/plans".to_string(),
             json!({"customer": "nobody", "title": "x", "owner": "o", "target_day": "2025-09-30"}),
-            422,
+            404,
         ),
         (
             "POST",
@@ -416,13 +418,25 @@ async fn account_plans_over_the_api() {
             "PATCH",
             format!("/api/plans/{gid}"),
             json!({"status": "finished"}),
+            400,
+        ),
+        (
+            "PATCH",
+            format!("/api/plans/{gid}"),
+            json!({"target_day": "2025-13-01"}),
             422,
         ),
         (
             "PATCH",
             "/api/plans/999999".to_string(),
             json!({"status": "done"}),
-            422,
+            404,
+        ),
+        (
+            "PATCH",
+            "/api/plans/x".to_string(),
+            json!({"status": "done"}),
+            400,
         ),
     ] {
         let (s, v) = send_json(&f.app, method, &uri, &f.admin, body.clone()).await;

@@ -367,6 +367,12 @@ pub trait Journal {
     ) -> Result<Vec<OutboxItem>, StoreError>;
     /// Items per status.
     fn outbox_counts(&mut self) -> Result<Vec<(OutboxStatus, u64)>, StoreError>;
+    /// One customer's outbox items, newest first, at most `limit`.
+    fn customer_outbox(
+        &mut self,
+        customer: &str,
+        limit: usize,
+    ) -> Result<Vec<OutboxItem>, StoreError>;
     /// Store a new API token by the SHA-256 of its text (hex); the name must be new.
     fn add_token(&mut self, token: &crate::tokens::NewToken, now: i64) -> Result<(), StoreError>;
     /// Every token, revoked ones included, by name. Never the hashes.
@@ -868,6 +874,21 @@ pub(crate) fn outbox(
     Ok(rows.iter().map(|r| outbox_row(r)).collect())
 }
 
+pub(crate) fn customer_outbox(
+    db: &mut dyn Sql,
+    customer: &str,
+    limit: usize,
+) -> Result<Vec<OutboxItem>, StoreError> {
+    let rows = db.rows(
+        &format!(
+            "SELECT {OUTBOX_COLS} FROM tenure_outbox WHERE customer_id = $1
+             ORDER BY created_at DESC, id LIMIT $2"
+        ),
+        &[t(customer), i(limit as i64)],
+    )?;
+    Ok(rows.iter().map(|r| outbox_row(r)).collect())
+}
+
 pub(crate) fn outbox_counts(db: &mut dyn Sql) -> Result<Vec<(OutboxStatus, u64)>, StoreError> {
     let rows = db.rows(
         "SELECT status, COUNT(*) FROM tenure_outbox GROUP BY status",
@@ -990,6 +1011,13 @@ macro_rules! impl_journal {
                 &mut self,
             ) -> Result<Vec<($crate::journal::OutboxStatus, u64)>, StoreError> {
                 $crate::journal::outbox_counts(self)
+            }
+            fn customer_outbox(
+                &mut self,
+                customer: &str,
+                limit: usize,
+            ) -> Result<Vec<$crate::journal::OutboxItem>, StoreError> {
+                $crate::journal::customer_outbox(self, customer, limit)
             }
             fn add_token(
                 &mut self,

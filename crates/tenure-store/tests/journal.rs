@@ -166,6 +166,11 @@ fn outbox(env: &Env, store: &mut dyn Store) {
     customers(env, store);
     let e = store.enqueue(&[fire("nps:2025-02-27", "a")], 100).unwrap();
     assert_eq!((e.fires, e.items, e.duplicates), (1, 2, 0));
+    let mine = store.customer_outbox("c1", 10).unwrap();
+    assert_eq!(mine.len(), 2);
+    assert!(mine.iter().all(|o| o.customer_id == "c1"));
+    assert!(store.customer_outbox("c2", 10).unwrap().is_empty());
+    assert_eq!(store.customer_outbox("c1", 1).unwrap().len(), 1);
     // The same occurrence again: nothing new.
     let e = store.enqueue(&[fire("nps:2025-02-27", "a")], 200).unwrap();
     assert_eq!((e.fires, e.items, e.duplicates), (0, 0, 1));

@@ -1,5 +1,6 @@
--- API tokens of `tenure serve` (sqlite). Only the SHA-256 of a token is stored (hex); the token
--- itself is shown once, when it is created. Instants are integer Unix seconds.
+-- Migration 3 (sqlite): API tokens of `tenure serve`, and an index for one customer's outbox
+-- items (the customer 360). Only the SHA-256 of a token is stored (hex); the token itself
+-- is shown once, when it is created. Instants are integer Unix seconds.
 
 CREATE TABLE tenure_tokens (
     name         TEXT PRIMARY KEY,
@@ -9,3 +10,5 @@ CREATE TABLE tenure_tokens (
     revoked_at   INTEGER,
     last_used_at INTEGER
 ) STRICT;
+
+CREATE INDEX tenure_outbox_customer ON tenure_outbox (customer_id, created_at);
