@@ -6,35 +6,8 @@
 
 mod common;
 
-use common::{json, scratch, tenure, tenure_ok};
+use common::{company, json, scratch, tenure, tenure_ok};
 use serde_json::Value;
-use std::path::Path;
-
-fn company(dir: &Path) -> String {
-    let gen = dir.join("company");
-    tenure_ok(&[
-        "generate",
-        "--customers",
-        "300",
-        "--seed",
-        "3",
-        "--out",
-        gen.to_str().unwrap(),
-    ]);
-    let db = dir.join("t.db").to_str().unwrap().to_string();
-    for kind in [
-        "customers",
-        "subscriptions",
-        "transactions",
-        "costs",
-        "usage",
-        "feedback",
-    ] {
-        let f = gen.join(format!("{kind}.csv"));
-        tenure_ok(&["import", kind, f.to_str().unwrap(), "--db", &db]);
-    }
-    db
-}
 
 fn run(cmd: &[&str], db: &str, extra: &[&str]) -> Value {
     let mut args: Vec<&str> = cmd.to_vec();

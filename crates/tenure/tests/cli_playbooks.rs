@@ -7,7 +7,7 @@
 
 mod common;
 
-use common::{json, scratch, tenure, tenure_ok};
+use common::{company, json, scratch, tenure};
 use serde_json::Value;
 use std::collections::{BTreeSet, HashMap};
 use std::path::Path;
@@ -20,32 +20,6 @@ use tenure_deliver::WebhookSecret;
 const SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
 const SECRET_VAR: &str = "TENURE_TEST_CRM_SECRET";
 const DAY: &str = "2025-06-30";
-
-fn company(dir: &Path) -> String {
-    let gen = dir.join("company");
-    tenure_ok(&[
-        "generate",
-        "--customers",
-        "300",
-        "--seed",
-        "3",
-        "--out",
-        gen.to_str().unwrap(),
-    ]);
-    let db = dir.join("t.db").to_str().unwrap().to_string();
-    for kind in [
-        "customers",
-        "subscriptions",
-        "transactions",
-        "costs",
-        "usage",
-        "feedback",
-    ] {
-        let f = gen.join(format!("{kind}.csv"));
-        tenure_ok(&["import", kind, f.to_str().unwrap(), "--db", &db]);
-    }
-    db
-}
 
 /// `cmd` with the store, the day, the currency and JSON output, then `extra`.
 fn args<'a>(cmd: &[&'a str], db: &'a str, day: &'a str, extra: &[&'a str]) -> Vec<&'a str> {

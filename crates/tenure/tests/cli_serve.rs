@@ -7,10 +7,9 @@
 
 mod common;
 
-use common::{json, scratch, tenure, tenure_ok};
+use common::{company, json, scratch, tenure};
 use serde_json::Value;
 use std::io::{BufRead, BufReader};
-use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 use tenure_deliver::testkit::HttpReceiver;
@@ -18,32 +17,6 @@ use tenure_deliver::WebhookSecret;
 
 const SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
 const DAY: &str = "2025-06-30";
-
-fn company(dir: &Path) -> String {
-    let gen = dir.join("company");
-    tenure_ok(&[
-        "generate",
-        "--customers",
-        "300",
-        "--seed",
-        "3",
-        "--out",
-        gen.to_str().unwrap(),
-    ]);
-    let db = dir.join("t.db").to_str().unwrap().to_string();
-    for kind in [
-        "customers",
-        "subscriptions",
-        "transactions",
-        "costs",
-        "usage",
-        "feedback",
-    ] {
-        let f = gen.join(format!("{kind}.csv"));
-        tenure_ok(&["import", kind, f.to_str().unwrap(), "--db", &db]);
-    }
-    db
-}
 
 /// A running `tenure serve`, killed when dropped.
 struct Server {

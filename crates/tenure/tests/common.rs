@@ -44,6 +44,33 @@ pub fn tenure_ok(args: &[&str]) -> String {
     String::from_utf8(out.stdout).unwrap()
 }
 
+/// A generated company (300 customers, seed 3) imported into `DIR/t.db`; returns the store path.
+pub fn company(dir: &Path) -> String {
+    let gen = dir.join("company");
+    tenure_ok(&[
+        "generate",
+        "--customers",
+        "300",
+        "--seed",
+        "3",
+        "--out",
+        gen.to_str().unwrap(),
+    ]);
+    let db = dir.join("t.db").to_str().unwrap().to_string();
+    for kind in [
+        "customers",
+        "subscriptions",
+        "transactions",
+        "costs",
+        "usage",
+        "feedback",
+    ] {
+        let f = gen.join(format!("{kind}.csv"));
+        tenure_ok(&["import", kind, f.to_str().unwrap(), "--db", &db]);
+    }
+    db
+}
+
 pub fn json(args: &[&str]) -> serde_json::Value {
     serde_json::from_str(&tenure_ok(args)).unwrap()
 }
