@@ -48,7 +48,7 @@ results=$("$load" "http://127.0.0.1:$port" "$token" "$concurrency" 2000 \
   echo "# bench/serve_load.sh — API latency under load"
   echo
   echo "Command: \`bench/serve_load.sh $customers $concurrency\` ($profile build), $(date -u +%Y-%m-%d)."
-  echo "A generated company of $customers customers (seed 11) in SQLite; \`tenure serve\` on"
+  echo "A generated company of $(python3 -c "print(f'{$customers:,}')") customers (seed 11) in SQLite; \`tenure serve\` on"
   echo "127.0.0.1; $concurrency client threads with keep-alive connections sending requests back to"
   echo "back (closed loop), 2,000 per route, on the same 2-core machine as the server."
   echo
@@ -57,12 +57,7 @@ results=$("$load" "http://127.0.0.1:$port" "$token" "$concurrency" 2000 \
   echo
   echo "| route | requests | errors | p50 ms | p90 ms | p99 ms | max ms | requests/s |"
   echo "|---|---:|---:|---:|---:|---:|---:|---:|"
-  echo "$results" | python3 -c '
-import json, sys
-for line in sys.stdin:
-    r = json.loads(line)
-    print(f"| `{r[\"path\"]}` | {r[\"requests\"]:,} | {r[\"errors\"]} | {r[\"p50_ms\"]:.2f} | {r[\"p90_ms\"]:.2f} | {r[\"p99_ms\"]:.2f} | {r[\"max_ms\"]:.2f} | {r[\"requests_per_s\"]:,.0f} |")
-'
+  echo "$results" | python3 "$here/serve_table.py"
   echo
   echo "Machine: $(uname -m), $(nproc) cores, load average $(cut -d' ' -f1 /proc/loadavg); $("$tenure" --version)"
 } | tee bench/SERVE.md

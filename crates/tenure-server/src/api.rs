@@ -2,7 +2,7 @@
 
 use crate::auth::{Any, Ingest, Read, Write};
 use crate::error::ErrorBody;
-use crate::snapshot::{day_text, CustomerView, Snapshot};
+use crate::snapshot::{day_text, CustomerView, Order, Snapshot};
 use crate::{now_secs, ApiError, AppState, BODY_LIMIT};
 use axum::extract::{DefaultBodyLimit, FromRequestParts, Path, Query, State};
 use axum::http::request::Parts;
@@ -331,53 +331,28 @@ fn funnel_rows(s: &Snapshot) -> Vec<FunnelStage> {
     responses((status = 200, body = Overview), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
 async fn overview(State(state): State<AppState>, _: Read) -> Json<Overview> {
     let s = snap(&state);
-    let mut by_status: Vec<Count> = Vec::new();
-    for c in &s.customers {
-        match by_status.iter_mut().find(|k| k.name == c.status) {
-            Some(k) => k.customers += 1,
-            None => by_status.push(Count {
-                name: c.status.to_string(),
-                customers: 1,
-            }),
-        }
-    }
-    by_status.sort_by(|a, b| a.name.cmp(&b.name));
-    let predicted: Vec<_> = s
-        .customers
-        .iter()
-        .filter_map(|c| c.future_profit.map(|f| (f, c.realised_profit)))
-        .collect();
-    let future: i64 = predicted.iter().map(|p| p.0).sum();
-    let lifetime: i128 = predicted.iter().map(|p| i128::from(p.0 + p.1)).sum();
-    let avg = tenure_reports::money::div_round(lifetime, predicted.len() as i128);
+    let t = &s.totals;
+    let counts = |v: &[(&str, usize)]| -> Vec<Count> {
+        v.iter()
+            .map(|(n, k)| Count {
+                name: n.to_string(),
+                customers: *k,
+            })
+            .collect()
+    };
     Json(Overview {
         basis: basis(&s),
         customers: s.customers.len(),
-        by_status,
-        segments: s
-            .segment_counts()
-            .into_iter()
-            .map(|(n, k)| Count {
-                name: n.to_string(),
-                customers: k,
-            })
-            .collect(),
-        at_risk: s
-            .customers
-            .iter()
-            .filter(|c| c.band == Some("at_risk"))
-            .count(),
-        healthy: s
-            .customers
-            .iter()
-            .filter(|c| c.band == Some("healthy"))
-            .count(),
+        by_status: counts(&t.by_status),
+        segments: counts(&t.segments),
+        at_risk: t.at_risk,
+        healthy: t.healthy,
         mrr: s.money(s.mrr),
         arr: s.money(s.mrr * 12),
         paying_customers: s.mrr_customers,
-        realised_profit: s.money(s.customers.iter().map(|c| c.realised_profit).sum()),
-        predicted_future_profit: s.money(future),
-        average_lifetime_profit: avg.map(|a| s.money(a)),
+        realised_profit: s.money(t.realised_profit),
+        predicted_future_profit: s.money(t.future_profit),
+        average_lifetime_profit: t.average_lifetime_profit.map(|a| s.money(a)),
         advocates: s.advocates.len(),
         funnel: funnel_rows(&s),
     })
@@ -493,9 +468,16 @@ async fn list_customers(
     let needle = q.q.as_deref().map(str::to_lowercase);
     let eq =
         |want: &Option<String>, have: Option<&str>| want.as_deref().is_none_or(|w| have == Some(w));
-    let mut rows: Vec<&CustomerView> = s
-        .customers
-        .iter()
+    let order = match q.sort {
+        None | Some(SortKey::Id) => None,
+        Some(SortKey::Health) => Some(Order::Health),
+        Some(SortKey::RealisedProfit) => Some(Order::RealisedProfit),
+        Some(SortKey::LifetimeProfit) => Some(Order::LifetimeProfit),
+        Some(SortKey::PAlive) => Some(Order::PAlive),
+        Some(SortKey::Tenure) => Some(Order::Tenure),
+    };
+    let rows: Vec<&CustomerView> = s
+        .ordered(order, q.desc.unwrap_or(false))
         .filter(|c| {
             eq(&segment, Some(c.segment))
                 && eq(&stage, Some(c.stage))
@@ -509,43 +491,6 @@ async fn list_customers(
                     .is_none_or(|n| c.id.to_lowercase().contains(n))
         })
         .collect();
-    // Missing values sort last whichever the direction; ties by id (the snapshot's order).
-    let key = |c: &CustomerView| -> Option<f64> {
-        match q.sort {
-            Some(SortKey::Health) => c.health,
-            Some(SortKey::RealisedProfit) => Some(c.realised_profit as f64),
-            Some(SortKey::LifetimeProfit) => {
-                c.future_profit.map(|f| (f + c.realised_profit) as f64)
-            }
-            Some(SortKey::PAlive) => c.p_alive,
-            Some(SortKey::Tenure) => Some(f64::from(c.tenure_days)),
-            Some(SortKey::Id) | None => None,
-        }
-    };
-    let desc = q.desc.unwrap_or(false);
-    match q.sort {
-        None | Some(SortKey::Id) => {
-            if desc {
-                rows.reverse();
-            }
-        }
-        Some(_) => rows.sort_by(|a, b| {
-            let o = match (key(a), key(b)) {
-                (Some(x), Some(y)) => {
-                    let o = x.total_cmp(&y);
-                    if desc {
-                        o.reverse()
-                    } else {
-                        o
-                    }
-                }
-                (Some(_), None) => std::cmp::Ordering::Less,
-                (None, Some(_)) => std::cmp::Ordering::Greater,
-                (None, None) => std::cmp::Ordering::Equal,
-            };
-            o.then_with(|| a.id.cmp(&b.id))
-        }),
-    }
     let total = rows.len();
     let items = rows
         .into_iter()

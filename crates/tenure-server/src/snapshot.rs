@@ -72,6 +72,104 @@ pub struct CustomerView {
     pub advocate_rank: Option<usize>,
 }
 
+/// What the customer list can be ordered by besides id. Missing values come last in either
+/// direction; ties keep id order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Order {
+    Health,
+    RealisedProfit,
+    LifetimeProfit,
+    PAlive,
+    Tenure,
+}
+
+impl Order {
+    pub const ALL: [Order; 5] = [
+        Order::Health,
+        Order::RealisedProfit,
+        Order::LifetimeProfit,
+        Order::PAlive,
+        Order::Tenure,
+    ];
+
+    fn key(self, c: &CustomerView) -> Option<f64> {
+        match self {
+            Order::Health => c.health,
+            Order::RealisedProfit => Some(c.realised_profit as f64),
+            Order::LifetimeProfit => c.future_profit.map(|f| (f + c.realised_profit) as f64),
+            Order::PAlive => c.p_alive,
+            Order::Tenure => Some(f64::from(c.tenure_days)),
+        }
+    }
+
+    fn cmp(self, desc: bool, a: &CustomerView, b: &CustomerView) -> std::cmp::Ordering {
+        use std::cmp::Ordering::{Equal, Greater, Less};
+        let o = match (self.key(a), self.key(b)) {
+            (Some(x), Some(y)) if desc => y.total_cmp(&x),
+            (Some(x), Some(y)) => x.total_cmp(&y),
+            (Some(_), None) => Less,
+            (None, Some(_)) => Greater,
+            (None, None) => Equal,
+        };
+        o.then_with(|| a.id.cmp(&b.id))
+    }
+}
+
+/// Company-wide counts and sums of the snapshot (money in minor units).
+#[derive(Debug, Clone, Default)]
+pub struct Totals {
+    /// By status name, in name order.
+    pub by_status: Vec<(&'static str, usize)>,
+    /// In [`Segment::ALL`] order.
+    pub segments: Vec<(&'static str, usize)>,
+    pub at_risk: usize,
+    pub healthy: usize,
+    pub realised_profit: i64,
+    /// Over customers with a prediction.
+    pub future_profit: i64,
+    pub average_lifetime_profit: Option<i64>,
+}
+
+impl Totals {
+    fn of(customers: &[CustomerView]) -> Totals {
+        let mut by_status: Vec<(&'static str, usize)> = Vec::new();
+        for c in customers {
+            match by_status.iter_mut().find(|k| k.0 == c.status) {
+                Some(k) => k.1 += 1,
+                None => by_status.push((c.status, 1)),
+            }
+        }
+        by_status.sort();
+        let segments = Segment::ALL
+            .iter()
+            .map(|s| {
+                let n = customers.iter().filter(|c| c.segment == s.as_str()).count();
+                (s.as_str(), n)
+            })
+            .collect();
+        let predicted: Vec<(i64, i64)> = customers
+            .iter()
+            .filter_map(|c| c.future_profit.map(|f| (f, c.realised_profit)))
+            .collect();
+        let lifetime: i128 = predicted.iter().map(|p| i128::from(p.0 + p.1)).sum();
+        Totals {
+            by_status,
+            segments,
+            at_risk: customers
+                .iter()
+                .filter(|c| c.band == Some("at_risk"))
+                .count(),
+            healthy: customers
+                .iter()
+                .filter(|c| c.band == Some("healthy"))
+                .count(),
+            realised_profit: customers.iter().map(|c| c.realised_profit).sum(),
+            future_profit: predicted.iter().map(|p| p.0).sum(),
+            average_lifetime_profit: div_round(lifetime, predicted.len() as i128),
+        }
+    }
+}
+
 /// The decisions of every customer acquired by `as_of`.
 pub struct Snapshot {
     /// `None` when the store holds no records yet.
@@ -88,6 +186,10 @@ pub struct Snapshot {
     /// MRR at `as_of`, minor units (rounded from twelfths), and paying customers.
     pub mrr: i64,
     pub mrr_customers: u64,
+    pub totals: Totals,
+    /// Positions into `customers` for each (order, descending), computed once: a sorted page
+    /// is a filtered walk, not a sort per request.
+    orders: HashMap<(Order, bool), Vec<u32>>,
     /// Unix seconds when built, and how long it took.
     pub built_at: i64,
     pub build_ms: f64,
@@ -117,6 +219,8 @@ impl Snapshot {
             advocates: Vec::new(),
             mrr: 0,
             mrr_customers: 0,
+            totals: Totals::default(),
+            orders: HashMap::new(),
             built_at: crate::now_secs(),
             build_ms: 0.0,
         };
@@ -209,6 +313,15 @@ impl Snapshot {
             .enumerate()
             .map(|(i, c)| (c.id.clone(), i))
             .collect();
+        let mut orders = HashMap::new();
+        for o in Order::ALL {
+            for desc in [false, true] {
+                let mut v: Vec<u32> = (0..customers.len() as u32).collect();
+                v.sort_by(|&a, &b| o.cmp(desc, &customers[a as usize], &customers[b as usize]));
+                orders.insert((o, desc), v);
+            }
+        }
+        let totals = Totals::of(&customers);
         let mrr = mrr_report(&data, &fx, as_of, &Grouping::new(&data, GroupBy::All));
         let last = mrr.total.months.last();
         Ok(Snapshot {
@@ -224,6 +337,8 @@ impl Snapshot {
                 .and_then(|m| div_round(i128::from(m.closing), 12))
                 .unwrap_or(0),
             mrr_customers: last.map_or(0, |m| m.customers_closing),
+            totals,
+            orders,
             built_at: crate::now_secs(),
             build_ms: started.elapsed().as_secs_f64() * 1000.0,
         })
@@ -234,18 +349,19 @@ impl Snapshot {
         to_decimal(minor, self.currency).to_string()
     }
 
-    /// Customers per segment, in [`Segment::ALL`] order.
-    pub fn segment_counts(&self) -> Vec<(&'static str, usize)> {
-        Segment::ALL
-            .iter()
-            .map(|s| {
-                let n = self
-                    .customers
-                    .iter()
-                    .filter(|c| c.segment == s.as_str())
-                    .count();
-                (s.as_str(), n)
-            })
-            .collect()
+    /// Every customer in an order: by id (`None`), or by `order`, ascending or descending.
+    pub fn ordered(
+        &self,
+        order: Option<Order>,
+        desc: bool,
+    ) -> Box<dyn Iterator<Item = &CustomerView> + '_> {
+        match order {
+            None if desc => Box::new(self.customers.iter().rev()),
+            None => Box::new(self.customers.iter()),
+            Some(o) => match self.orders.get(&(o, desc)) {
+                Some(v) => Box::new(v.iter().map(|&i| &self.customers[i as usize])),
+                None => Box::new(std::iter::empty()),
+            },
+        }
     }
 }

@@ -319,6 +319,35 @@ async fn the_figures_agree_and_pages_are_stable() {
     let present: Vec<f64> = hs.iter().map_while(|h| *h).collect();
     assert!(present.windows(2).all(|w| w[0] >= w[1]));
     assert!(hs[present.len()..].iter().all(Option::is_none));
+    // Ties keep id order, so pages of a sorted list are stable too.
+    let by_tenure = get(&f.app, "/api/customers?sort=tenure&limit=1000", t).await;
+    let items = by_tenure["items"].as_array().unwrap();
+    assert_eq!(items.len() as u64, n);
+    for w in items.windows(2) {
+        let (a, b) = (&w[0], &w[1]);
+        let (ta, tb) = (a["tenure_days"].as_i64(), b["tenure_days"].as_i64());
+        assert!(
+            ta < tb || (ta == tb && a["id"].as_str() < b["id"].as_str()),
+            "{a} {b}"
+        );
+    }
+    let desc = get(&f.app, "/api/customers?sort=tenure&desc=true&limit=1000", t).await;
+    let d = desc["items"].as_array().unwrap();
+    for w in d.windows(2) {
+        let (a, b) = (&w[0], &w[1]);
+        let (ta, tb) = (a["tenure_days"].as_i64(), b["tenure_days"].as_i64());
+        assert!(
+            ta > tb || (ta == tb && a["id"].as_str() < b["id"].as_str()),
+            "{a} {b}"
+        );
+    }
+    let page2 = get(
+        &f.app,
+        "/api/customers?sort=tenure&desc=true&limit=10&offset=10",
+        t,
+    )
+    .await;
+    assert_eq!(page2["items"].as_array().unwrap()[..], d[10..20]);
     for bad in [
         "/api/customers?limit=0",
         "/api/customers?limit=1001",
