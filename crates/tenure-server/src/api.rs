@@ -2,7 +2,7 @@
 
 use crate::auth::{Any, Ingest, Read, Write};
 use crate::error::ErrorBody;
-use crate::snapshot::{day_text, CustomerView, Order, Snapshot};
+use crate::snapshot::{day_text, CustomerView, Order, Snapshot, Tags};
 use crate::{now_secs, ApiError, AppState, BODY_LIMIT};
 use axum::extract::{DefaultBodyLimit, FromRequestParts, Path, Query, State};
 use axum::http::request::Parts;
@@ -458,14 +458,33 @@ async fn list_customers(
 ) -> Result<Json<CustomerPage>, ApiError> {
     let s = snap(&state);
     let (limit, offset) = page_bounds(q.limit, q.offset.map(|o| o as usize))?;
-    let name = |v: Option<&'static str>| v.map(str::to_string);
-    let (segment, stage, band, status) = (
-        name(q.segment.map(SegmentName::as_str)),
-        name(q.stage.map(StageName::as_str)),
-        name(q.band.map(BandName::as_str)),
-        name(q.status.map(StatusName::as_str)),
+    // The categories by their small numbers (a dense walk); the free-text filters only when
+    // given.
+    let tag = |v: Option<&'static str>, names: &[&str]| {
+        v.map(|v| {
+            names
+                .iter()
+                .position(|n| *n == v)
+                .map_or(Tags::NONE, |p| p as u8)
+        })
+    };
+    let segs: Vec<&str> = Segment::ALL.iter().map(|s| s.as_str()).collect();
+    let stages: Vec<&str> = tenure_act::stages::Stage::ALL
+        .iter()
+        .map(|s| s.as_str())
+        .collect();
+    let statuses: Vec<&str> = tenure_reports::status::Status::ALL
+        .iter()
+        .map(|s| s.as_str())
+        .collect();
+    let (w_seg, w_stage, w_band, w_status) = (
+        tag(q.segment.map(SegmentName::as_str), &segs),
+        tag(q.stage.map(StageName::as_str), &stages),
+        tag(q.band.map(BandName::as_str), &Tags::BANDS),
+        tag(q.status.map(StatusName::as_str), &statuses),
     );
     let needle = q.q.as_deref().map(str::to_lowercase);
+    let free = q.plan.is_some() || q.channel.is_some() || q.region.is_some() || needle.is_some();
     let eq =
         |want: &Option<String>, have: Option<&str>| want.as_deref().is_none_or(|w| have == Some(w));
     let order = match q.sort {
@@ -476,19 +495,23 @@ async fn list_customers(
         Some(SortKey::PAlive) => Some(Order::PAlive),
         Some(SortKey::Tenure) => Some(Order::Tenure),
     };
-    let rows: Vec<&CustomerView> = s
+    let rows: Vec<usize> = s
         .ordered(order, q.desc.unwrap_or(false))
-        .filter(|c| {
-            eq(&segment, Some(c.segment))
-                && eq(&stage, Some(c.stage))
-                && eq(&band, c.band)
-                && eq(&status, Some(c.status))
-                && eq(&q.plan, c.plan.as_deref())
-                && eq(&q.channel, c.channel.as_deref())
-                && eq(&q.region, c.region.as_deref())
-                && needle
-                    .as_deref()
-                    .is_none_or(|n| c.id.to_lowercase().contains(n))
+        .filter(|&i| {
+            let t = s.tags[i];
+            w_seg.is_none_or(|v| t.segment == v)
+                && w_stage.is_none_or(|v| t.stage == v)
+                && w_band.is_none_or(|v| t.band == v)
+                && w_status.is_none_or(|v| t.status == v)
+                && (!free || {
+                    let c = &s.customers[i];
+                    eq(&q.plan, c.plan.as_deref())
+                        && eq(&q.channel, c.channel.as_deref())
+                        && eq(&q.region, c.region.as_deref())
+                        && needle
+                            .as_deref()
+                            .is_none_or(|n| c.id.to_lowercase().contains(n))
+                })
         })
         .collect();
     let total = rows.len();
@@ -496,7 +519,7 @@ async fn list_customers(
         .into_iter()
         .skip(offset)
         .take(limit)
-        .map(|c| row(&s, c))
+        .map(|i| row(&s, &s.customers[i]))
         .collect();
     Ok(Json(CustomerPage {
         basis: basis(&s),
@@ -1232,6 +1255,17 @@ mod tests {
                 .collect::<Vec<_>>(),
             gs
         );
+        assert_eq!(
+            BandName::ALL.iter().map(|s| s.as_str()).collect::<Vec<_>>(),
+            Tags::BANDS
+        );
+        for b in [
+            tenure_act::Band::AtRisk,
+            tenure_act::Band::Neutral,
+            tenure_act::Band::Healthy,
+        ] {
+            assert!(Tags::BANDS.contains(&b.as_str()), "{b:?}");
+        }
         let ks: Vec<&str> = RecordKind::ALL.iter().map(|s| s.as_str()).collect();
         assert_eq!(
             KindName::ALL.iter().map(|s| s.as_str()).collect::<Vec<_>>(),

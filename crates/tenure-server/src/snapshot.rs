@@ -9,9 +9,10 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Instant;
 use tenure_act::advocacy::advocates;
-use tenure_act::stages::{funnel, progress, renewal_days, stage, FunnelRow};
+use tenure_act::stages::{funnel, progress, renewal_days, stage, FunnelRow, Stage};
 use tenure_act::{facts, health, segment, thresholds, Band, Config, Segment};
 use tenure_reports::money::{div_round, to_decimal};
+use tenure_reports::status::Status;
 use tenure_reports::{mrr_report, Fx, GroupBy, Grouping};
 use tenure_store::dataset::{ymd_of_day, Day};
 use tenure_store::{Dataset, LoadOptions, Location, Store};
@@ -115,6 +116,40 @@ impl Order {
     }
 }
 
+/// A customer's filterable categories as small numbers, kept apart from [`CustomerView`] so a
+/// filter walks a dense array: positions in `Segment::ALL`, `Stage::ALL`, `Band` order
+/// (at risk, neutral, healthy; [`Tags::NONE`] without a score) and `Status::ALL`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Tags {
+    pub segment: u8,
+    pub stage: u8,
+    pub band: u8,
+    pub status: u8,
+}
+
+impl Tags {
+    pub const NONE: u8 = u8::MAX;
+    pub const BANDS: [&'static str; 3] = ["at_risk", "neutral", "healthy"];
+
+    fn of(c: &CustomerView) -> Tags {
+        let pos = |names: &[&str], v: &str| {
+            names
+                .iter()
+                .position(|n| *n == v)
+                .map_or(Tags::NONE, |p| p as u8)
+        };
+        let segs: Vec<&str> = Segment::ALL.iter().map(|s| s.as_str()).collect();
+        let stages: Vec<&str> = Stage::ALL.iter().map(|s| s.as_str()).collect();
+        let statuses: Vec<&str> = Status::ALL.iter().map(|s| s.as_str()).collect();
+        Tags {
+            segment: pos(&segs, c.segment),
+            stage: pos(&stages, c.stage),
+            band: c.band.map_or(Tags::NONE, |b| pos(&Tags::BANDS, b)),
+            status: pos(&statuses, c.status),
+        }
+    }
+}
+
 /// Company-wide counts and sums of the snapshot (money in minor units).
 #[derive(Debug, Clone, Default)]
 pub struct Totals {
@@ -187,6 +222,8 @@ pub struct Snapshot {
     pub mrr: i64,
     pub mrr_customers: u64,
     pub totals: Totals,
+    /// Parallel to `customers`.
+    pub tags: Vec<Tags>,
     /// Positions into `customers` for each (order, descending), computed once: a sorted page
     /// is a filtered walk, not a sort per request.
     orders: HashMap<(Order, bool), Vec<u32>>,
@@ -220,6 +257,7 @@ impl Snapshot {
             mrr: 0,
             mrr_customers: 0,
             totals: Totals::default(),
+            tags: Vec::new(),
             orders: HashMap::new(),
             built_at: crate::now_secs(),
             build_ms: 0.0,
@@ -322,6 +360,7 @@ impl Snapshot {
             }
         }
         let totals = Totals::of(&customers);
+        let tags = customers.iter().map(Tags::of).collect();
         let mrr = mrr_report(&data, &fx, as_of, &Grouping::new(&data, GroupBy::All));
         let last = mrr.total.months.last();
         Ok(Snapshot {
@@ -337,6 +376,7 @@ impl Snapshot {
                 .and_then(|m| div_round(i128::from(m.closing), 12))
                 .unwrap_or(0),
             mrr_customers: last.map_or(0, |m| m.customers_closing),
+            tags,
             totals,
             orders,
             built_at: crate::now_secs(),
@@ -349,17 +389,19 @@ impl Snapshot {
         to_decimal(minor, self.currency).to_string()
     }
 
-    /// Every customer in an order: by id (`None`), or by `order`, ascending or descending.
+    /// Every customer's position in `customers`, in an order: by id (`None`), or by
+    /// `order`, ascending or descending.
     pub fn ordered(
         &self,
         order: Option<Order>,
         desc: bool,
-    ) -> Box<dyn Iterator<Item = &CustomerView> + '_> {
+    ) -> Box<dyn Iterator<Item = usize> + '_> {
+        let n = self.customers.len();
         match order {
-            None if desc => Box::new(self.customers.iter().rev()),
-            None => Box::new(self.customers.iter()),
+            None if desc => Box::new((0..n).rev()),
+            None => Box::new(0..n),
             Some(o) => match self.orders.get(&(o, desc)) {
-                Some(v) => Box::new(v.iter().map(|&i| &self.customers[i as usize])),
+                Some(v) => Box::new(v.iter().map(|&i| i as usize)),
                 None => Box::new(std::iter::empty()),
             },
         }
