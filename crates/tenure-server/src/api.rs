@@ -495,38 +495,36 @@ async fn list_customers(
         Some(SortKey::PAlive) => Some(Order::PAlive),
         Some(SortKey::Tenure) => Some(Order::Tenure),
     };
-    let rows: Vec<usize> = s
-        .ordered(order, q.desc.unwrap_or(false))
-        .filter(|&i| {
-            let t = s.tags[i];
-            w_seg.is_none_or(|v| t.segment == v)
-                && w_stage.is_none_or(|v| t.stage == v)
-                && w_band.is_none_or(|v| t.band == v)
-                && w_status.is_none_or(|v| t.status == v)
-                && (!free || {
-                    let c = &s.customers[i];
-                    eq(&q.plan, c.plan.as_deref())
-                        && eq(&q.channel, c.channel.as_deref())
-                        && eq(&q.region, c.region.as_deref())
-                        && needle
-                            .as_deref()
-                            .is_none_or(|n| c.id.to_lowercase().contains(n))
-                })
-        })
-        .collect();
-    let total = rows.len();
-    let items = rows
-        .into_iter()
-        .skip(offset)
-        .take(limit)
-        .map(|i| row(&s, &s.customers[i]))
-        .collect();
+    // One pass: count every match, keep only the page's.
+    let mut total = 0usize;
+    let mut page = Vec::with_capacity(limit);
+    for i in s.ordered(order, q.desc.unwrap_or(false)).filter(|&i| {
+        let t = s.tags[i];
+        w_seg.is_none_or(|v| t.segment == v)
+            && w_stage.is_none_or(|v| t.stage == v)
+            && w_band.is_none_or(|v| t.band == v)
+            && w_status.is_none_or(|v| t.status == v)
+            && (!free || {
+                let c = &s.customers[i];
+                eq(&q.plan, c.plan.as_deref())
+                    && eq(&q.channel, c.channel.as_deref())
+                    && eq(&q.region, c.region.as_deref())
+                    && needle
+                        .as_deref()
+                        .is_none_or(|n| c.id.to_lowercase().contains(n))
+            })
+    }) {
+        if total >= offset && page.len() < limit {
+            page.push(row(&s, &s.customers[i]));
+        }
+        total += 1;
+    }
     Ok(Json(CustomerPage {
         basis: basis(&s),
         total,
         limit,
         offset,
-        items,
+        items: page,
     }))
 }
 
