@@ -231,6 +231,42 @@ async fn every_route_checks_the_token_and_its_role() {
     let (s, v) = call(&f.app, "GET", "/api/nothing", Some(&f.admin), None).await;
     assert_eq!(s, StatusCode::NOT_FOUND);
     assert_eq!(v["error"]["code"], "not_found");
+    // The dashboard's three files are public, served with a policy that allows nothing from
+    // another origin, and refer to nothing outside the binary.
+    for (path, kind) in [
+        ("/", "text/html"),
+        ("/assets/app.js", "text/javascript"),
+        ("/assets/app.css", "text/css"),
+    ] {
+        let res = f
+            .app
+            .clone()
+            .oneshot(Request::builder().uri(path).body(Body::empty()).unwrap())
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::OK, "{path}");
+        let h = res.headers().clone();
+        assert!(
+            h["content-type"].to_str().unwrap().starts_with(kind),
+            "{path}"
+        );
+        assert!(h["content-security-policy"]
+            .to_str()
+            .unwrap()
+            .starts_with("default-src 'self'"));
+        let body = axum::body::to_bytes(res.into_body(), 1 << 22)
+            .await
+            .unwrap();
+        let text = String::from_utf8(body.to_vec()).unwrap();
+        assert!(
+            !text.contains("http://") && !text.contains("https://"),
+            "{path} refers elsewhere"
+        );
+        assert!(
+            !text.contains("innerHTML"),
+            "{path} writes markup from data"
+        );
+    }
     let me = get(&f.app, "/api/me", &f.analyst).await;
     assert_eq!(me, json!({"name": "analyst", "role": "analyst"}));
 }
