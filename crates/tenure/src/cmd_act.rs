@@ -240,8 +240,9 @@ pub fn segments(a: SegmentsArgs) -> Result<(), CliError> {
     let t = thresholds(&fs, &ctx.cfg.segments, c);
     let assigned: Vec<_> = fs.iter().map(|f| segment(f, &t, c)).collect();
     let moved = if a.record {
+        let mut store = crate::cmd_journal::open_store(a.common.db.as_deref())?;
         Some(crate::cmd_journal::record_segments(
-            &a.common,
+            store.as_mut(),
             ctx.as_of,
             assigned
                 .iter()

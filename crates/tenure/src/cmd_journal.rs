@@ -47,11 +47,10 @@ pub(crate) fn instant_text(secs: i64) -> String {
 /// Store the day's segment moves: every customer whose segment differs from her newest
 /// stored one (or who has none). Returns how many moves were stored.
 pub(crate) fn record_segments(
-    a: &ActArgs,
+    store: &mut dyn Store,
     as_of: Day,
     assigned: Vec<(&str, &Assignment)>,
 ) -> Result<usize, CliError> {
-    let mut store = open_store(a.db.as_deref())?;
     let last = store.last_segments().map_err(store_err)?;
     let day = date_text(as_of);
     let moves: Vec<SegmentMove> = assigned
@@ -657,11 +656,7 @@ pub fn stages(a: StagesArgs) -> Result<(), CliError> {
     let (assigned, _) = assign_stages(&ctx, &fs);
     let moved = if a.record {
         let mut store = open_store(a.common.db.as_deref())?;
-        let last = store.last_stages().map_err(store_err)?;
-        let day = date_text(ctx.as_of);
-        let moves = stage_moves(&ctx, &assigned, &last);
-        store.record_stages(&day, &moves).map_err(store_err)?;
-        Some(moves.len())
+        Some(record_stages(store.as_mut(), &ctx, &assigned)?)
     } else {
         None
     };
@@ -758,14 +753,16 @@ pub(crate) fn assign_stages(
     (assigned, renewals)
 }
 
-/// The day's stage moves: every customer whose stage differs from her newest stored one.
-pub(crate) fn stage_moves(
+/// Store the day's stage moves: every customer whose stage differs from her newest stored one
+/// (or who has none). Returns how many moves were stored.
+pub(crate) fn record_stages(
+    store: &mut dyn Store,
     ctx: &crate::cmd_act::Ctx,
     assigned: &[tenure_act::stages::StageAssignment],
-    last: &HashMap<String, tenure_store::journal::StageMove>,
-) -> Vec<tenure_store::journal::StageMove> {
+) -> Result<usize, CliError> {
+    let last = store.last_stages().map_err(store_err)?;
     let day = date_text(ctx.as_of);
-    assigned
+    let moves: Vec<_> = assigned
         .iter()
         .filter_map(|s| {
             let id = &ctx.data.customer_ids[s.customer as usize];
@@ -781,7 +778,9 @@ pub(crate) fn stage_moves(
                 }
             })
         })
-        .collect()
+        .collect();
+    store.record_stages(&day, &moves).map_err(store_err)?;
+    Ok(moves.len())
 }
 
 fn stage_history(a: &ActArgs, customer: Option<&str>) -> Result<(), CliError> {

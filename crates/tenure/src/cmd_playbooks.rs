@@ -10,7 +10,7 @@
 
 use crate::cmd_act::{context, finish, heading, load_config, ActArgs, Ctx};
 use crate::cmd_journal::{
-    assign_stages, instant_text, now_secs, open_store, record_segments, stage_moves, store_err,
+    assign_stages, instant_text, now_secs, open_store, record_segments, record_stages, store_err,
 };
 use crate::cmd_report::{date_text, emit, tabular, ReportFormat};
 use crate::error::CliError;
@@ -115,20 +115,18 @@ pub fn run_playbooks(a: RunPlaybooksArgs) -> Result<(), CliError> {
     let mut delivered = None;
     if !a.dry_run {
         let seg_moves = record_segments(
-            &a.common,
+            store.as_mut(),
             ctx.as_of,
             segments
                 .iter()
                 .map(|s| (ctx.data.customer_ids[s.customer as usize].as_str(), s))
                 .collect(),
         )?;
-        let last_stages = store.last_stages().map_err(store_err)?;
-        let moves = stage_moves(&ctx, &stages, &last_stages);
-        store.record_stages(&day, &moves).map_err(store_err)?;
+        let stage_moves = record_stages(store.as_mut(), &ctx, &stages)?;
         let fires: Vec<_> = firings.iter().map(|f| f.fire.clone()).collect();
         let now = now_secs();
         let enqueued = store.enqueue(&fires, now).map_err(store_err)?;
-        recorded = Some((seg_moves, moves.len(), enqueued));
+        recorded = Some((seg_moves, stage_moves, enqueued));
         if let Some(w) = worker.as_mut() {
             delivered = Some(w.drain(store.as_mut(), now).map_err(store_err)?);
         }
