@@ -388,7 +388,14 @@ async fn overview(State(state): State<AppState>, _: Read) -> Json<Overview> {
         basis: basis(&s),
         customers: s.customers.len(),
         by_status: counts(&t.by_status),
-        segments: counts(&t.segments),
+        segments: t
+            .segments
+            .iter()
+            .map(|k| Count {
+                name: k.segment.as_str().to_string(),
+                customers: k.customers,
+            })
+            .collect(),
         at_risk: t.at_risk,
         healthy: t.healthy,
         mrr: s.money(s.mrr),
@@ -504,28 +511,11 @@ async fn list_customers(
     let (limit, offset) = page_bounds(q.limit, q.offset.map(|o| o as usize))?;
     // The categories by their small numbers (a dense walk); the free-text filters only when
     // given.
-    let tag = |v: Option<&'static str>, names: &[&str]| {
-        v.map(|v| {
-            names
-                .iter()
-                .position(|n| *n == v)
-                .map_or(Tags::NONE, |p| p as u8)
-        })
-    };
-    let segs: Vec<&str> = Segment::ALL.iter().map(|s| s.as_str()).collect();
-    let stages: Vec<&str> = tenure_act::stages::Stage::ALL
-        .iter()
-        .map(|s| s.as_str())
-        .collect();
-    let statuses: Vec<&str> = tenure_reports::status::Status::ALL
-        .iter()
-        .map(|s| s.as_str())
-        .collect();
     let (w_seg, w_stage, w_band, w_status) = (
-        tag(q.segment.map(SegmentName::as_str), &segs),
-        tag(q.stage.map(StageName::as_str), &stages),
-        tag(q.band.map(BandName::as_str), &Tags::BANDS),
-        tag(q.status.map(StatusName::as_str), &statuses),
+        q.segment.map(|v| Tags::segment_of(v.as_str())),
+        q.stage.map(|v| Tags::stage_of(v.as_str())),
+        q.band.map(|v| Tags::band_of(v.as_str())),
+        q.status.map(|v| Tags::status_of(v.as_str())),
     );
     let needle = q.q.as_deref().map(str::to_lowercase);
     let free = q.plan.is_some() || q.channel.is_some() || q.region.is_some() || needle.is_some();
@@ -587,6 +577,14 @@ pub struct RetentionPlan {
     pub channels: Vec<String>,
     pub cadence_days: u32,
     pub budget_per_year: String,
+}
+
+fn plan_out(p: &tenure_act::config::RetentionPlan) -> RetentionPlan {
+    RetentionPlan {
+        channels: p.channels.clone(),
+        cadence_days: p.cadence.0,
+        budget_per_year: p.budget_per_year.0.to_string(),
+    }
 }
 
 #[derive(Serialize, ToSchema)]
@@ -723,20 +721,15 @@ async fn get_customer(
         })
         .await?;
     let seg = Segment::ALL
-        .into_iter()
-        .find(|x| x.as_str() == c.segment)
+        .get(s.tags[i].segment as usize)
+        .copied()
         .unwrap_or(Segment::General);
-    let plan = seg.plan(&state.config().segments);
     Ok(Json(Customer360 {
         basis: basis(&s),
         customer: row(&s, c),
         method: c.method.clone(),
         segment_reason: c.segment_reason.clone(),
-        retention_plan: RetentionPlan {
-            channels: plan.channels.clone(),
-            cadence_days: plan.cadence.0,
-            budget_per_year: plan.budget_per_year.0.to_string(),
-        },
+        retention_plan: plan_out(seg.plan(&state.config().segments)),
         stage_reason: c.stage_reason.clone(),
         days_in_stage: c.days_in_stage,
         stage_overdue: c.stage_overdue,
@@ -811,28 +804,16 @@ async fn segments(State(state): State<AppState>, _: Read) -> Json<Segments> {
         basis: basis(&s),
         high_realised: th(s.thresholds.0),
         high_predicted: th(s.thresholds.1),
-        segments: Segment::ALL
+        segments: s
+            .totals
+            .segments
             .iter()
-            .map(|seg| {
-                let mine = s.customers.iter().filter(|c| c.segment == seg.as_str());
-                let (mut n, mut r, mut p) = (0usize, 0i64, 0i64);
-                for c in mine {
-                    n += 1;
-                    r += c.realised_profit;
-                    p += c.future_profit.unwrap_or(0);
-                }
-                let plan = seg.plan(cfg);
-                SegmentRow {
-                    segment: seg.as_str().to_string(),
-                    customers: n,
-                    realised_profit: s.money(r),
-                    predicted_future_profit: s.money(p),
-                    plan: RetentionPlan {
-                        channels: plan.channels.clone(),
-                        cadence_days: plan.cadence.0,
-                        budget_per_year: plan.budget_per_year.0.to_string(),
-                    },
-                }
+            .map(|k| SegmentRow {
+                segment: k.segment.as_str().to_string(),
+                customers: k.customers,
+                realised_profit: s.money(k.realised_profit),
+                predicted_future_profit: s.money(k.future_profit),
+                plan: plan_out(k.segment.plan(cfg)),
             })
             .collect(),
     })

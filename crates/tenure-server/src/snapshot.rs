@@ -131,21 +131,31 @@ impl Tags {
     pub const NONE: u8 = u8::MAX;
     pub const BANDS: [&'static str; 3] = ["at_risk", "neutral", "healthy"];
 
+    /// The position of `name` among the names of `all`, or [`Tags::NONE`].
+    fn position<T: Copy>(all: &[T], name: fn(T) -> &'static str, v: &str) -> u8 {
+        all.iter()
+            .position(|&x| name(x) == v)
+            .map_or(Tags::NONE, |p| p as u8)
+    }
+    pub fn segment_of(v: &str) -> u8 {
+        Tags::position(&Segment::ALL, Segment::as_str, v)
+    }
+    pub fn stage_of(v: &str) -> u8 {
+        Tags::position(&Stage::ALL, Stage::as_str, v)
+    }
+    pub fn band_of(v: &str) -> u8 {
+        Tags::position(&Tags::BANDS, |b| b, v)
+    }
+    pub fn status_of(v: &str) -> u8 {
+        Tags::position(&Status::ALL, Status::as_str, v)
+    }
+
     fn of(c: &CustomerView) -> Tags {
-        let pos = |names: &[&str], v: &str| {
-            names
-                .iter()
-                .position(|n| *n == v)
-                .map_or(Tags::NONE, |p| p as u8)
-        };
-        let segs: Vec<&str> = Segment::ALL.iter().map(|s| s.as_str()).collect();
-        let stages: Vec<&str> = Stage::ALL.iter().map(|s| s.as_str()).collect();
-        let statuses: Vec<&str> = Status::ALL.iter().map(|s| s.as_str()).collect();
         Tags {
-            segment: pos(&segs, c.segment),
-            stage: pos(&stages, c.stage),
-            band: c.band.map_or(Tags::NONE, |b| pos(&Tags::BANDS, b)),
-            status: pos(&statuses, c.status),
+            segment: Tags::segment_of(c.segment),
+            stage: Tags::stage_of(c.stage),
+            band: c.band.map_or(Tags::NONE, Tags::band_of),
+            status: Tags::status_of(c.status),
         }
     }
 }
@@ -156,13 +166,23 @@ pub struct Totals {
     /// By status name, in name order.
     pub by_status: Vec<(&'static str, usize)>,
     /// In [`Segment::ALL`] order.
-    pub segments: Vec<(&'static str, usize)>,
+    pub segments: Vec<SegmentTotal>,
     pub at_risk: usize,
     pub healthy: usize,
     pub realised_profit: i64,
     /// Over customers with a prediction.
     pub future_profit: i64,
     pub average_lifetime_profit: Option<i64>,
+}
+
+/// One segment's customers and their profit (minor units; future profit over customers with a
+/// prediction).
+#[derive(Debug, Clone)]
+pub struct SegmentTotal {
+    pub segment: Segment,
+    pub customers: usize,
+    pub realised_profit: i64,
+    pub future_profit: i64,
 }
 
 impl Totals {
@@ -175,13 +195,22 @@ impl Totals {
             }
         }
         by_status.sort();
-        let segments = Segment::ALL
+        let mut segments: Vec<SegmentTotal> = Segment::ALL
             .iter()
-            .map(|s| {
-                let n = customers.iter().filter(|c| c.segment == s.as_str()).count();
-                (s.as_str(), n)
+            .map(|&segment| SegmentTotal {
+                segment,
+                customers: 0,
+                realised_profit: 0,
+                future_profit: 0,
             })
             .collect();
+        for c in customers {
+            if let Some(t) = segments.get_mut(Tags::segment_of(c.segment) as usize) {
+                t.customers += 1;
+                t.realised_profit += c.realised_profit;
+                t.future_profit += c.future_profit.unwrap_or(0);
+            }
+        }
         let predicted: Vec<(i64, i64)> = customers
             .iter()
             .filter_map(|c| c.future_profit.map(|f| (f, c.realised_profit)))
