@@ -6,25 +6,11 @@
 
 mod common;
 
-use common::{company, json, scratch, tenure, tenure_ok};
+use common::{company, decide_args, json, scratch, tenure, tenure_ok};
 use serde_json::Value;
 
 fn run(cmd: &[&str], db: &str, extra: &[&str]) -> Value {
-    let mut args: Vec<&str> = cmd.to_vec();
-    args.extend_from_slice(&[
-        "--db",
-        db,
-        "--as-of",
-        "2025-06-30",
-        "--currency",
-        "USD",
-        "--fx",
-        "EUR=1.087",
-        "--format",
-        "json",
-    ]);
-    args.extend_from_slice(extra);
-    json(&args)
+    json(&decide_args(cmd, db, "2025-06-30", extra))
 }
 
 fn num(v: &Value) -> f64 {

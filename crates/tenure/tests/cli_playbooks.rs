@@ -7,7 +7,7 @@
 
 mod common;
 
-use common::{company, json, scratch, tenure};
+use common::{company, decide_args, json, scratch, tenure};
 use serde_json::Value;
 use std::collections::{BTreeSet, HashMap};
 use std::path::Path;
@@ -20,25 +20,6 @@ use tenure_deliver::WebhookSecret;
 const SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
 const SECRET_VAR: &str = "TENURE_TEST_CRM_SECRET";
 const DAY: &str = "2025-06-30";
-
-/// `cmd` with the store, the day, the currency and JSON output, then `extra`.
-fn args<'a>(cmd: &[&'a str], db: &'a str, day: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
-    let mut v = cmd.to_vec();
-    v.extend_from_slice(&[
-        "--db",
-        db,
-        "--as-of",
-        day,
-        "--currency",
-        "USD",
-        "--fx",
-        "EUR=1.087",
-        "--format",
-        "json",
-    ]);
-    v.extend_from_slice(extra);
-    v
-}
 
 /// The binary with the webhook secret in its environment (or explicitly without it).
 fn tenure_env(args: &[&str], secret: bool) -> Output {
@@ -78,7 +59,12 @@ fn segment_and_stage_histories_and_account_plans() {
     let db = company(&dir);
 
     // Segments: the first recorded day stores every customer; a later day only the movers.
-    let first = json(&args(&["segments", "--record"], &db, "2025-03-31", &[]));
+    let first = json(&decide_args(
+        &["segments", "--record"],
+        &db,
+        "2025-03-31",
+        &[],
+    ));
     let n_first: u64 = first["segments"]
         .as_array()
         .unwrap()
@@ -87,7 +73,7 @@ fn segment_and_stage_histories_and_account_plans() {
         .sum();
     assert!(n_first > 50, "{n_first} customers on 2025-03-31");
     assert_eq!(first["recorded_moves"].as_u64(), Some(n_first));
-    let second = json(&args(&["segments", "--record"], &db, DAY, &[]));
+    let second = json(&decide_args(&["segments", "--record"], &db, DAY, &[]));
     let moved = second["recorded_moves"].as_u64().unwrap();
     let history = json(&["segments", "--history", "--db", &db, "--format", "json"]);
     let moves = history["moves"].as_array().unwrap();
@@ -117,9 +103,14 @@ fn segment_and_stage_histories_and_account_plans() {
         );
     }
     // Recording the same day again changes nothing; an earlier day is refused, exit 2.
-    let again = json(&args(&["segments", "--record"], &db, DAY, &[]));
+    let again = json(&decide_args(&["segments", "--record"], &db, DAY, &[]));
     assert_eq!(again["recorded_moves"].as_u64(), Some(0));
-    let early = tenure(&args(&["segments", "--record"], &db, "2025-04-30", &[]));
+    let early = tenure(&decide_args(
+        &["segments", "--record"],
+        &db,
+        "2025-04-30",
+        &[],
+    ));
     assert_eq!(early.status.code(), Some(2));
     let msg = String::from_utf8_lossy(&early.stderr);
     assert!(msg.contains("recorded up to 2025-06-30"), "{msg}");
@@ -141,7 +132,12 @@ fn segment_and_stage_histories_and_account_plans() {
     assert!(hers.iter().all(|m| m["customer"] == one));
 
     // Stages: the funnel counts every customer once; recording stores each customer's stage.
-    let st = json(&args(&["stages", "--customers", "--record"], &db, DAY, &[]));
+    let st = json(&decide_args(
+        &["stages", "--customers", "--record"],
+        &db,
+        DAY,
+        &[],
+    ));
     let funnel = st["funnel"].as_array().unwrap();
     let names: Vec<_> = funnel
         .iter()
@@ -164,7 +160,7 @@ fn segment_and_stage_histories_and_account_plans() {
         assert!(c["days_in_stage"].as_i64().unwrap() >= 0, "{c}");
         assert!(!c["reason"].as_str().unwrap().is_empty(), "{c}");
     }
-    let st_again = json(&args(&["stages", "--record"], &db, DAY, &[]));
+    let st_again = json(&decide_args(&["stages", "--record"], &db, DAY, &[]));
     assert_eq!(st_again["recorded_moves"].as_u64(), Some(0));
     let sh = json(&["stages", "--history", "--db", &db, "--format", "json"]);
     let sh = sh["moves"].as_array().unwrap();
@@ -179,7 +175,12 @@ fn segment_and_stage_histories_and_account_plans() {
         assert_eq!(m["since"], c["since"]);
         assert_eq!(m["reason"], c["reason"]);
     }
-    let early = tenure(&args(&["stages", "--record"], &db, "2025-01-31", &[]));
+    let early = tenure(&decide_args(
+        &["stages", "--record"],
+        &db,
+        "2025-01-31",
+        &[],
+    ));
     assert_eq!(early.status.code(), Some(2));
 
     // Account plans: add, update one field, list; bad input exits 2 and stores nothing.
@@ -308,7 +309,7 @@ fn playbooks_fire_once_and_deliver_signed() {
     let c = ["--config", cfg.as_str()];
 
     // The low-health rule fires exactly for the customers `tenure health` scores below 60.
-    let health = json(&args(&["health", "--all"], &db, DAY, &c));
+    let health = json(&decide_args(&["health", "--all"], &db, DAY, &c));
     let low: BTreeSet<String> = health["customers"]
         .as_array()
         .unwrap()
@@ -320,7 +321,10 @@ fn playbooks_fire_once_and_deliver_signed() {
 
     // A dry run lists the fires and stores nothing.
     let dry = ok_json(
-        tenure_env(&args(&["run-playbooks", "--dry-run"], &db, DAY, &c), false),
+        tenure_env(
+            &decide_args(&["run-playbooks", "--dry-run"], &db, DAY, &c),
+            false,
+        ),
         "dry run",
     );
     assert_eq!(dry["dry_run"], true);
@@ -344,7 +348,10 @@ fn playbooks_fire_once_and_deliver_signed() {
     assert_eq!(hist["moves"].as_array().unwrap().len(), 0);
 
     // --deliver without the secret in the environment: exit 2 naming the key, nothing stored.
-    let out = tenure_env(&args(&["run-playbooks", "--deliver"], &db, DAY, &c), false);
+    let out = tenure_env(
+        &decide_args(&["run-playbooks", "--deliver"], &db, DAY, &c),
+        false,
+    );
     assert_eq!(out.status.code(), Some(2));
     let msg = String::from_utf8_lossy(&out.stderr);
     assert!(
@@ -355,7 +362,10 @@ fn playbooks_fire_once_and_deliver_signed() {
 
     // With it: every fire stored and every webhook and email delivered, signed.
     let run = ok_json(
-        tenure_env(&args(&["run-playbooks", "--deliver"], &db, DAY, &c), true),
+        tenure_env(
+            &decide_args(&["run-playbooks", "--deliver"], &db, DAY, &c),
+            true,
+        ),
         "run-playbooks --deliver",
     );
     assert_eq!(run["fires"], dry["fires"], "the dry run showed what runs");
@@ -405,7 +415,10 @@ fn playbooks_fire_once_and_deliver_signed() {
 
     // The same day again: nothing new fires, nothing is sent twice.
     let rerun = ok_json(
-        tenure_env(&args(&["run-playbooks", "--deliver"], &db, DAY, &c), true),
+        tenure_env(
+            &decide_args(&["run-playbooks", "--deliver"], &db, DAY, &c),
+            true,
+        ),
         "re-run",
     );
     assert_eq!(rerun["recorded"]["new_fires"].as_u64(), Some(0));
@@ -423,7 +436,7 @@ fn playbooks_fire_once_and_deliver_signed() {
     // Ten days later the low-health rule cools down; an earlier day is refused, exit 2.
     let later = ok_json(
         tenure_env(
-            &args(&["run-playbooks", "--dry-run"], &db, "2025-07-10", &c),
+            &decide_args(&["run-playbooks", "--dry-run"], &db, "2025-07-10", &c),
             false,
         ),
         "later",
@@ -433,7 +446,10 @@ fn playbooks_fire_once_and_deliver_signed() {
         .unwrap()
         .iter()
         .all(|f| f["rule"] != "low-health" || !low.contains(f["customer"].as_str().unwrap())));
-    let early = tenure_env(&args(&["run-playbooks"], &db, "2025-05-31", &c), true);
+    let early = tenure_env(
+        &decide_args(&["run-playbooks"], &db, "2025-05-31", &c),
+        true,
+    );
     assert_eq!(early.status.code(), Some(2));
     let msg = String::from_utf8_lossy(&early.stderr);
     assert!(msg.contains("recorded up to 2025-06-30"), "{msg}");
@@ -454,7 +470,7 @@ fn a_killed_worker_loses_nothing() {
     );
     let c = ["--config", cfg.as_str()];
     let run = ok_json(
-        tenure_env(&args(&["run-playbooks"], &db, DAY, &c), true),
+        tenure_env(&decide_args(&["run-playbooks"], &db, DAY, &c), true),
         "run-playbooks",
     );
     let webhooks = actions(&run, "webhook");

@@ -7,7 +7,7 @@
 
 mod common;
 
-use common::{company, json, scratch, tenure};
+use common::{company, decide_args, json, scratch, tenure};
 use serde_json::Value;
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
@@ -101,22 +101,7 @@ fn post(s: &Server, path: &str, token: &str, body: &Value) -> (u16, Value) {
 }
 
 fn cli(cmd: &[&str], db: &str, config: &str) -> Value {
-    let mut a = cmd.to_vec();
-    a.extend_from_slice(&[
-        "--db",
-        db,
-        "--config",
-        config,
-        "--as-of",
-        DAY,
-        "--currency",
-        "USD",
-        "--fx",
-        "EUR=1.087",
-        "--format",
-        "json",
-    ]);
-    json(&a)
+    json(&decide_args(cmd, db, DAY, &["--config", config]))
 }
 
 #[test]

@@ -71,6 +71,31 @@ pub fn company(dir: &Path) -> String {
     db
 }
 
+/// A decision command (`segments`, `stages`, `run-playbooks`, …) on `db` for `day`, in USD with
+/// EUR at 1.087, as JSON, then `extra`.
+pub fn decide_args<'a>(
+    cmd: &[&'a str],
+    db: &'a str,
+    day: &'a str,
+    extra: &[&'a str],
+) -> Vec<&'a str> {
+    let mut v = cmd.to_vec();
+    v.extend_from_slice(&[
+        "--db",
+        db,
+        "--as-of",
+        day,
+        "--currency",
+        "USD",
+        "--fx",
+        "EUR=1.087",
+        "--format",
+        "json",
+    ]);
+    v.extend_from_slice(extra);
+    v
+}
+
 pub fn json(args: &[&str]) -> serde_json::Value {
     serde_json::from_str(&tenure_ok(args)).unwrap()
 }
