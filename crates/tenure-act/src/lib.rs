@@ -29,6 +29,7 @@
 
 pub mod advocacy;
 pub mod config;
+pub mod day;
 pub mod facts;
 pub mod forecast;
 pub mod health;
@@ -37,6 +38,7 @@ pub mod segments;
 pub mod stages;
 
 pub use config::{Config, ConfigError};
+pub use day::{plan_day, DayPlan, Journaled};
 pub use facts::{facts, Facts};
 pub use forecast::{forecasts, Forecast, ForecastKind};
 pub use health::{health, Band, Health};

@@ -30,12 +30,13 @@ use utoipa_axum::routes;
     modifiers(&BearerAuth),
     components(schemas(
         SegmentName, StageName, BandName, StatusName, SortKey, OutboxStatusName, GoalStatusName,
-        KindName, FormatName
+        KindName, FormatName, IntervalName
     )),
     security(("bearer" = [])),
     tags(
         (name = "overview"), (name = "customers"), (name = "decisions"),
-        (name = "plans"), (name = "outbox"), (name = "imports"), (name = "server")
+        (name = "reports"), (name = "plans"), (name = "outbox"), (name = "imports"),
+        (name = "server")
     )
 )]
 struct ApiDoc;
@@ -67,6 +68,7 @@ fn parts() -> (axum::Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(outbox_replay))
         .routes(routes!(import_records))
         .routes(routes!(snapshot_info, snapshot_refresh))
+        .merge(crate::reports::routes())
         .split_for_parts()
 }
 
@@ -214,6 +216,10 @@ names!(
     KindName { Customers = "customers", Transactions = "transactions", Subscriptions = "subscriptions", Costs = "costs", Usage = "usage", Feedback = "feedback" }
 );
 names!(
+    /// A report's period length.
+    IntervalName { Month = "month", Quarter = "quarter" }
+);
+names!(
     /// An upload's format.
     FormatName { Csv = "csv", Jsonl = "jsonl", Parquet = "parquet" }
 );
@@ -233,7 +239,7 @@ pub struct Basis {
     pub config: String,
 }
 
-fn basis(s: &Snapshot) -> Basis {
+pub(crate) fn basis(s: &Snapshot) -> Basis {
     Basis {
         as_of: s.as_of.map(day_text),
         currency: s.currency.code().to_string(),
@@ -355,8 +361,29 @@ pub struct Overview {
     pub predicted_future_profit: String,
     /// Mean of realised + predicted future profit over customers with a prediction.
     pub average_lifetime_profit: Option<String>,
+    /// Realised plus predicted future profit of every customer.
+    pub total_lifetime_profit: String,
     pub advocates: usize,
     pub funnel: Vec<FunnelStage>,
+    pub retention: RetentionFigures,
+}
+
+/// Retention over the trailing window before `as_of`, of the customers paying at its start
+/// (ratios in [0, 1] except net revenue retention, which expansion can lift above 1; `null`
+/// when no one paid at the start).
+#[derive(Serialize, ToSchema)]
+pub struct RetentionFigures {
+    pub window_months: u32,
+    pub customers_start: u64,
+    pub customers_retained: u64,
+    /// Logo retention: customers still paying / customers paying at the start.
+    pub logo: Option<f64>,
+    /// Gross revenue retention: Σ min(MRR now, MRR at start) / Σ MRR at start.
+    pub grr: Option<f64>,
+    /// Net revenue retention: Σ MRR now / Σ MRR at start (new customers excluded).
+    pub nrr: Option<f64>,
+    /// Seats now / seats at the start.
+    pub seats: Option<f64>,
 }
 
 fn funnel_rows(s: &Snapshot) -> Vec<FunnelStage> {
@@ -404,8 +431,18 @@ async fn overview(State(state): State<AppState>, _: Read) -> Json<Overview> {
         realised_profit: s.money(t.realised_profit),
         predicted_future_profit: s.money(t.future_profit),
         average_lifetime_profit: t.average_lifetime_profit.map(|a| s.money(a)),
+        total_lifetime_profit: s.money(t.realised_profit + t.future_profit),
         advocates: s.advocates.len(),
         funnel: funnel_rows(&s),
+        retention: RetentionFigures {
+            window_months: crate::snapshot::RETENTION_MONTHS,
+            customers_start: s.retention.as_ref().map_or(0, |r| r.customers_start),
+            customers_retained: s.retention.as_ref().map_or(0, |r| r.customers_retained),
+            logo: s.retention.as_ref().and_then(|r| r.logo()),
+            grr: s.retention.as_ref().and_then(|r| r.grr()),
+            nrr: s.retention.as_ref().and_then(|r| r.nrr()),
+            seats: s.retention.as_ref().and_then(|r| r.seats()),
+        },
     })
 }
 

@@ -22,6 +22,7 @@
 mod api;
 mod auth;
 mod error;
+mod reports;
 pub mod snapshot;
 
 pub use auth::{hash_token, new_token};

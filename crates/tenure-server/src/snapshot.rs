@@ -12,6 +12,7 @@ use tenure_act::advocacy::advocates;
 use tenure_act::stages::{funnel, progress, renewal_days, stage, FunnelRow, Stage};
 use tenure_act::{facts, health, segment, thresholds, Band, Config, Segment};
 use tenure_reports::money::{div_round, to_decimal};
+use tenure_reports::retention::{retention_report, RetentionRow};
 use tenure_reports::status::Status;
 use tenure_reports::{mrr_report, Fx, GroupBy, Grouping};
 use tenure_store::dataset::{ymd_of_day, Day};
@@ -256,10 +257,23 @@ pub struct Snapshot {
     /// Positions into `customers` for each (order, descending), computed once: a sorted page
     /// is a filtered walk, not a sort per request.
     orders: HashMap<(Order, bool), Vec<u32>>,
+    /// Logo, gross and net revenue and seat retention over the [`RETENTION_MONTHS`] before
+    /// `as_of` (`None` without subscriptions).
+    pub retention: Option<RetentionRow>,
+    /// The records the decisions were made from, kept for the reports (`/api/reports/…`),
+    /// and the report currency's conversion rules.
+    pub data: Arc<Dataset>,
+    pub fx: Fx,
+    /// For each customer of `data` (dataset order), her position in `customers`
+    /// ([`u32::MAX`]: acquired after `as_of`).
+    pub position: Vec<u32>,
     /// Unix seconds when built, and how long it took.
     pub built_at: i64,
     pub build_ms: f64,
 }
+
+/// The trailing window of the overview's retention figures, months.
+pub const RETENTION_MONTHS: u32 = 12;
 
 /// `YYYY-MM-DD`.
 pub fn day_text(d: Day) -> String {
@@ -274,6 +288,7 @@ impl Snapshot {
         let data = store.load(&LoadOptions::all()).map_err(|e| e.to_string())?;
         let fx = (settings.fx)(&data)?;
         let currency = fx.currency();
+        let data = Arc::new(data);
         let empty = |as_of| Snapshot {
             as_of,
             currency,
@@ -288,6 +303,10 @@ impl Snapshot {
             totals: Totals::default(),
             tags: Vec::new(),
             orders: HashMap::new(),
+            retention: None,
+            data: data.clone(),
+            fx: fx.clone(),
+            position: vec![u32::MAX; data.len()],
             built_at: crate::now_secs(),
             build_ms: 0.0,
         };
@@ -375,11 +394,17 @@ impl Snapshot {
         let mut sorted: Vec<Option<CustomerView>> = customers.drain(..).map(Some).collect();
         let customers: Vec<CustomerView> =
             order.iter().filter_map(|&old| sorted[old].take()).collect();
-        let index = customers
+        let index: HashMap<String, usize> = customers
             .iter()
             .enumerate()
             .map(|(i, c)| (c.id.clone(), i))
             .collect();
+        let mut position = vec![u32::MAX; data.len()];
+        for (c, id) in data.customer_ids.iter().enumerate() {
+            if let Some(&i) = index.get(id) {
+                position[c] = i as u32;
+            }
+        }
         let mut orders = HashMap::new();
         for o in Order::ALL {
             for desc in [false, true] {
@@ -390,8 +415,12 @@ impl Snapshot {
         }
         let totals = Totals::of(&customers);
         let tags = customers.iter().map(Tags::of).collect();
-        let mrr = mrr_report(&data, &fx, as_of, &Grouping::new(&data, GroupBy::All));
+        let all = Grouping::new(&data, GroupBy::All);
+        let mrr = mrr_report(&data, &fx, as_of, &all);
         let last = mrr.total.months.last();
+        let retention = retention_report(&data, &fx, as_of, RETENTION_MONTHS, &all)
+            .ok()
+            .map(|r| r.total);
         Ok(Snapshot {
             as_of: Some(as_of),
             currency,
@@ -408,6 +437,10 @@ impl Snapshot {
             tags,
             totals,
             orders,
+            retention,
+            position,
+            fx: fx.clone(),
+            data,
             built_at: crate::now_secs(),
             build_ms: started.elapsed().as_secs_f64() * 1000.0,
         })

@@ -591,3 +591,185 @@ async fn imports_over_the_api_are_all_or_nothing() {
     assert_eq!(s, StatusCode::NOT_FOUND);
     let _ = std::fs::remove_dir_all(&f.dir);
 }
+
+fn dec(v: &Value) -> Decimal {
+    v.as_str()
+        .unwrap_or_else(|| panic!("{v} is not a money string"))
+        .parse()
+        .unwrap()
+}
+
+/// The reports agree with the overview, with each other, and across their filters: what the
+/// channels hold adds up to the whole, quarters fold their months, filters narrow.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reports_agree_with_the_overview_and_across_filters() {
+    let f = fixture("reports");
+    let t = f.analyst.as_str();
+    let o = get(&f.app, "/api/overview", t).await;
+    let n = o["customers"].as_u64().unwrap();
+
+    // MRR: the last month closes at the overview's MRR; each month balances.
+    let m = get(&f.app, "/api/reports/mrr", t).await;
+    assert_eq!(m["end"], "2025-06-30");
+    assert_eq!(m["customers"].as_u64(), Some(n));
+    let months = m["periods"].as_array().unwrap();
+    assert!(months.len() >= 12, "{m}");
+    let last = months.last().unwrap();
+    assert_eq!(last["period"], "2025-06");
+    assert_eq!(last["closing"], o["mrr"]);
+    assert_eq!(last["customers_closing"], o["paying_customers"]);
+    for p in months {
+        let flows =
+            dec(&p["opening"]) + dec(&p["new"]) + dec(&p["expansion"]) + dec(&p["reactivation"])
+                - dec(&p["contraction"])
+                - dec(&p["churn"]);
+        assert!(
+            (flows - dec(&p["closing"])).abs() <= Decimal::new(5, 2),
+            "{p}"
+        );
+    }
+    for w in months.windows(2) {
+        assert_eq!(w[0]["closing"], w[1]["opening"], "{} → {}", w[0], w[1]);
+    }
+    // Quarters: the closing of a quarter is that of its last month, flows are sums.
+    let q = get(&f.app, "/api/reports/mrr?interval=quarter", t).await;
+    let q2 = q["periods"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["period"] == "2025-Q1")
+        .unwrap();
+    let in_q1: Vec<&Value> = months
+        .iter()
+        .filter(|p| ["2025-01", "2025-02", "2025-03"].contains(&p["period"].as_str().unwrap()))
+        .collect();
+    assert_eq!(q2["closing"], in_q1[2]["closing"]);
+    assert_eq!(q2["opening"], in_q1[0]["opening"]);
+    let new_q1: u64 = in_q1
+        .iter()
+        .map(|p| p["new_customers"].as_u64().unwrap())
+        .sum();
+    assert_eq!(q2["new_customers"].as_u64(), Some(new_q1));
+    let from = get(&f.app, "/api/reports/mrr?start=2025-03-15", t).await;
+    assert_eq!(from["periods"][0]["period"], "2025-03");
+    let early = get(&f.app, "/api/reports/mrr?end=2025-03-31", t).await;
+    assert_eq!(
+        early["periods"].as_array().unwrap().last().unwrap()["closing"],
+        in_q1[2]["closing"],
+        "a report ending earlier sees the same past"
+    );
+
+    // Retention: the overview's trailing 12 months.
+    let r = get(&f.app, "/api/reports/retention", t).await;
+    assert_eq!(r["start"], "2024-06-30");
+    for k in ["logo", "grr", "nrr", "seats"] {
+        assert_eq!(r[k], o["retention"][k], "{k}");
+    }
+    let grr = r["grr"].as_f64().unwrap();
+    assert!((0.0..=1.0).contains(&grr) && grr <= r["nrr"].as_f64().unwrap() + 1e-12);
+
+    // Cohorts: period-0 customers add up to everyone acquired by `end`.
+    let c = get(&f.app, "/api/reports/cohorts", t).await;
+    let cohorts = c["cohorts"].as_array().unwrap();
+    let total: u64 = cohorts
+        .iter()
+        .map(|r| r["customers"].as_u64().unwrap())
+        .sum();
+    assert_eq!(total, n);
+    for row in cohorts {
+        for cell in row["cells"].as_array().unwrap() {
+            let logo = cell["logo"].as_f64().unwrap();
+            assert!((0.0..=1.0).contains(&logo), "{cell}");
+        }
+    }
+    let cq = get(&f.app, "/api/reports/cohorts?interval=quarter", t).await;
+    let total_q: u64 = cq["cohorts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["customers"].as_u64().unwrap())
+        .sum();
+    assert_eq!(total_q, n);
+
+    // Filters: the channels partition the company in every report.
+    let channels: Vec<String> = {
+        let list = get(&f.app, "/api/customers?limit=1000", t).await;
+        let mut v: Vec<String> = list["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|c| c["channel"].as_str().map(String::from))
+            .collect();
+        v.sort();
+        v.dedup();
+        v
+    };
+    assert!(channels.len() >= 2, "{channels:?}");
+    let mut customers = 0;
+    let mut closing = Decimal::ZERO;
+    let mut profit = Decimal::ZERO;
+    let mut observations = 0;
+    for ch in &channels {
+        let m = get(&f.app, &format!("/api/reports/mrr?channel={ch}"), t).await;
+        customers += m["customers"].as_u64().unwrap();
+        if let Some(l) = m["periods"].as_array().unwrap().last() {
+            assert_eq!(l["period"], "2025-06");
+            closing += dec(&l["closing"]);
+        }
+        let v = get(&f.app, &format!("/api/reports/value?channel={ch}"), t).await;
+        profit += dec(&v["ledger"]["profit"]);
+        let s = get(&f.app, &format!("/api/reports/survival?channel={ch}"), t).await;
+        observations += s["observations"].as_u64().unwrap();
+    }
+    assert_eq!(customers, n);
+    // Rounding per channel to the cent: within a cent a channel.
+    assert!((closing - dec(&o["mrr"])).abs() <= Decimal::new(channels.len() as i64, 2));
+    let v = get(&f.app, "/api/reports/value", t).await;
+    assert_eq!(profit, dec(&v["ledger"]["profit"]), "profit is exact");
+    assert_eq!(dec(&v["ledger"]["profit"]), dec(&o["realised_profit"]));
+    let s = get(&f.app, "/api/reports/survival", t).await;
+    assert_eq!(observations, s["observations"].as_u64().unwrap());
+    let pts = s["points"].as_array().unwrap();
+    for w in pts.windows(2) {
+        assert!(w[1]["survival"].as_f64() <= w[0]["survival"].as_f64());
+    }
+    // Value distributions count every customer once.
+    let bars = |v: &Value, k: &str| -> u64 {
+        v[k].as_array()
+            .unwrap()
+            .iter()
+            .map(|b| b["customers"].as_u64().unwrap())
+            .sum()
+    };
+    assert_eq!(bars(&v, "realised"), n);
+    assert_eq!(bars(&v, "lifetime"), n);
+
+    // A segment filter narrows to the overview's count of that segment.
+    for seg in o["segments"].as_array().unwrap() {
+        let name = seg["name"].as_str().unwrap();
+        let m = get(&f.app, &format!("/api/reports/value?segment={name}"), t).await;
+        assert_eq!(m["customers"], seg["customers"], "{name}");
+        assert_eq!(bars(&m, "lifetime"), seg["customers"].as_u64().unwrap());
+    }
+    // A filter nobody matches is an empty report, not an error.
+    let none = get(&f.app, "/api/reports/cohorts?region=nowhere", t).await;
+    assert_eq!(none["customers"], 0);
+    assert_eq!(none["cohorts"], json!([]));
+
+    // Bad parameters: 400 with a message naming the parameter.
+    for (uri, word) in [
+        ("/api/reports/mrr?end=2030-01-01", "end"),
+        ("/api/reports/mrr?end=yesterday", "end"),
+        ("/api/reports/cohorts?interval=week", "interval"),
+        ("/api/reports/retention?months=0", "months"),
+        ("/api/reports/survival?level=1.5", "level"),
+        ("/api/reports/value?bins=1", "bins"),
+        ("/api/reports/value?segment=vip", "segment"),
+    ] {
+        let (st, v) = call(&f.app, "GET", uri, Some(t), None).await;
+        assert_eq!(st, StatusCode::BAD_REQUEST, "{uri}: {v}");
+        let msg = v["error"]["message"].as_str().unwrap();
+        assert!(msg.contains(word), "{uri}: {msg}");
+    }
+    let _ = std::fs::remove_dir_all(&f.dir);
+}

@@ -9,17 +9,15 @@
 //! - Secrets come from the environment variables the configuration names, never from the file.
 
 use crate::cmd_act::{context, finish, heading, load_config, ActArgs, Ctx};
-use crate::cmd_journal::{
-    assign_stages, instant_text, now_secs, open_store, record_segments, record_stages, store_err,
-};
+use crate::cmd_journal::{instant_text, now_secs, open_store, store_err};
 use crate::cmd_report::{date_text, emit, tabular, ReportFormat};
 use crate::error::CliError;
 use clap::Args;
 use serde_json::json;
 use std::collections::HashMap;
 use std::path::PathBuf;
-use tenure_act::playbooks::{self, evaluate, first_uses, Firing, Subject};
-use tenure_act::{segment, thresholds, Config};
+use tenure_act::playbooks::{self, Firing};
+use tenure_act::{plan_day, Config, Journaled};
 use tenure_deliver::{DeliveryConfig, RetryPolicy, SmtpConfig, SmtpCredentials, WebhookSecret};
 use tenure_store::Store;
 use tenure_worker::{Endpoint, Pass, Worker};
@@ -39,73 +37,24 @@ pub struct RunPlaybooksArgs {
 /// `tenure run-playbooks`.
 pub fn run_playbooks(a: RunPlaybooksArgs) -> Result<(), CliError> {
     let ctx = context(&a.common)?;
-    let day = date_text(ctx.as_of);
-    let fs = ctx.facts(ctx.as_of)?;
-    let c = ctx.currency();
-    let t = thresholds(&fs, &ctx.cfg.segments, c);
-    let segments: Vec<_> = fs.iter().map(|f| segment(f, &t, c)).collect();
-    let health: Vec<_> = fs.iter().map(|f| ctx.health(f)).collect();
-    let (stages, renewals) = assign_stages(&ctx, &fs);
-    let milestones: Vec<_> = fs
-        .iter()
-        .map(|f| first_uses(&ctx.data, f.customer, ctx.as_of))
-        .collect();
-
     let mut store = open_store(a.common.db.as_deref())?;
-    // The newest stored move dated before the day, per customer.
-    let mut latest = String::new();
-    let mut before_seg: HashMap<String, String> = HashMap::new();
-    for m in store.segment_history(None).map_err(store_err)? {
-        latest = latest.max(m.day.clone());
-        if m.day < day {
-            before_seg.insert(m.customer_id, m.segment);
-        }
-    }
-    let mut before_stage: HashMap<String, String> = HashMap::new();
-    for m in store.stage_history(None).map_err(store_err)? {
-        latest = latest.max(m.day.clone());
-        if m.day < day {
-            before_stage.insert(m.customer_id, m.stage);
-        }
-    }
+    let journaled = Journaled {
+        segments: store.segment_history(None).map_err(store_err)?,
+        stages: store.stage_history(None).map_err(store_err)?,
+        last_fires: store.last_fires().map_err(store_err)?,
+    };
+    let plan = plan_day(&ctx.data, &ctx.fx, ctx.as_of, &ctx.cfg, &journaled)
+        .map_err(|e| CliError::input(e.to_string()))?;
     // Checked here, before anything is written, so the three writes below cannot half-happen
     // on a day out of order.
-    if !a.dry_run && latest > day {
+    if !a.dry_run && plan.out_of_order() {
         return Err(CliError::input(format!(
-            "the segment and stage histories are recorded up to {latest}; {day} is earlier \
-             (histories are kept in day order: evaluate a later day, or use --dry-run)"
+            "the segment and stage histories are recorded up to {}; {} is earlier \
+             (histories are kept in day order: evaluate a later day, or use --dry-run)",
+            plan.latest.as_deref().unwrap_or(""),
+            plan.day
         )));
     }
-    let last_fires = store.last_fires().map_err(store_err)?;
-
-    let subjects: Vec<Subject> = fs
-        .iter()
-        .enumerate()
-        .map(|(i, f)| {
-            let id = ctx.id(f);
-            Subject {
-                id,
-                facts: f,
-                health: Some(&health[i]),
-                segment: Some(segments[i].segment.as_str()),
-                previous_segment: before_seg.get(id).map(String::as_str),
-                stage: Some(stages[i].stage.as_str()),
-                previous_stage: before_stage.get(id).map(String::as_str),
-                stage_since: Some(stages[i].since),
-                next_renewal: renewals[f.customer as usize],
-                milestones: &milestones[i],
-            }
-        })
-        .collect();
-    let firings = evaluate(
-        &ctx.cfg.playbooks,
-        &subjects,
-        &ctx.data,
-        ctx.as_of,
-        &last_fires,
-        &ctx.cfg,
-    );
-
     // The worker first: a missing secret must fail before anything is stored.
     let mut worker = match a.deliver {
         true => Some(worker(&ctx.cfg, now_secs())?),
@@ -114,23 +63,20 @@ pub fn run_playbooks(a: RunPlaybooksArgs) -> Result<(), CliError> {
     let mut recorded = None;
     let mut delivered = None;
     if !a.dry_run {
-        let seg_moves = record_segments(
-            store.as_mut(),
-            ctx.as_of,
-            segments
-                .iter()
-                .map(|s| (ctx.data.customer_ids[s.customer as usize].as_str(), s))
-                .collect(),
-        )?;
-        let stage_moves = record_stages(store.as_mut(), &ctx, &stages)?;
-        let fires: Vec<_> = firings.iter().map(|f| f.fire.clone()).collect();
+        store
+            .record_segments(&plan.day, &plan.segment_moves)
+            .map_err(store_err)?;
+        store
+            .record_stages(&plan.day, &plan.stage_moves)
+            .map_err(store_err)?;
         let now = now_secs();
-        let enqueued = store.enqueue(&fires, now).map_err(store_err)?;
-        recorded = Some((seg_moves, stage_moves, enqueued));
+        let enqueued = store.enqueue(&plan.fires(), now).map_err(store_err)?;
+        recorded = Some((plan.segment_moves.len(), plan.stage_moves.len(), enqueued));
         if let Some(w) = worker.as_mut() {
             delivered = Some(w.drain(store.as_mut(), now).map_err(store_err)?);
         }
     }
+    let firings = plan.firings;
     let out = report(&a, &ctx, &firings, recorded, delivered);
     finish(&a.common, &ctx, out)
 }

@@ -1,0 +1,839 @@
+//! `/api/reports/…`: the value, retention, cohort, MRR and survival reports of `tenure report`,
+//! computed on request from the snapshot's records.
+//!
+//! Every report takes `end` (the last day observed, inclusive; default and maximum the
+//! snapshot's `as_of`) and the same filters: customer attributes (`channel`, `plan`, `region`)
+//! and the snapshot's decisions (`segment`, `stage`). Filters combine with *and*; a report of
+//! no matching customer is empty, not an error. The computation runs off the async threads.
+//!
+//! Money is exact decimal strings of the snapshot's currency; MRR figures, kept internally in
+//! twelfths of a minor unit, are rounded half away from zero to the minor unit one by one (so
+//! a period's movements can differ from `closing − opening` by a minor unit or two).
+
+use crate::api::{Basis, IntervalName, SegmentName, StageName, Q};
+use crate::auth::Read;
+use crate::error::ErrorBody;
+use crate::snapshot::{day_text, Snapshot, Tags};
+use crate::{ApiError, AppState};
+use axum::extract::State;
+use axum::Json;
+use serde::{Deserialize, Serialize};
+use std::sync::Arc;
+use tenure_act::Config;
+use tenure_reports::calendar::{add_months, Interval};
+use tenure_reports::money::div_round;
+use tenure_reports::mrr::MrrMonth;
+use tenure_reports::retention::{cohort_report, retention_report, CohortRow, RetentionRow};
+use tenure_reports::survival::{survival_report, Spells};
+use tenure_reports::value::{value_report, Figures, ValueConfig};
+use tenure_reports::{mrr_report, GroupBy, Grouping};
+use tenure_store::dataset::{day_of_text, Day};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+pub(crate) fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(report_mrr))
+        .routes(routes!(report_cohorts))
+        .routes(routes!(report_retention))
+        .routes(routes!(report_survival))
+        .routes(routes!(report_value))
+}
+
+/// The filters every report takes, and `end`.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct Filters {
+    /// Last day observed, YYYY-MM-DD, inclusive [default: the snapshot's `as_of`, which is
+    /// also the latest allowed].
+    pub end: Option<String>,
+    /// Only customers of this acquisition channel.
+    pub channel: Option<String>,
+    /// Only customers on this plan.
+    pub plan: Option<String>,
+    /// Only customers of this region.
+    pub region: Option<String>,
+    /// Only customers in this CLV segment (the snapshot's).
+    pub segment: Option<SegmentName>,
+    /// Only customers in this lifecycle stage (the snapshot's).
+    pub stage: Option<StageName>,
+}
+
+/// A report's period length.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct PeriodQuery {
+    /// First day shown, YYYY-MM-DD: periods (MRR) or cohorts ending before it are left out
+    /// [default: from the first].
+    pub start: Option<String>,
+    /// `month` (default) or `quarter`.
+    pub interval: Option<IntervalName>,
+}
+
+/// Which customers a report covers and the day it ends.
+struct Scope {
+    snap: Arc<Snapshot>,
+    end: Day,
+    /// `Grouping` with one group `match` when filtered; every customer otherwise.
+    grouping: Grouping,
+    filtered: bool,
+    /// Customers acquired by `end` who match.
+    customers: u64,
+}
+
+impl Scope {
+    fn new(snap: Arc<Snapshot>, f: &Filters) -> Result<Scope, ApiError> {
+        let Some(as_of) = snap.as_of else {
+            return Err(ApiError::invalid(
+                "the store holds no records yet: import some first",
+            ));
+        };
+        let end = match &f.end {
+            None => as_of,
+            Some(s) => day(s, "end")?,
+        };
+        if end > as_of {
+            return Err(ApiError::bad_request(format!(
+                "end {}: after the snapshot's day {} (the latest a report can observe)",
+                day_text(end),
+                day_text(as_of)
+            )));
+        }
+        let data = &snap.data;
+        let filtered = f.channel.is_some()
+            || f.plan.is_some()
+            || f.region.is_some()
+            || f.segment.is_some()
+            || f.stage.is_some();
+        let name = |n: Option<tenure_store::dataset::NameId>| n.map(|n| data.names.name(n));
+        let segment = f.segment.map(|s| Tags::segment_of(s.as_str()));
+        let stage = f.stage.map(|s| Tags::stage_of(s.as_str()));
+        let mut customers = 0;
+        let labels: Vec<Option<String>> = data
+            .customers
+            .iter()
+            .enumerate()
+            .map(|(c, row)| {
+                let pos = snap.position[c];
+                let tags = snap.tags.get(pos as usize);
+                let ok = (f.channel.is_none() || name(row.channel) == f.channel.as_deref())
+                    && (f.plan.is_none() || name(row.plan) == f.plan.as_deref())
+                    && (f.region.is_none() || name(row.region) == f.region.as_deref())
+                    && segment.is_none_or(|s| tags.is_some_and(|t| t.segment == s))
+                    && stage.is_none_or(|s| tags.is_some_and(|t| t.stage == s));
+                if ok && row.acquired <= end {
+                    customers += 1;
+                }
+                ok.then(|| "match".to_string())
+            })
+            .collect();
+        let grouping = match filtered {
+            true => Grouping::custom("filter", labels),
+            false => Grouping::new(data, GroupBy::All),
+        };
+        Ok(Scope {
+            snap,
+            end,
+            grouping,
+            filtered,
+            customers,
+        })
+    }
+
+    /// The filtered group's rows of a report with a total and per-group rows.
+    fn pick<T: Clone>(&self, total: T, groups: Vec<T>, empty: T) -> T {
+        match self.filtered {
+            false => total,
+            true => groups.into_iter().next().unwrap_or(empty),
+        }
+    }
+
+    fn basis(&self) -> ReportBasis {
+        ReportBasis {
+            basis: crate::api::basis(&self.snap),
+            end: day_text(self.end),
+            customers: self.customers,
+        }
+    }
+
+    fn money(&self, minor: i64) -> String {
+        self.snap.money(minor)
+    }
+
+    /// Twelfths of a minor unit as money rounded to the minor unit.
+    fn twelfths(&self, t: i64) -> String {
+        self.money(div_round(i128::from(t), 12).unwrap_or(0))
+    }
+}
+
+fn day(s: &str, what: &str) -> Result<Day, ApiError> {
+    day_of_text(s).ok_or_else(|| {
+        ApiError::bad_request(format!("{what} {s:?}: not a calendar day (YYYY-MM-DD)"))
+    })
+}
+
+fn interval(i: Option<IntervalName>) -> Interval {
+    match i {
+        Some(IntervalName::Quarter) => Interval::Quarter,
+        _ => Interval::Month,
+    }
+}
+
+async fn compute<T: Send + 'static>(
+    state: &AppState,
+    f: impl FnOnce(Arc<Snapshot>) -> Result<T, ApiError> + Send + 'static,
+) -> Result<T, ApiError> {
+    let snap = state.snapshot();
+    tokio::task::spawn_blocking(move || f(snap))
+        .await
+        .map_err(|e| ApiError::internal(format!("a report task failed: {e}")))?
+}
+
+/// What every report says about itself.
+#[derive(Serialize, ToSchema)]
+pub struct ReportBasis {
+    #[serde(flatten)]
+    pub basis: Basis,
+    /// The last day observed.
+    pub end: String,
+    /// Customers acquired by `end` who match the filters.
+    pub customers: u64,
+}
+
+// ---------------------------------------------------------------------------------------
+// MRR movements
+// ---------------------------------------------------------------------------------------
+
+/// One period's MRR movements: `closing = opening + new + expansion + reactivation −
+/// contraction − churn` (up to the rounding of each figure to the minor unit).
+#[derive(Serialize, ToSchema)]
+pub struct MrrPeriod {
+    /// `2025-03` or `2025-Q1`.
+    pub period: String,
+    pub first_day: String,
+    /// The period's last day, or `end` for the period holding it.
+    pub last_day: String,
+    pub opening: String,
+    pub new: String,
+    pub expansion: String,
+    pub contraction: String,
+    pub churn: String,
+    pub reactivation: String,
+    pub closing: String,
+    /// 12 × closing MRR.
+    pub arr: String,
+    pub customers_opening: u64,
+    pub customers_closing: u64,
+    pub new_customers: u64,
+    pub reactivated_customers: u64,
+    pub churned_customers: u64,
+    pub seats_closing: u64,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct MrrOut {
+    #[serde(flatten)]
+    pub basis: ReportBasis,
+    /// month or quarter.
+    pub interval: String,
+    pub periods: Vec<MrrPeriod>,
+}
+
+/// MRR movements per month or quarter (new, expansion, contraction, churn, reactivation),
+/// with ARR and paying customers.
+#[utoipa::path(get, path = "/api/reports/mrr", tag = "reports",
+    params(Filters, PeriodQuery),
+    responses((status = 200, body = MrrOut), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn report_mrr(
+    State(state): State<AppState>,
+    _: Read,
+    Q(f): Q<Filters>,
+    Q(p): Q<PeriodQuery>,
+) -> Result<Json<MrrOut>, ApiError> {
+    compute(&state, move |snap| {
+        let sc = Scope::new(snap, &f)?;
+        let start = p.start.as_deref().map(|s| day(s, "start")).transpose()?;
+        let iv = interval(p.interval);
+        let r = mrr_report(&sc.snap.data, &sc.snap.fx, sc.end, &sc.grouping);
+        let months = sc
+            .pick(
+                Some(r.total),
+                r.groups.into_iter().map(Some).collect(),
+                None,
+            )
+            .map(|s| s.months)
+            .unwrap_or_default();
+        // Fold months into periods: opening of the first, closing of the last, flows summed.
+        let mut periods: Vec<(tenure_reports::calendar::Period, MrrMonth)> = Vec::new();
+        for m in months {
+            let Some(month) = m.month else { continue };
+            let key = iv.period_of(month.first_day());
+            match periods.last_mut() {
+                Some((k, acc)) if *k == key => {
+                    acc.new += m.new;
+                    acc.expansion += m.expansion;
+                    acc.contraction += m.contraction;
+                    acc.churn += m.churn;
+                    acc.reactivation += m.reactivation;
+                    acc.new_customers += m.new_customers;
+                    acc.reactivated_customers += m.reactivated_customers;
+                    acc.churned_customers += m.churned_customers;
+                    acc.closing = m.closing;
+                    acc.customers_closing = m.customers_closing;
+                    acc.seats_closing = m.seats_closing;
+                }
+                _ => periods.push((key, m)),
+            }
+        }
+        let periods = periods
+            .into_iter()
+            .filter(|(k, _)| start.is_none_or(|s| k.last_day() >= s))
+            .map(|(k, m)| MrrPeriod {
+                period: k.to_string(),
+                first_day: day_text(k.first_day()),
+                last_day: day_text(k.last_day().min(sc.end)),
+                opening: sc.twelfths(m.opening),
+                new: sc.twelfths(m.new),
+                expansion: sc.twelfths(m.expansion),
+                contraction: sc.twelfths(m.contraction),
+                churn: sc.twelfths(m.churn),
+                reactivation: sc.twelfths(m.reactivation),
+                closing: sc.twelfths(m.closing),
+                arr: sc.money(m.arr_minor()),
+                customers_opening: m.customers_opening,
+                customers_closing: m.customers_closing,
+                new_customers: m.new_customers,
+                reactivated_customers: m.reactivated_customers,
+                churned_customers: m.churned_customers,
+                seats_closing: m.seats_closing,
+            })
+            .collect();
+        Ok(Json(MrrOut {
+            basis: sc.basis(),
+            interval: iv_name(iv).to_string(),
+            periods,
+        }))
+    })
+    .await
+}
+
+fn iv_name(i: Interval) -> &'static str {
+    match i {
+        Interval::Month => "month",
+        Interval::Quarter => "quarter",
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Cohorts
+// ---------------------------------------------------------------------------------------
+
+/// A cohort at the end of its k-th period (k = 0: the period of acquisition).
+#[derive(Serialize, ToSchema)]
+pub struct CohortCellOut {
+    pub period: u32,
+    /// Customers retained: paying MRR (subscribers) or with a purchase in the period.
+    pub retained: u64,
+    /// retained / cohort customers.
+    pub logo: Option<f64>,
+    /// Σ MRR / Σ starting MRR of the cohort's subscribers.
+    pub nrr: Option<f64>,
+    /// Σ min(MRR, starting MRR) / Σ starting MRR.
+    pub grr: Option<f64>,
+    /// Seats / starting seats.
+    pub seats: Option<f64>,
+    pub mrr: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct CohortOut {
+    /// `2025-03` or `2025-Q1`: when its customers were acquired.
+    pub cohort: String,
+    pub customers: u64,
+    pub subscribers: u64,
+    pub starting_mrr: String,
+    pub starting_seats: u64,
+    pub cells: Vec<CohortCellOut>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct CohortsOut {
+    #[serde(flatten)]
+    pub basis: ReportBasis,
+    pub interval: String,
+    pub cohorts: Vec<CohortOut>,
+}
+
+fn cohort_out(sc: &Scope, r: &CohortRow) -> CohortOut {
+    CohortOut {
+        cohort: r.cohort.to_string(),
+        customers: r.customers,
+        subscribers: r.subscribers,
+        starting_mrr: sc.twelfths(r.starting_mrr),
+        starting_seats: r.starting_seats,
+        cells: r
+            .cells
+            .iter()
+            .enumerate()
+            .map(|(k, c)| CohortCellOut {
+                period: c.period,
+                retained: c.retained,
+                logo: r.logo(k),
+                nrr: r.nrr(k),
+                grr: r.grr(k),
+                seats: r.seats(k),
+                mrr: sc.twelfths(c.mrr),
+            })
+            .collect(),
+    }
+}
+
+/// Retention by acquisition cohort: for each cohort and each period since, customers, revenue
+/// (net and gross) and seats retained — the heatmap.
+#[utoipa::path(get, path = "/api/reports/cohorts", tag = "reports",
+    params(Filters, PeriodQuery),
+    responses((status = 200, body = CohortsOut), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn report_cohorts(
+    State(state): State<AppState>,
+    _: Read,
+    Q(f): Q<Filters>,
+    Q(p): Q<PeriodQuery>,
+) -> Result<Json<CohortsOut>, ApiError> {
+    compute(&state, move |snap| {
+        let sc = Scope::new(snap, &f)?;
+        let start = p.start.as_deref().map(|s| day(s, "start")).transpose()?;
+        let iv = interval(p.interval);
+        let r = cohort_report(&sc.snap.data, &sc.snap.fx, sc.end, iv, &sc.grouping)
+            .map_err(|e| ApiError::invalid(e.to_string()))?;
+        let rows = sc.pick(
+            r.total,
+            r.groups.into_iter().map(|(_, rows)| rows).collect(),
+            Vec::new(),
+        );
+        let cohorts = rows
+            .iter()
+            .filter(|r| start.is_none_or(|s| r.cohort.last_day() >= s))
+            .map(|r| cohort_out(&sc, r))
+            .collect();
+        Ok(Json(CohortsOut {
+            basis: sc.basis(),
+            interval: iv_name(iv).to_string(),
+            cohorts,
+        }))
+    })
+    .await
+}
+
+// ---------------------------------------------------------------------------------------
+// Trailing-window retention
+// ---------------------------------------------------------------------------------------
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct WindowQuery {
+    /// The window before `end`, months: 1 to 120 [default: 12].
+    pub months: Option<u32>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct RetentionOut {
+    #[serde(flatten)]
+    pub basis: ReportBasis,
+    /// The window's first day (`end` minus `months`).
+    pub start: String,
+    pub months: u32,
+    /// Customers paying MRR on `start`, and how many still pay on `end`.
+    pub customers_start: u64,
+    pub customers_retained: u64,
+    pub mrr_start: String,
+    /// Their MRR on `end` (customers new in the window excluded).
+    pub mrr_end: String,
+    pub seats_start: u64,
+    pub seats_end: u64,
+    pub logo: Option<f64>,
+    pub grr: Option<f64>,
+    pub nrr: Option<f64>,
+    pub seats: Option<f64>,
+}
+
+/// Logo, gross and net revenue and seat retention over a trailing window.
+#[utoipa::path(get, path = "/api/reports/retention", tag = "reports",
+    params(Filters, WindowQuery),
+    responses((status = 200, body = RetentionOut), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn report_retention(
+    State(state): State<AppState>,
+    _: Read,
+    Q(f): Q<Filters>,
+    Q(w): Q<WindowQuery>,
+) -> Result<Json<RetentionOut>, ApiError> {
+    let months = w.months.unwrap_or(12);
+    if !(1..=120).contains(&months) {
+        return Err(ApiError::bad_request("months: 1 to 120"));
+    }
+    compute(&state, move |snap| {
+        let sc = Scope::new(snap, &f)?;
+        let r = retention_report(&sc.snap.data, &sc.snap.fx, sc.end, months, &sc.grouping)
+            .map_err(|e| ApiError::invalid(e.to_string()))?;
+        let empty = RetentionRow {
+            label: "match".into(),
+            customers_start: 0,
+            customers_retained: 0,
+            mrr_start: 0,
+            mrr_end: 0,
+            mrr_end_capped: 0,
+            seats_start: 0,
+            seats_end: 0,
+        };
+        let row = sc.pick(r.total, r.groups, empty);
+        Ok(Json(RetentionOut {
+            basis: sc.basis(),
+            start: day_text(add_months(sc.end, -(months as i32))),
+            months,
+            customers_start: row.customers_start,
+            customers_retained: row.customers_retained,
+            mrr_start: sc.twelfths(row.mrr_start),
+            mrr_end: sc.twelfths(row.mrr_end),
+            seats_start: row.seats_start,
+            seats_end: row.seats_end,
+            logo: row.logo(),
+            grr: row.grr(),
+            nrr: row.nrr(),
+            seats: row.seats(),
+        }))
+    })
+    .await
+}
+
+// ---------------------------------------------------------------------------------------
+// Survival
+// ---------------------------------------------------------------------------------------
+
+#[derive(Debug, Clone, Copy, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum SpellsName {
+    /// Each customer's first subscription.
+    First,
+    /// Every subscription chain.
+    All,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct SurvivalQuery {
+    /// `first` (default) or `all`.
+    pub spells: Option<SpellsName>,
+    /// Confidence level of the band and the median's interval, in (0, 1) [default: 0.95].
+    pub level: Option<f64>,
+}
+
+/// S(t) at one point of the Kaplan–Meier timeline.
+#[derive(Serialize, ToSchema)]
+pub struct SurvivalPoint {
+    pub days: u32,
+    pub at_risk: u64,
+    pub events: u64,
+    pub censored: u64,
+    pub survival: f64,
+    pub lower: f64,
+    pub upper: f64,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct SurvivalOut {
+    #[serde(flatten)]
+    pub basis: ReportBasis,
+    pub spells: String,
+    pub level: f64,
+    /// Subscriptions observed and how many ended.
+    pub observations: u64,
+    pub events: u64,
+    /// Median tenure, days, with its interval (`null`: not reached).
+    pub median_days: Option<u32>,
+    pub median_lower_days: Option<u32>,
+    pub median_upper_days: Option<u32>,
+    pub points: Vec<SurvivalPoint>,
+}
+
+/// Kaplan–Meier survival of subscription tenure, days, with an exponential Greenwood band.
+#[utoipa::path(get, path = "/api/reports/survival", tag = "reports",
+    params(Filters, SurvivalQuery),
+    responses((status = 200, body = SurvivalOut), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn report_survival(
+    State(state): State<AppState>,
+    _: Read,
+    Q(f): Q<Filters>,
+    Q(q): Q<SurvivalQuery>,
+) -> Result<Json<SurvivalOut>, ApiError> {
+    let level = q.level.unwrap_or(0.95);
+    if !(level > 0.0 && level < 1.0) {
+        return Err(ApiError::bad_request("level: between 0 and 1"));
+    }
+    let spells = q.spells.unwrap_or(SpellsName::First);
+    compute(&state, move |snap| {
+        let sc = Scope::new(snap, &f)?;
+        let which = match spells {
+            SpellsName::First => Spells::First,
+            SpellsName::All => Spells::All,
+        };
+        let r = survival_report(&sc.snap.data, sc.end, which, &sc.grouping, level)
+            .map_err(|e| ApiError::invalid(e.to_string()))?;
+        let g = match sc.filtered {
+            false => Some(r.total),
+            true => r.groups.into_iter().next(),
+        };
+        let km = g.map(|g| g.km);
+        Ok(Json(SurvivalOut {
+            basis: sc.basis(),
+            spells: match spells {
+                SpellsName::First => "first",
+                SpellsName::All => "all",
+            }
+            .to_string(),
+            level,
+            observations: km.as_ref().map_or(0, |k| k.observations),
+            events: km.as_ref().map_or(0, |k| k.events),
+            median_days: km.as_ref().and_then(|k| k.median),
+            median_lower_days: km.as_ref().and_then(|k| k.median_lower),
+            median_upper_days: km.as_ref().and_then(|k| k.median_upper),
+            points: km
+                .map(|k| {
+                    k.points
+                        .iter()
+                        .map(|p| SurvivalPoint {
+                            days: p.time,
+                            at_risk: p.at_risk,
+                            events: p.events,
+                            censored: p.censored,
+                            survival: p.survival,
+                            lower: p.lower,
+                            upper: p.upper,
+                        })
+                        .collect()
+                })
+                .unwrap_or_default(),
+        }))
+    })
+    .await
+}
+
+// ---------------------------------------------------------------------------------------
+// Value
+// ---------------------------------------------------------------------------------------
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ValueQuery {
+    /// Bars of each distribution: 2 to 100 [default: 20].
+    pub bins: Option<usize>,
+}
+
+/// The ledger of the matching customers to `end` (minor units as decimal strings; costs
+/// positive).
+#[derive(Serialize, ToSchema)]
+pub struct Ledger {
+    pub new: String,
+    pub upsell: String,
+    pub expansion: String,
+    pub renewal: String,
+    pub change_order: String,
+    pub one_off: String,
+    /// ≤ 0.
+    pub refund: String,
+    pub net_revenue: String,
+    pub referral_credit: String,
+    pub cogs: String,
+    pub acquisition: String,
+    pub retention: String,
+    pub service: String,
+    pub profit: String,
+}
+
+/// One bar: customers with `lower ≤ value < upper` (`null`: unbounded; the last bar includes
+/// its upper edge).
+#[derive(Serialize, ToSchema)]
+pub struct Bin {
+    pub lower: Option<String>,
+    pub upper: Option<String>,
+    pub customers: u64,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ValueOut {
+    #[serde(flatten)]
+    pub basis: ReportBasis,
+    pub ledger: Ledger,
+    /// Customers whose cumulative profit has reached 0, and whose acquisition cost is paid
+    /// back; the median payback, months.
+    pub broken_even: u64,
+    pub paid_back: u64,
+    pub median_payback_months: Option<u32>,
+    /// Realised profit per customer to `end`.
+    pub realised: Vec<Bin>,
+    /// Realised plus predicted future profit per customer, at the snapshot's `as_of` (only
+    /// when `end` is that day; customers without a prediction count their realised profit).
+    pub lifetime: Vec<Bin>,
+}
+
+/// Bars between the 1st and 99th percentiles, the first and last open-ended when values lie
+/// beyond (so one outlier does not flatten the chart). Invariant: the counts sum to `v.len()`.
+pub(crate) fn histogram(mut v: Vec<i64>, bins: usize) -> Vec<(Option<i64>, Option<i64>, u64)> {
+    if v.is_empty() {
+        return Vec::new();
+    }
+    v.sort_unstable();
+    let n = v.len();
+    let q = |p: f64| v[((n - 1) as f64 * p).round() as usize];
+    let (min, max) = (v[0], v[n - 1]);
+    let (lo, hi) = (q(0.01), q(0.99));
+    if lo == hi {
+        return vec![(Some(min), Some(max), n as u64)];
+    }
+    let width = ((i128::from(hi) - i128::from(lo)) + bins as i128 - 1) / bins as i128;
+    let width = width.max(1);
+    let edge = |k: usize| (i128::from(lo) + width * k as i128).min(i128::from(i64::MAX)) as i64;
+    let mut counts = vec![0u64; bins];
+    for &x in &v {
+        let k = ((i128::from(x) - i128::from(lo)).div_euclid(width)).clamp(0, bins as i128 - 1);
+        counts[k as usize] += 1;
+    }
+    (0..bins)
+        .map(|k| {
+            let lower = if k == 0 && min < lo {
+                None
+            } else {
+                Some(edge(k))
+            };
+            let upper = if k == bins - 1 && max > edge(bins) {
+                None
+            } else {
+                Some(edge(k + 1))
+            };
+            (lower, upper, counts[k])
+        })
+        .collect()
+}
+
+fn ledger(sc: &Scope, t: &Figures) -> Ledger {
+    let r = t.revenue;
+    Ledger {
+        new: sc.money(r[0]),
+        upsell: sc.money(r[1]),
+        expansion: sc.money(r[2]),
+        renewal: sc.money(r[3]),
+        change_order: sc.money(r[4]),
+        one_off: sc.money(r[5]),
+        refund: sc.money(r[6]),
+        net_revenue: sc.money(t.net_revenue()),
+        referral_credit: sc.money(t.referral_credit),
+        cogs: sc.money(t.cogs),
+        acquisition: sc.money(t.acquisition()),
+        retention: sc.money(t.retention()),
+        service: sc.money(t.service()),
+        profit: sc.money(t.profit()),
+    }
+}
+
+fn value_config(sc: &Scope, cfg: &Config) -> ValueConfig {
+    let mut v = ValueConfig::new(sc.end, sc.snap.fx.currency());
+    v.fx = sc.snap.fx.clone();
+    v.referral_share = rust_decimal::Decimal::from_f64_retain(cfg.value.referral_share)
+        .map(|d| d.round_dp(6))
+        .unwrap_or_default();
+    v
+}
+
+/// The value ledger by revenue conduit and cost, break-even and payback, and the
+/// distributions of realised and lifetime profit per customer.
+#[utoipa::path(get, path = "/api/reports/value", tag = "reports",
+    params(Filters, ValueQuery),
+    responses((status = 200, body = ValueOut), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn report_value(
+    State(state): State<AppState>,
+    _: Read,
+    Q(f): Q<Filters>,
+    Q(q): Q<ValueQuery>,
+) -> Result<Json<ValueOut>, ApiError> {
+    let bins = q.bins.unwrap_or(20);
+    if !(2..=100).contains(&bins) {
+        return Err(ApiError::bad_request("bins: 2 to 100"));
+    }
+    let cfg = state.config().clone();
+    compute(&state, move |snap| {
+        let sc = Scope::new(snap, &f)?;
+        let vcfg = value_config(&sc, &cfg);
+        let r = value_report(&sc.snap.data, &vcfg, &sc.grouping)
+            .map_err(|e| ApiError::invalid(e.to_string()))?;
+        let matches = |c: tenure_store::dataset::CustomerIdx| -> bool {
+            !sc.filtered || sc.grouping.group(c).is_some()
+        };
+        let realised: Vec<i64> = r
+            .customers
+            .iter()
+            .filter(|c| matches(c.customer))
+            .map(|c| c.totals.profit())
+            .collect();
+        let lifetime: Vec<i64> = match Some(sc.end) == sc.snap.as_of {
+            false => Vec::new(),
+            true => sc
+                .snap
+                .position
+                .iter()
+                .enumerate()
+                .filter(|&(c, &p)| p != u32::MAX && matches(c as u32))
+                .map(|(_, &p)| {
+                    let v = &sc.snap.customers[p as usize];
+                    v.realised_profit + v.future_profit.unwrap_or(0)
+                })
+                .collect(),
+        };
+        let group = sc.pick(
+            Some(r.total),
+            r.groups.into_iter().map(Some).collect(),
+            None,
+        );
+        let bars = |v: Vec<i64>| -> Vec<Bin> {
+            histogram(v, bins)
+                .into_iter()
+                .map(|(l, u, k)| Bin {
+                    lower: l.map(|x| sc.money(x)),
+                    upper: u.map(|x| sc.money(x)),
+                    customers: k,
+                })
+                .collect()
+        };
+        Ok(Json(ValueOut {
+            basis: sc.basis(),
+            ledger: ledger(&sc, &group.as_ref().map(|g| g.totals).unwrap_or_default()),
+            broken_even: group.as_ref().map_or(0, |g| g.broken_even),
+            paid_back: group.as_ref().map_or(0, |g| g.paid_back),
+            median_payback_months: group.as_ref().and_then(|g| g.median_payback_months),
+            realised: bars(realised),
+            lifetime: bars(lifetime),
+        }))
+    })
+    .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::histogram;
+
+    #[test]
+    fn histogram_counts_every_value_once_and_opens_its_ends_for_outliers() {
+        let mut v: Vec<i64> = (0..1000).collect();
+        v.push(1_000_000);
+        v.push(-5_000);
+        let h = histogram(v.clone(), 10);
+        assert_eq!(h.len(), 10);
+        assert_eq!(h.iter().map(|b| b.2).sum::<u64>(), v.len() as u64);
+        assert_eq!(h[0].0, None, "the outlier below opens the first bar");
+        assert_eq!(h[9].1, None, "the outlier above opens the last bar");
+        for w in h.windows(2) {
+            assert_eq!(w[0].1, w[1].0, "edges meet");
+        }
+        let flat = histogram(vec![7; 50], 10);
+        assert_eq!(flat, vec![(Some(7), Some(7), 50)]);
+        assert!(histogram(Vec::new(), 5).is_empty());
+    }
+}
