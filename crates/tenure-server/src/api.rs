@@ -35,7 +35,7 @@ use utoipa_axum::routes;
     security(("bearer" = [])),
     tags(
         (name = "overview"), (name = "customers"), (name = "decisions"),
-        (name = "reports"), (name = "plans"), (name = "outbox"), (name = "imports"),
+        (name = "reports"), (name = "playbooks"), (name = "plans"), (name = "outbox"), (name = "imports"),
         (name = "server")
     )
 )]
@@ -69,6 +69,7 @@ fn parts() -> (axum::Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(import_records))
         .routes(routes!(snapshot_info, snapshot_refresh))
         .merge(crate::reports::routes())
+        .merge(crate::playbooks::routes())
         .split_for_parts()
 }
 
@@ -766,7 +767,7 @@ async fn get_customer(
         customer: row(&s, c),
         method: c.method.clone(),
         segment_reason: c.segment_reason.clone(),
-        retention_plan: plan_out(seg.plan(&state.config().segments)),
+        retention_plan: plan_out(seg.plan(&state.settings().config.segments)),
         stage_reason: c.stage_reason.clone(),
         days_in_stage: c.days_in_stage,
         stage_overdue: c.stage_overdue,
@@ -835,7 +836,8 @@ pub struct Segments {
     responses((status = 200, body = Segments), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
 async fn segments(State(state): State<AppState>, _: Read) -> Json<Segments> {
     let s = snap(&state);
-    let cfg = &state.config().segments;
+    let settings = state.settings();
+    let cfg = &settings.config.segments;
     let th = |v: i64| (v != i64::MAX).then(|| s.money(v));
     Json(Segments {
         basis: basis(&s),

@@ -22,6 +22,7 @@
 mod api;
 mod auth;
 mod error;
+mod playbooks;
 mod reports;
 pub mod snapshot;
 
@@ -45,7 +46,8 @@ pub struct AppState {
 }
 
 struct Inner {
-    settings: Settings,
+    /// Replaced whole when a playbook is saved (readers keep the `Arc` they took).
+    settings: RwLock<Arc<Settings>>,
     store: Mutex<Box<dyn Store>>,
     snapshot: RwLock<Arc<Snapshot>>,
 }
@@ -58,19 +60,30 @@ impl AppState {
         let snap = Snapshot::build(store.as_mut(), &settings)?;
         Ok(AppState {
             inner: Arc::new(Inner {
-                settings,
+                settings: RwLock::new(Arc::new(settings)),
                 store: Mutex::new(store),
                 snapshot: RwLock::new(Arc::new(snap)),
             }),
         })
     }
 
-    pub(crate) fn config(&self) -> &tenure_act::Config {
-        &self.inner.settings.config
+    /// The settings now (the configuration changes when a playbook is saved).
+    pub fn settings(&self) -> Arc<Settings> {
+        match self.inner.settings.read() {
+            Ok(s) => s.clone(),
+            Err(p) => p.into_inner().clone(),
+        }
     }
 
-    pub fn location(&self) -> &Location {
-        &self.inner.settings.location
+    pub(crate) fn set_settings(&self, s: Settings) {
+        match self.inner.settings.write() {
+            Ok(mut g) => *g = Arc::new(s),
+            Err(p) => *p.into_inner() = Arc::new(s),
+        }
+    }
+
+    pub fn location(&self) -> Location {
+        self.settings().location.clone()
     }
 
     pub fn snapshot(&self) -> Arc<Snapshot> {
@@ -98,7 +111,8 @@ impl AppState {
                 Ok(g) => g,
                 Err(p) => p.into_inner(),
             };
-            f(g.as_mut(), &me.inner.settings)
+            let settings = me.settings();
+            f(g.as_mut(), &settings)
         })
         .await
         .map_err(|e| ApiError::internal(format!("a store task failed: {e}")))?

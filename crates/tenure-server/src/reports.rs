@@ -758,7 +758,7 @@ async fn report_value(
     if !(2..=100).contains(&bins) {
         return Err(ApiError::bad_request("bins: 2 to 100"));
     }
-    let cfg = state.config().clone();
+    let cfg = state.settings().config.clone();
     compute(&state, move |snap| {
         let sc = Scope::new(snap, &f)?;
         let vcfg = value_config(&sc, &cfg);

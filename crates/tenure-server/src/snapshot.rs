@@ -29,6 +29,9 @@ pub struct Settings {
     pub config: Config,
     /// Where the configuration came from (`defaults`, a path), reported with every answer.
     pub config_source: String,
+    /// The file playbooks are saved to (`PUT /api/playbooks/{name}`); `None`: playbooks are
+    /// read-only (the server runs on the defaults).
+    pub config_path: Option<std::path::PathBuf>,
     pub fx: FxRule,
     /// The day to decide on; `None`: the newest record's day at each refresh.
     pub as_of: Option<Day>,

@@ -29,6 +29,12 @@ struct Fixture {
 }
 
 fn fixture(name: &str) -> Fixture {
+    fixture_with(name, None)
+}
+
+/// With `config`: the server's configuration file holds that text (and playbooks are
+/// editable).
+fn fixture_with(name: &str, config: Option<&str>) -> Fixture {
     let dir = std::env::temp_dir().join(format!("tenure-api-{}-{name}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     let gen = dir.join("company");
@@ -74,10 +80,24 @@ fn fixture(name: &str) -> Fixture {
     let revoked = token("gone", Role::Admin);
     store.revoke_token("gone", 2).unwrap();
     drop(store);
+    let (cfg, source, path) = match config {
+        None => (tenure_act::Config::default(), "defaults".to_string(), None),
+        Some(text) => {
+            let p = dir.join("tenure.toml");
+            std::fs::write(&p, text).unwrap();
+            let name = p.display().to_string();
+            (
+                tenure_act::Config::parse(text, &name).unwrap(),
+                name,
+                Some(p),
+            )
+        }
+    };
     let settings = Settings {
         location: location.clone(),
-        config: tenure_act::Config::default(),
-        config_source: "defaults".into(),
+        config: cfg,
+        config_source: source,
+        config_path: path,
         fx: Arc::new(|_| {
             Fx::new(Currency::parse("USD").unwrap())
                 .with_rate(Currency::parse("EUR").unwrap(), Decimal::new(1087, 3))
@@ -165,7 +185,10 @@ fn documented_routes() -> Vec<(String, String)> {
     for (path, item) in doc["paths"].as_object().unwrap() {
         for method in ["get", "post", "put", "patch", "delete"] {
             if item.get(method).is_some() {
-                let p = path.replace("{id}", "1").replace("{kind}", "customers");
+                let p = path
+                    .replace("{id}", "1")
+                    .replace("{kind}", "customers")
+                    .replace("{name}", "low-health");
                 out.push((method.to_uppercase(), p));
             }
         }
@@ -772,4 +795,218 @@ async fn reports_agree_with_the_overview_and_across_filters() {
         assert!(msg.contains(word), "{uri}: {msg}");
     }
     let _ = std::fs::remove_dir_all(&f.dir);
+}
+
+async fn send(
+    app: &axum::Router,
+    method: &str,
+    uri: &str,
+    token: &str,
+    body: Value,
+) -> (StatusCode, Value) {
+    let req = Request::builder()
+        .method(method)
+        .uri(uri)
+        .header("authorization", format!("Bearer {token}"))
+        .header("content-type", "application/json")
+        .body(Body::from(body.to_string()))
+        .unwrap();
+    let res = app.clone().oneshot(req).await.unwrap();
+    let status = res.status();
+    let bytes = axum::body::to_bytes(res.into_body(), 1 << 26)
+        .await
+        .unwrap();
+    (
+        status,
+        serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+    )
+}
+
+const PLAYBOOKS: &str = r#"# The team's rules. This comment must survive saves from the API.
+currency = "USD"
+
+[[playbooks]]
+name = "low-health"   # a call before it is too late
+when = { health_below = { score = 1 } }
+cooldown = "30d"
+then = [{ task = "cs-queue", title = "Call {customer_id}" }]
+"#;
+
+/// Playbooks over the API: edited in the file (comments kept, refused edits change nothing),
+/// a run enqueues each fire once, and the outbox shows the actions.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn playbooks_edit_the_file_and_runs_enqueue_once() {
+    let f = fixture_with("playbooks", Some(PLAYBOOKS));
+    let a = f.admin.as_str();
+    let file = f.dir.join("tenure.toml");
+    let l = get(&f.app, "/api/playbooks", f.analyst.as_str()).await;
+    assert_eq!(l["editable"], true);
+    assert_eq!(l["as_of"], "2025-06-30");
+    let p = &l["playbooks"][0];
+    assert_eq!(p["name"], "low-health");
+    assert_eq!(p["trigger"], "health_below");
+    assert_eq!(p["cooldown_days"], 30);
+    assert_eq!(p["actions"], json!(["task cs-queue"]));
+    assert!(p["toml"].as_str().unwrap().contains("score = 1"), "{p}");
+
+    // Nobody is below 1: nothing fires.
+    let (s, r) = send(&f.app, "POST", "/api/playbooks/run", a, json!({})).await;
+    assert_eq!(s, StatusCode::OK, "{r}");
+    assert_eq!(r["new_outbox_items"], 0);
+    let before = std::fs::read_to_string(&file).unwrap();
+
+    // Refused edits: bad TOML, an invalid rule, a different name, an analyst. File unchanged.
+    for (body, status, word) in [
+        (
+            json!({"toml": "when = {"}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "TOML",
+        ),
+        (
+            json!({"toml": "when = { health_below = { score = 60 } }\nthen = [{ task = \"q\" }]"}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "cooldown",
+        ),
+        (
+            json!({"toml": "when = { health_below = { score = 500 } }\ncooldown = \"1d\"\nthen = [{ task = \"q\" }]"}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "score",
+        ),
+        (
+            json!({"toml": "name = \"other\"\nwhen = { health_below = { score = 60 } }"}),
+            StatusCode::BAD_REQUEST,
+            "name",
+        ),
+        (json!({"text": "x"}), StatusCode::BAD_REQUEST, "toml"),
+    ] {
+        let (s, v) = send(&f.app, "PUT", "/api/playbooks/low-health", a, body.clone()).await;
+        assert_eq!(s, status, "{body}: {v}");
+        let msg = v["error"]["message"].as_str().unwrap();
+        assert!(msg.contains(word), "{body}: {msg}");
+        assert_eq!(std::fs::read_to_string(&file).unwrap(), before, "{body}");
+    }
+    let (s, _) = send(
+        &f.app,
+        "PUT",
+        "/api/playbooks/low-health",
+        f.analyst.as_str(),
+        json!({"toml": ""}),
+    )
+    .await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+
+    // Raise the threshold to 60: the run now fires for every customer scoring below 60.
+    let rule = "when = { health_below = { score = 60 } }\ncooldown = \"30d\"\nthen = [{ task = \"cs-queue\", title = \"Call {customer_id}\" }]\n";
+    let (s, v) = send(
+        &f.app,
+        "PUT",
+        "/api/playbooks/low-health",
+        a,
+        json!({ "toml": rule }),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["created"], false);
+    let text = std::fs::read_to_string(&file).unwrap();
+    assert!(
+        text.starts_with("# The team's rules. This comment must survive"),
+        "{text}"
+    );
+    assert!(
+        text.contains("score = 60") && !text.contains("score = 1 "),
+        "{text}"
+    );
+    let below: usize = {
+        let list = get(&f.app, "/api/customers?limit=1000", a).await;
+        list["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|c| c["health"].as_f64().is_some_and(|h| h < 60.0))
+            .count()
+    };
+    assert!(below > 0);
+    let (s, dry) = send(
+        &f.app,
+        "POST",
+        "/api/playbooks/run",
+        a,
+        json!({"dry_run": true}),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{dry}");
+    assert_eq!(dry["fires"].as_array().unwrap().len(), below);
+    assert_eq!(dry["new_outbox_items"], 0);
+    let (_, r) = send(&f.app, "POST", "/api/playbooks/run", a, json!({})).await;
+    assert_eq!(r["new_fires"].as_u64(), Some(below as u64), "{r}");
+    assert_eq!(r["new_outbox_items"].as_u64(), Some(below as u64));
+    assert_eq!(r["rules"], json!([{"rule": "low-health", "fires": below}]));
+    let (_, again) = send(&f.app, "POST", "/api/playbooks/run", a, json!({})).await;
+    assert_eq!(again["new_outbox_items"], 0, "a re-run enqueues nothing");
+    assert_eq!(again["already_recorded_fires"].as_u64(), Some(below as u64));
+    let outbox = get(&f.app, "/api/outbox?status=open&limit=1000", a).await;
+    let open = outbox["counts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == "open")
+        .unwrap();
+    assert_eq!(open["customers"].as_u64(), Some(below as u64));
+    assert_eq!(outbox["items"].as_array().unwrap().len(), below);
+    let first = &r["fires"][0];
+    let c = get(
+        &f.app,
+        &format!("/api/customers/{}", first["customer"].as_str().unwrap()),
+        a,
+    )
+    .await;
+    assert!(c
+        .to_string()
+        .contains(first["actions"][0]["id"].as_str().unwrap()));
+    let l = get(&f.app, "/api/playbooks", a).await;
+    assert_eq!(l["playbooks"][0]["fires"].as_u64(), Some(below as u64));
+
+    // Add a second rule, then delete it.
+    let (s, v) = send(
+        &f.app,
+        "PUT",
+        "/api/playbooks/detractors",
+        a,
+        json!({"toml": "when = { nps_detractor = {} }\nthen = [{ task = \"cs-queue\" }]"}),
+    )
+    .await;
+    assert_eq!(
+        (s, v["created"].clone()),
+        (StatusCode::OK, json!(true)),
+        "{v}"
+    );
+    let l = get(&f.app, "/api/playbooks", a).await;
+    assert_eq!(l["playbooks"].as_array().unwrap().len(), 2);
+    let (s, _) = call(&f.app, "DELETE", "/api/playbooks/detractors", Some(a), None).await;
+    assert_eq!(s, StatusCode::NO_CONTENT);
+    let (s, _) = call(&f.app, "DELETE", "/api/playbooks/detractors", Some(a), None).await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    let text = std::fs::read_to_string(&file).unwrap();
+    assert!(
+        !text.contains("detractors") && text.contains("score = 60"),
+        "{text}"
+    );
+    let _ = std::fs::remove_dir_all(&f.dir);
+
+    // Without a configuration file, playbooks are read-only.
+    let g = fixture("playbooks-ro");
+    let (s, v) = send(
+        &g.app,
+        "PUT",
+        "/api/playbooks/x",
+        g.admin.as_str(),
+        json!({"toml": "when = { nps_detractor = {} }\nthen = [{ task = \"q\" }]"}),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CONFLICT, "{v}");
+    assert_eq!(
+        get(&g.app, "/api/playbooks", g.admin.as_str()).await["editable"],
+        false
+    );
+    let _ = std::fs::remove_dir_all(&g.dir);
 }

@@ -87,6 +87,7 @@ pub fn serve(a: ServeArgs) -> Result<(), CliError> {
     eprintln!("tenure serve: computing every customer's decisions from {db} …");
     let state = tenure_server::AppState::new(tenure_server::Settings {
         location,
+        config_path: (config_source != "defaults").then(|| PathBuf::from(&config_source)),
         config: cfg,
         config_source,
         fx,
