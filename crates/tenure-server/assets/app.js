@@ -11,20 +11,45 @@ function h(tag, attrs, ...children) {
     if (k === "onclick" || k === "onchange" || k === "onsubmit") e[k] = v;
     else if (v !== null && v !== undefined && v !== false) e.setAttribute(k, v);
   }
-  for (const c of children.flat()) {
+  for (const c of children.flat(Infinity)) {
     if (c === null || c === undefined) continue;
     e.append(c instanceof Node ? c : document.createTextNode(String(c)));
   }
   return e;
 }
 
-async function api(path) {
+// GET by default; `opts.method` and a JSON `opts.body` for writes.
+async function api(path, opts) {
+  opts = opts || {};
   const token = sessionStorage.getItem(KEY);
   if (!token) throw { status: 401 };
-  const r = await fetch(path, { headers: { Authorization: "Bearer " + token } });
+  const headers = { Authorization: "Bearer " + token };
+  const init = { method: opts.method || "GET", headers };
+  if (opts.body !== undefined) {
+    headers["Content-Type"] = "application/json";
+    init.body = JSON.stringify(opts.body);
+  }
+  const r = await fetch(path, init);
   const body = await r.json().catch(() => null);
-  if (!r.ok) throw { status: r.status, message: body && body.error ? body.error.message : r.statusText };
+  if (!r.ok) {
+    throw { status: r.status, code: body && body.error ? body.error.code : null,
+      message: body && body.error ? body.error.message : r.status + " " + r.statusText };
+  }
   return body;
+}
+
+// Report responses by path, for a minute: switching a toggle redraws without refetching.
+const cache = new Map();
+function cachedApi(path) {
+  const now = Date.now();
+  for (const [k, v] of cache) if (now - v.at > 60000) cache.delete(k);
+  let hit = cache.get(path);
+  if (!hit) {
+    hit = { at: now, p: api(path) };
+    hit.p.catch(() => cache.delete(path));
+    cache.set(path, hit);
+  }
+  return hit.p;
 }
 
 function showLogin(message) {
@@ -43,6 +68,16 @@ const fmt = new Intl.NumberFormat(undefined, { maximumFractionDigits: 0 });
 function money(s, cur) {
   if (s === null || s === undefined) return "—";
   return fmt.format(Number(s)) + " " + cur;
+}
+const fmt2 = new Intl.NumberFormat(undefined, { minimumFractionDigits: 2, maximumFractionDigits: 2 });
+const compact = new Intl.NumberFormat(undefined, { notation: "compact", maximumFractionDigits: 1 });
+// Exact to the cent, for tooltips and tables where the amount is the point.
+function money2(s, cur) {
+  if (s === null || s === undefined) return "—";
+  return fmt2.format(Number(s)) + " " + cur;
+}
+function pct(v) {
+  return v === null || v === undefined ? "—" : (100 * v).toFixed(1) + "%";
 }
 function num(v, digits) {
   return v === null || v === undefined ? "—" : Number(v).toFixed(digits);
@@ -73,6 +108,7 @@ const N = (v) => ({ num: v });
 async function overview() {
   const o = await api("/api/overview");
   const c = o.currency;
+  const r = o.retention;
   const maxSeg = Math.max(...o.segments.map((s) => s.customers), 1);
   const maxStage = Math.max(...o.funnel.map((s) => s.customers), 1);
   main.replaceChildren(
@@ -86,8 +122,18 @@ async function overview() {
       card("Healthy", fmt.format(o.healthy), "healthy"),
       card("Realised profit", money(o.realised_profit, c), "realised"),
       card("Predicted future profit", money(o.predicted_future_profit, c), "future"),
-      card("Average lifetime profit", money(o.average_lifetime_profit, c), "average"),
+      card("Total lifetime profit", money(o.total_lifetime_profit, c), "total_ltv"),
+      card("Average lifetime profit", money(o.average_lifetime_profit, c), "avg_ltv"),
       card("Advocates", fmt.format(o.advocates), "advocates")),
+    h("h2", {}, "Retention · trailing " + r.window_months + " months"),
+    h("p", { class: "muted", id: "retention-basis" }, r.customers_start === 0
+      ? "No customer paid " + r.window_months + " months ago."
+      : fmt.format(r.customers_start) + " customers paid " + r.window_months + " months ago; " +
+        fmt.format(r.customers_retained) + " still pay (customers new since are left out)."),
+    h("div", { class: "cards" },
+      card("Net revenue retention", pct(r.nrr), "nrr"),
+      card("Gross revenue retention", pct(r.grr), "grr"),
+      card("Logo retention", pct(r.logo), "logo")),
     h("div", { class: "grid2" },
       h("div", {}, h("h2", {}, "CLV segments"),
         table(["segment", { label: "customers", num: true }, ""],
@@ -219,16 +265,600 @@ async function outbox() {
       { id: "outbox" }));
 }
 
+// ---------------------------------------------------------------------------------------
+// Charts: inline SVG built element by element (no library, no markup strings).
+// ---------------------------------------------------------------------------------------
+
+const SVGNS = "http://www.w3.org/2000/svg";
+function s(tag, attrs, ...children) {
+  const e = document.createElementNS(SVGNS, tag);
+  for (const [k, v] of Object.entries(attrs || {})) {
+    if (v !== null && v !== undefined && v !== false) e.setAttribute(k, v);
+  }
+  for (const c of children.flat(Infinity)) {
+    if (c === null || c === undefined) continue;
+    e.append(c instanceof Node ? c : document.createTextNode(String(c)));
+  }
+  return e;
+}
+function chart(w, hgt, id, label, ...children) {
+  return s("svg", { class: "chart", id, viewBox: "0 0 " + w + " " + hgt, width: w, height: hgt,
+    role: "img", "aria-label": label }, children);
+}
+// Round numbers covering [lo, hi], about n of them.
+function ticks(lo, hi, n) {
+  if (!(hi > lo)) return [lo];
+  const raw = (hi - lo) / n;
+  const mag = Math.pow(10, Math.floor(Math.log10(raw)));
+  const e = raw / mag;
+  const step = (e >= 7.5 ? 10 : e >= 3.5 ? 5 : e >= 1.5 ? 2 : 1) * mag;
+  const out = [];
+  for (let k = Math.ceil(lo / step - 1e-9); k * step <= hi + step * 1e-9; k++) out.push(k * step);
+  return out;
+}
+const f1 = (v) => (Math.round(v * 10) / 10).toString();
+// Horizontal grid lines with labels left of the plot.
+function yAxis(tv, y, x0, x1, label) {
+  return s("g", { class: "axis" }, tv.map((t) => [
+    s("line", { class: t === 0 ? "zero" : "grid", x1: x0, x2: x1, y1: f1(y(t)), y2: f1(y(t)) }),
+    s("text", { x: x0 - 6, y: f1(y(t) + 4), "text-anchor": "end" }, label(t))]));
+}
+function legend(items) {
+  return h("div", { class: "legend" }, items.map(([name, cls]) =>
+    h("span", {}, h("i", { class: "swatch " + cls }), name)));
+}
+
+// Cohort heatmap. `metric` is the cell field (logo, nrr, seats).
+function heatmap(data, metric, cur) {
+  const cohorts = data.cohorts;
+  const cols = Math.max(0, ...cohorts.map((c) => c.cells.length));
+  const labelW = 74, sizeW = metric === "logo" ? 64 : 128, left = labelW + sizeW + 8;
+  const cw = Math.max(28, Math.min(56, Math.floor((1120 - left) / Math.max(cols, 1))));
+  const rh = 22, top = 22;
+  const W = left + cols * cw + 2, H = top + cohorts.length * rh + 2;
+  const base = (c) => metric === "nrr" ? money(c.starting_mrr, cur) + " MRR"
+    : metric === "seats" ? fmt.format(c.starting_seats) + " seats" : null;
+  const head = s("g", { class: "axis" },
+    s("text", { x: 0, y: 14 }, data.interval === "quarter" ? "cohort (quarter)" : "cohort"),
+    s("text", { x: labelW + 56, y: 14, "text-anchor": "end" }, "customers"),
+    metric === "logo" ? null : s("text", { x: left - 8, y: 14, "text-anchor": "end" },
+      metric === "nrr" ? "starting MRR" : "starting seats"),
+    Array.from({ length: cols }, (_, k) =>
+      s("text", { x: left + k * cw + cw / 2, y: 14, "text-anchor": "middle" }, k)));
+  const rows = cohorts.map((c, i) => {
+    const y = top + i * rh;
+    return s("g", { class: "row", "data-cohort": c.cohort },
+      s("text", { class: "rowlabel", x: 0, y: y + 15 }, c.cohort),
+      s("text", { class: "rowlabel num", x: labelW + 56, y: y + 15, "text-anchor": "end" }, fmt.format(c.customers)),
+      metric === "logo" ? null : s("text", { class: "rowlabel num", x: left - 8, y: y + 15, "text-anchor": "end" }, base(c)),
+      c.cells.map((cell, k) => {
+        const v = cell[metric];
+        const [fill, dark] = heat(v);
+        const x = left + k * cw;
+        return s("g", { class: "cell", "data-value": v === null || v === undefined ? "" : String(v),
+          "data-period": cell.period },
+          s("title", {}, c.cohort + " · period " + cell.period + ": " + pct(v) + " · " +
+            fmt.format(cell.retained) + " of " + fmt.format(c.customers) + " customers retained · MRR " +
+            money2(cell.mrr, cur)),
+          s("rect", { x: x + 1, y: y + 1, width: cw - 2, height: rh - 2, rx: 2, fill }),
+          s("text", { class: dark ? "celltext dark" : "celltext", x: x + cw / 2, y: y + 15,
+            "text-anchor": "middle" }, v === null || v === undefined ? "—" : Math.round(100 * v) + "%"));
+      }));
+  });
+  return h("div", { class: "scroll" }, s("svg", { class: "chart fixed", id: "heatmap", width: W, height: H,
+    viewBox: "0 0 " + W + " " + H, role: "img", "aria-label": "cohort retention heatmap" }, head, rows));
+}
+// A fraction's cell colour: blue from light (0) to dark (100%); green above 100% (expansion).
+function heat(v) {
+  if (v === null || v === undefined) return ["#eef0f3", false];
+  if (v > 1.0005) {
+    const t = Math.min(1, (v - 1) / 0.5);
+    const l = 52 - 22 * t;
+    return ["hsl(145, 55%, " + l.toFixed(0) + "%)", true];
+  }
+  const t = Math.max(0, Math.min(1, v));
+  const l = 96 - 58 * t;
+  return ["hsl(225, 80%, " + l.toFixed(0) + "%)", l < 62];
+}
+function heatLegend() {
+  const stops = [0, 0.25, 0.5, 0.75, 1, 1.25, 1.5];
+  return h("div", { class: "legend" }, stops.map((v) => {
+    const i = h("i", { class: "swatch" });
+    i.style.background = heat(v)[0];
+    return h("span", {}, i, v > 1 ? (v === 1.5 ? "≥150%" : Math.round(v * 100) + "%") : Math.round(v * 100) + "%");
+  }), h("span", {}, h("i", { class: "swatch none" }), "no base"));
+}
+
+const STEPS = [
+  ["opening", "total"], ["new", "up"], ["expansion", "up"], ["reactivation", "up"],
+  ["contraction", "down"], ["churn", "down"], ["closing", "total"]];
+
+// The latest period's opening → movements → closing.
+function waterfall(p, cur) {
+  const W = 580, H = 290, left = 56, right = 10, top = 24, bottom = 34;
+  let run = 0;
+  const bars = STEPS.map(([step, kind]) => {
+    const amount = Number(p[step]);
+    let from, to;
+    if (kind === "total") { from = 0; to = amount; run = amount; }
+    else if (kind === "up") { from = run; to = run + amount; run = to; }
+    else { from = run; to = run - amount; run = to; }
+    return { step, kind, amount, from, to };
+  });
+  const ends = bars.flatMap((b) => b.kind === "total" ? [b.to] : [b.from, b.to]);
+  const hi = Math.max(...ends, 1);
+  let lo = Math.min(...ends, 0);
+  // When the movements are small against MRR, start the axis near the smallest level so they
+  // stay visible (and say so).
+  const minLevel = Math.min(...bars.map((b) => b.kind === "total" ? b.to : Math.min(b.from, b.to)));
+  let truncated = false;
+  if (lo >= 0 && minLevel > 0 && hi - minLevel < 0.6 * hi) {
+    const span = hi - minLevel;
+    const tv = ticks(Math.max(0, minLevel - span * 0.6), minLevel, 2);
+    lo = tv[0];
+    truncated = lo > 0;
+  }
+  const tv = ticks(lo, hi, 5);
+  const yHi = Math.max(hi, tv[tv.length - 1]);
+  const y = (v) => top + (H - top - bottom) * (1 - (v - lo) / (yHi - lo || 1));
+  const slot = (W - left - right) / bars.length, bw = slot * 0.62;
+  const cls = { opening: "c-total", closing: "c-total", new: "c-new", expansion: "c-expansion",
+    reactivation: "c-reactivation", contraction: "c-contraction", churn: "c-churn" };
+  const g = bars.map((b, i) => {
+    const x = left + i * slot + (slot - bw) / 2;
+    const y0 = y(Math.max(b.from, b.to)), y1 = y(Math.min(b.from, b.to));
+    const sign = b.kind === "up" ? "+" : b.kind === "down" ? "−" : "";
+    const label = b.kind === "total" ? compact.format(b.amount) : sign + compact.format(b.amount);
+    return s("g", {},
+      s("rect", { class: cls[b.step], "data-step": b.step, "data-amount": p[b.step], x: f1(x), y: f1(y0), width: f1(bw),
+        height: f1(Math.max(1, y1 - y0)) },
+        s("title", {}, b.step + ": " + (b.kind === "down" ? "−" : b.kind === "up" ? "+" : "") + money2(p[b.step], cur))),
+      i + 1 < bars.length ? s("line", { class: "connector", x1: f1(x + bw), x2: f1(x + slot), y1: f1(y(b.to)),
+        y2: f1(y(b.to)) }) : null,
+      s("text", { class: "value", x: f1(x + bw / 2), y: f1(y0 - 5), "text-anchor": "middle" }, label),
+      s("text", { class: "axis", x: f1(x + bw / 2), y: H - bottom + 16, "text-anchor": "middle" }, b.step));
+  });
+  return chart(W, H, "waterfall", "MRR waterfall " + p.period,
+    yAxis(tv.filter((t) => t <= yHi), y, left, W - right, (t) => compact.format(t)),
+    g,
+    truncated ? s("text", { class: "note", x: left, y: H - 4 }, "axis starts at " + compact.format(lo) + " " + cur) : null);
+}
+
+const MOVES = [["new", 1, "c-new"], ["expansion", 1, "c-expansion"], ["reactivation", 1, "c-reactivation"],
+  ["contraction", -1, "c-contraction"], ["churn", -1, "c-churn"]];
+
+// Movements per period, stacked up (new, expansion, reactivation) and down (contraction,
+// churn), with the net change as a tick.
+function mrrChart(periods, cur) {
+  const W = 580, H = 290, left = 56, right = 10, top = 14, bottom = 34;
+  const up = periods.map((p) => Number(p.new) + Number(p.expansion) + Number(p.reactivation));
+  const down = periods.map((p) => Number(p.contraction) + Number(p.churn));
+  const tv = ticks(-Math.max(...down, 0), Math.max(...up, 1), 6);
+  const lo = tv[0], hi = tv[tv.length - 1];
+  const y = (v) => top + (H - top - bottom) * (1 - (v - lo) / (hi - lo || 1));
+  const slot = (W - left - right) / Math.max(periods.length, 1), bw = Math.max(2, slot * 0.7);
+  const every = Math.ceil(periods.length / 8);
+  const cols = periods.map((p, i) => {
+    const x = left + i * slot + (slot - bw) / 2;
+    let pos = 0, neg = 0;
+    const net = up[i] - down[i];
+    const rects = MOVES.map(([k, sign, cls]) => {
+      const v = Number(p[k]);
+      if (!(v > 0)) return null;
+      let a, b;
+      if (sign > 0) { a = pos; b = pos + v; pos = b; } else { a = -neg; b = -neg - v; neg += v; }
+      return s("rect", { class: cls, x: f1(x), y: f1(y(Math.max(a, b))), width: f1(bw),
+        height: f1(Math.max(0.5, Math.abs(y(a) - y(b)))) });
+    });
+    return s("g", { class: "period", "data-period": p.period },
+      s("title", {}, p.period + " (" + p.first_day + " – " + p.last_day + ")\n" +
+        MOVES.map(([k, sign]) => k + ": " + (sign > 0 ? "+" : "−") + money2(p[k], cur)).join("\n") +
+        "\nnet: " + (net >= 0 ? "+" : "−") + money2(Math.abs(net), cur) + "\nclosing MRR: " + money2(p.closing, cur)),
+      s("rect", { class: "hover", x: f1(left + i * slot), y: top, width: f1(slot), height: H - top - bottom }),
+      rects,
+      s("line", { class: "net", x1: f1(x - 1), x2: f1(x + bw + 1), y1: f1(y(net)), y2: f1(y(net)) }),
+      i % every === 0 || i === periods.length - 1 && i % every > every / 2
+        ? s("text", { class: "axis", x: f1(x + bw / 2), y: H - bottom + 16, "text-anchor": "middle" }, p.period) : null);
+  });
+  return chart(W, H, "mrr-chart", "MRR movements per period",
+    yAxis(tv, y, left, W - right, (t) => compact.format(t)), cols);
+}
+
+// Customers per profit bin.
+function histogram(bins, cur) {
+  const W = 580, H = 270, left = 48, right = 10, top = 14, bottom = 40;
+  const max = Math.max(...bins.map((b) => b.customers), 1);
+  const tv = ticks(0, max, 5);
+  const hi = Math.max(max, tv[tv.length - 1]);
+  const y = (v) => top + (H - top - bottom) * (1 - v / hi);
+  const slot = (W - left - right) / Math.max(bins.length, 1);
+  const every = Math.ceil(bins.length / 6);
+  const range = (b) => b.lower === null ? "below " + money(b.upper, cur)
+    : b.upper === null ? money(b.lower, cur) + " and above" : money(b.lower, cur) + " to " + money(b.upper, cur);
+  const edgeLabel = (i) => {
+    if (i === 0) return bins[0].lower === null ? "< " + compact.format(Number(bins[0].upper)) : compact.format(Number(bins[0].lower));
+    if (i === bins.length) {
+      const b = bins[bins.length - 1];
+      return b.upper === null ? "≥ " + compact.format(Number(b.lower)) : compact.format(Number(b.upper));
+    }
+    return compact.format(Number(bins[i].lower));
+  };
+  const bars = bins.map((b, i) => {
+    const x = left + i * slot + 1;
+    const loss = b.upper !== null && Number(b.upper) <= 0;
+    return s("rect", { class: "bar" + (loss ? " loss" : ""), "data-customers": b.customers, x: f1(x), y: f1(y(b.customers)),
+      width: f1(Math.max(1, slot - 2)), height: f1(Math.max(b.customers > 0 ? 1 : 0, y(0) - y(b.customers))) },
+      s("title", {}, range(b) + ": " + fmt.format(b.customers) + " customers"));
+  });
+  const edges = [];
+  for (let i = 0; i <= bins.length; i++) {
+    if (i % every !== 0 && i !== bins.length) continue;
+    if (i !== bins.length && bins.length - i < every / 2 && i !== 0) continue;
+    edges.push(s("text", { class: "axis", x: f1(left + i * slot), y: H - bottom + 16,
+      "text-anchor": i === 0 ? "start" : i === bins.length ? "end" : "middle" }, edgeLabel(i)));
+  }
+  return chart(W, H, "value-hist", "profit per customer histogram",
+    yAxis(tv, y, left, W - right, (t) => compact.format(t)), bars, edges,
+    s("text", { class: "note", x: W - right, y: H - 4, "text-anchor": "end" }, "profit per customer, " + cur));
+}
+
+// Kaplan–Meier S(t) as a step line inside its confidence band.
+function survival(r) {
+  const W = 580, H = 270, left = 44, right = 12, top = 12, bottom = 40;
+  const pts = r.points;
+  const maxDays = Math.max(pts.length ? pts[pts.length - 1].days : 0, 1);
+  const xv = ticks(0, maxDays, 6);
+  const x = (d) => left + (W - left - right) * d / maxDays;
+  const y = (v) => top + (H - top - bottom) * (1 - v);
+  let line = "", band = [];
+  if (pts.length) {
+    line = "M" + f1(x(pts[0].days)) + "," + f1(y(pts[0].survival));
+    const upper = [[pts[0].days, pts[0].upper]], lower = [];
+    for (let i = 1; i < pts.length; i++) {
+      line += "H" + f1(x(pts[i].days)) + "V" + f1(y(pts[i].survival));
+      upper.push([pts[i].days, pts[i - 1].upper], [pts[i].days, pts[i].upper]);
+    }
+    for (let i = pts.length - 1; i >= 1; i--) lower.push([pts[i].days, pts[i].lower], [pts[i].days, pts[i - 1].lower]);
+    lower.push([pts[0].days, pts[0].lower]);
+    band = upper.concat(lower).map(([d, v]) => f1(x(d)) + "," + f1(y(v)));
+  }
+  const med = r.median_days;
+  return chart(W, H, "survival", "subscription survival curve",
+    yAxis([0, 0.25, 0.5, 0.75, 1], y, left, W - right, (t) => Math.round(t * 100) + "%"),
+    s("g", { class: "axis" }, xv.filter((d) => d <= maxDays).map((d) =>
+      s("text", { x: f1(x(d)), y: H - bottom + 16, "text-anchor": "middle" }, fmt.format(d)))),
+    s("text", { class: "note", x: W - right, y: H - 4, "text-anchor": "end" }, "days since the subscription started"),
+    band.length ? s("polygon", { class: "band", points: band.join(" ") },
+      s("title", {}, Math.round(r.level * 100) + "% confidence band")) : null,
+    line ? s("path", { class: "step", d: line }) : null,
+    med !== null && med !== undefined ? s("g", { class: "median" },
+      s("line", { x1: left, x2: f1(x(med)), y1: f1(y(0.5)), y2: f1(y(0.5)) }),
+      s("line", { x1: f1(x(med)), x2: f1(x(med)), y1: f1(y(0.5)), y2: f1(y(0)) }),
+      s("text", { x: f1(x(med) + 6), y: f1(y(0.5) - 6) }, "median " + fmt.format(med) + " days")) : null);
+}
+
+// ---------------------------------------------------------------------------------------
+// Reports view
+// ---------------------------------------------------------------------------------------
+
+const FILTERS = ["channel", "plan", "region", "segment", "stage", "end"];
+let attrOptions = null; // channel / plan / region values seen, for the filter selects
+
+async function filterOptions() {
+  if (!attrOptions) {
+    attrOptions = cachedApi("/api/customers?limit=1000").then((page) => {
+      const o = { channel: new Set(), plan: new Set(), region: new Set() };
+      for (const x of page.items) for (const k of Object.keys(o)) if (x[k]) o[k].add(x[k]);
+      return Object.fromEntries(Object.entries(o).map(([k, v]) => [k, [...v].sort()]));
+    }).catch((e) => { attrOptions = null; throw e; });
+  }
+  return attrOptions;
+}
+
+// Each section fetches on its own: one failing report does not hide the others.
+function section(title, id, promise, draw, tools) {
+  const body = h("div", { class: "panel-body" }, h("p", { class: "muted" }, "Loading…"));
+  const box = h("section", { class: "panel", id: id + "-panel" },
+    h("div", { class: "panel-head" }, h("h2", {}, title), tools || null), body);
+  return { box, done: promise.then((d) => body.replaceChildren(...[draw(d)].flat(Infinity).filter((x) => x !== null && x !== undefined)),
+    (e) => { if (e && e.status === 401) throw e; body.replaceChildren(h("p", { class: "error" }, (e && e.message) || String(e))); }) };
+}
+
+async function reports() {
+  const p = params();
+  const q = new URLSearchParams();
+  for (const k of FILTERS) if (p.get(k)) q.set(k, p.get(k));
+  const qs = (extra) => {
+    const n = new URLSearchParams(q);
+    for (const [k, v] of Object.entries(extra || {})) n.set(k, v);
+    const t = n.toString();
+    return t ? "?" + t : "";
+  };
+  const interval = p.get("interval") === "quarter" ? "quarter" : "month";
+  const metric = ["logo", "nrr", "seats"].includes(p.get("metric")) ? p.get("metric") : "logo";
+  const dist = p.get("dist") === "realised" ? "realised" : "lifetime";
+  const go = (changes) => {
+    const n = new URLSearchParams(p);
+    for (const [k, v] of Object.entries(changes)) { if (v === "" || v === null) n.delete(k); else n.set(k, v); }
+    const t = n.toString();
+    location.hash = "#/reports" + (t ? "?" + t : "");
+  };
+  const [opts, ov] = await Promise.all([filterOptions().catch(() => ({ channel: [], plan: [], region: [] })),
+    cachedApi("/api/overview")]);
+  const cur = ov.currency;
+  const select = (name, options) => {
+    const sel = p.get(name) || "";
+    const list = sel && !options.includes(sel) ? options.concat([sel]) : options;
+    return h("select", { name, "data-filter": name, onchange: (e) => go({ [name]: e.target.value }) },
+      h("option", { value: "" }, "any " + name),
+      list.map((o) => h("option", { value: o, selected: sel === o }, o.replace(/_/g, " "))));
+  };
+  const toggle = (name, value, current, label) => h("button", {
+    class: "toggle" + (value === current ? " on" : ""), "aria-pressed": value === current ? "true" : "false",
+    "data-toggle": name, "data-value": value, onclick: () => go({ [name]: value }) }, label);
+  const end = h("input", { type: "date", name: "end", value: p.get("end") || "", max: ov.as_of || null,
+    title: "last day observed (default: the snapshot's day)" });
+  end.onchange = (e) => go({ end: e.target.value });
+  const filtered = FILTERS.some((k) => p.get(k));
+
+  const cohorts = cachedApi("/api/reports/cohorts" + qs({ interval }));
+  const mrr = cachedApi("/api/reports/mrr" + qs({ interval }));
+  const value = cachedApi("/api/reports/value" + qs({ bins: 20 }));
+  const surv = cachedApi("/api/reports/survival" + qs());
+  const ret = cachedApi("/api/reports/retention" + qs());
+  const segs = cachedApi("/api/segments");
+
+  const head = section("In scope", "scope", Promise.all([ret, surv, value]), ([r, sv, v]) => [
+    h("p", { class: "muted" }, "Through " + r.end + (filtered ? "" : " · all customers") + " · retention over the " +
+      r.months + " months from " + r.start),
+    h("div", { class: "cards" },
+      card("Customers", fmt.format(r.customers), "scope-customers"),
+      card("Net revenue retention", pct(r.nrr), "scope-nrr"),
+      card("Gross revenue retention", pct(r.grr), "scope-grr"),
+      card("Logo retention", pct(r.logo), "scope-logo"),
+      card("Median subscription tenure", sv.median_days === null ? "not reached" : fmt.format(sv.median_days) + " days", "scope-median"),
+      card("Broken even", fmt.format(v.broken_even) + " of " + fmt.format(v.customers), "scope-broken-even"))]);
+  head.box.classList.add("bare");
+
+  const heat = section("Cohort retention", "heatmap", cohorts, (d) => {
+    const cells = d.cohorts.reduce((a, c) => a + c.cells.length, 0);
+    if (d.cohorts.length === 0) return h("p", { class: "muted" }, "No cohort matches these filters.");
+    return [h("p", { class: "muted" }, fmt.format(d.cohorts.length) + " cohorts by " + d.interval + " of acquisition · " +
+      fmt.format(cells) + " cells · column k: the cohort's k-th " + d.interval + " after it (0: when acquired) · " +
+      (metric === "logo" ? "customers retained / cohort customers" : metric === "nrr"
+        ? "MRR / the cohort subscribers' starting MRR (net of expansion)" : "seats / starting seats")),
+    heatmap(d, metric, cur), heatLegend()];
+  }, h("div", { class: "toolbar" }, h("span", { class: "muted" }, "retained:"),
+    toggle("metric", "logo", metric, "customers"), toggle("metric", "nrr", metric, "revenue"),
+    toggle("metric", "seats", metric, "seats")));
+  const water = section("MRR movements, latest period", "waterfall", mrr, (d) => {
+    const last = d.periods[d.periods.length - 1];
+    if (!last) return h("p", { class: "muted" }, "No MRR in scope.");
+    const partial = last.last_day < lastDayOf(last, d.interval);
+    return [h("p", { class: "muted" }, last.period + " (" + last.first_day + " – " + last.last_day + (partial ? ", to date" : "") +
+      ") · closing MRR " + money2(last.closing, cur) + " · ARR " + money(last.arr, cur) + " · " +
+      fmt.format(last.customers_closing) + " paying (" + "+" + fmt.format(last.new_customers) + " new, +" +
+      fmt.format(last.reactivated_customers) + " back, −" + fmt.format(last.churned_customers) + " churned)"),
+    waterfall(last, cur)];
+  });
+  const moves = section("MRR movements per " + interval, "mrr-chart", mrr, (d) => {
+    const ps = d.periods.slice(-24);
+    if (ps.length === 0) return h("p", { class: "muted" }, "No MRR in scope.");
+    return [h("p", { class: "muted" }, "The last " + ps.length + " " + d.interval + "s, " + cur + " of MRR; the black tick is the net change"),
+      mrrChart(ps, cur), legend([["new", "c-new"], ["expansion", "c-expansion"], ["reactivation", "c-reactivation"],
+        ["contraction", "c-contraction"], ["churn", "c-churn"]])];
+  });
+  const hist = section("Profit per customer", "value-hist", value, (d) => {
+    let which = dist, note = null;
+    if (which === "lifetime" && d.lifetime.length === 0 && d.realised.length > 0) {
+      which = "realised";
+      note = h("p", { class: "muted" }, "Lifetime profit is predicted for the snapshot's day only; this is realised profit to " + d.end + ".");
+    }
+    const bins = d[which];
+    const total = bins.reduce((a, b) => a + b.customers, 0);
+    return [h("div", { class: "toolbar" },
+      toggle("dist", "lifetime", dist, "lifetime (realised + predicted)"), toggle("dist", "realised", dist, "realised to date"),
+      h("span", { class: "muted" }, fmt.format(total) + " customers · red: losses")),
+    note,
+    bins.length === 0 ? h("p", { class: "muted" }, "No customer in scope.") : histogram(bins, cur),
+    h("p", { class: "muted" }, fmt.format(d.broken_even) + " customers have broken even, " + fmt.format(d.paid_back) +
+      " paid back their acquisition cost" + (d.median_payback_months === null ? "" : " (median " + d.median_payback_months + " months)") + ".")];
+  });
+  const surv2 = section("Subscription survival", "survival", surv, (d) => [
+    h("p", { class: "muted" }, fmt.format(d.observations) + " first subscriptions, " + fmt.format(d.events) + " ended · " +
+      (d.median_days === null ? "median not reached" : "median " + fmt.format(d.median_days) + " days" +
+        (d.median_lower_days !== null && d.median_upper_days !== null
+          ? " (" + fmt.format(d.median_lower_days) + "–" + fmt.format(d.median_upper_days) + ")" : "")) +
+      " · shaded: " + Math.round(d.level * 100) + "% band"),
+    d.points.length === 0 ? h("p", { class: "muted" }, "No subscription in scope.") : survival(d)]);
+  const led = section("Value ledger", "ledger", value, (d) => ledgerTable(d.ledger, cur));
+  const seg = section("CLV segments (whole book)", "segments-report", segs, (d) => [
+    h("p", { class: "muted" }, "High realised profit from " + money(d.high_realised, cur) + ", high predicted from " +
+      money(d.high_predicted, cur) + " · not narrowed by the filters"),
+    table(["segment", { label: "customers", num: true }, { label: "realised profit", num: true },
+      { label: "predicted future profit", num: true }, "retention plan"],
+    d.segments.map((x) => row([x.segment.replace(/_/g, " "), N(fmt.format(x.customers)), N(money(x.realised_profit, cur)),
+      N(money(x.predicted_future_profit, cur)),
+      x.plan.channels.join(", ") + " · every " + x.plan.cadence_days + " days · " + money(x.plan.budget_per_year, cur) + "/yr"],
+    () => go({ segment: x.segment }))), { id: "segment-table" })]);
+
+  const all = [head, heat, water, moves, hist, surv2, led, seg];
+  main.replaceChildren(
+    h("div", { class: "toolbar", id: "report-filters" },
+      select("channel", opts.channel), select("plan", opts.plan), select("region", opts.region),
+      select("segment", ["key", "potential_key", "general", "never_profitable"]),
+      select("stage", ["deliver", "develop", "retain", "grow"]),
+      h("label", {}, "through ", end),
+      filtered ? h("button", { onclick: () => go(Object.fromEntries(FILTERS.map((k) => [k, ""]))) }, "clear filters") : null,
+      h("span", { class: "spacer" }),
+      toggle("interval", "month", interval, "monthly"), toggle("interval", "quarter", interval, "quarterly")),
+    head.box,
+    heat.box,
+    h("div", { class: "grid2" }, water.box, moves.box),
+    h("div", { class: "grid2" }, hist.box, surv2.box),
+    h("div", { class: "grid2" }, led.box, seg.box));
+  await Promise.all(all.map((x) => x.done));
+}
+
+// The calendar last day of a period (to tell a period still running).
+function lastDayOf(p, interval) {
+  const d = new Date(p.first_day + "T00:00:00Z");
+  d.setUTCMonth(d.getUTCMonth() + (interval === "quarter" ? 3 : 1), 0);
+  return d.toISOString().slice(0, 10);
+}
+
+function ledgerTable(l, cur) {
+  const rev = [["new", "new business"], ["upsell", "upsell"], ["expansion", "expansion"], ["renewal", "renewal"],
+    ["change_order", "change orders"], ["one_off", "one-off"], ["refund", "refunds"]];
+  const costs = [["cogs", "cost of goods sold"], ["acquisition", "acquisition"], ["retention", "retention"], ["service", "service"]];
+  const max = Math.max(...Object.values(l).map((v) => Math.abs(Number(v))), 1);
+  const line = (label, v, cls, sign) => h("tr", { class: cls || "" }, h("td", {}, label),
+    h("td", { class: "num" }, (sign || "") + money2(v, cur)),
+    h("td", {}, bar(Math.abs(Number(v)), max, sign === "−" || Number(v) < 0 ? "risk" : cls === "total" ? "ok" : "")));
+  return table(["", { label: cur, num: true }, ""], [
+    rev.map(([k, label]) => line(label, l[k])),
+    line("net revenue", l.net_revenue, "total"),
+    line("referral credit", l.referral_credit, "", "+"),
+    costs.map(([k, label]) => line(label, l[k], "", "−")),
+    line("profit", l.profit, "total")], { cls: "bars ledger", id: "ledger" });
+}
+
+// ---------------------------------------------------------------------------------------
+// Playbooks view
+// ---------------------------------------------------------------------------------------
+
+async function playbooks() {
+  let d;
+  try {
+    d = await api("/api/playbooks");
+  } catch (e) {
+    if (e && e.status === 404) {
+      main.replaceChildren(h("h2", {}, "Playbooks"),
+        h("p", { class: "error", id: "playbooks-unavailable" },
+          "This server has no playbooks API (GET /api/playbooks answered 404): it is older than this dashboard. " +
+          "Playbooks are edited in the configuration file there; their activity is under "),
+        h("p", {}, h("a", { href: "#/outbox" }, "Playbook activity →")));
+      return;
+    }
+    throw e;
+  }
+  const errorBox = h("p", { class: "error", id: "playbook-error", role: "alert" });
+  const result = h("div", { id: "run-result", "aria-live": "polite" });
+  const canEdit = d.editable;
+  const rows = d.playbooks.map((pb) => playbookRow(pb, canEdit, errorBox));
+  const run = async (dry, btn) => {
+    const buttons = [runBtn, dryBtn];
+    buttons.forEach((b) => { b.disabled = true; });
+    result.replaceChildren(h("p", { class: "muted" }, dry ? "Dry run…" : "Running…"));
+    try {
+      const r = await api("/api/playbooks/run", { method: "POST", body: { dry_run: dry } });
+      result.replaceChildren(runSummary(r));
+      if (!dry) refreshFires();
+    } catch (e) {
+      if (e && e.status === 401) { showLogin("That token was refused."); return; }
+      result.replaceChildren(h("p", { class: "error" }, writeError(e, dry ? "A dry run" : "Running playbooks")));
+    } finally {
+      buttons.forEach((b) => { b.disabled = false; });
+      btn.focus();
+    }
+  };
+  const runBtn = h("button", { id: "run-playbooks", class: "primary", onclick: () => run(false, runBtn) }, "Run now");
+  const dryBtn = h("button", { id: "dry-run", onclick: () => run(true, dryBtn) }, "Dry run");
+  const refreshFires = async () => {
+    try {
+      const n = await api("/api/playbooks");
+      for (const pb of n.playbooks) {
+        const cell = main.querySelector('tr[data-name="' + CSS.escape(pb.name) + '"] .fires');
+        if (cell) cell.textContent = fmt.format(pb.fires);
+      }
+    } catch (_) { /* the counts stay as they were */ }
+  };
+  main.replaceChildren(
+    h("h2", {}, "Playbooks"),
+    h("p", { class: "muted" }, "Rules from " + d.config + " · as of " + (d.as_of || "—") +
+      " · a rule fires for each customer its trigger matches, then waits its cooldown."),
+    canEdit ? null : h("p", { class: "note", id: "playbooks-readonly" },
+      "Editing is off on this server (the rules come from " + d.config + "; start `tenure serve` with a writable " +
+      "configuration file to edit them here). You can still run them."),
+    h("div", { class: "toolbar" }, runBtn, dryBtn,
+      h("span", { class: "muted" }, "Running and saving need an admin token."),
+      h("span", { class: "spacer" }), h("a", { href: "#/outbox" }, "Playbook activity (outbox) →")),
+    result,
+    d.playbooks.length === 0 ? h("p", { class: "muted" }, "No playbooks configured.") :
+      table(["rule", { label: "fires", num: true }, "definition (TOML)"], rows, { id: "playbooks", cls: "playbooks" }),
+    errorBox);
+}
+
+function writeError(e, what) {
+  const m = (e && e.message) || String(e);
+  if (e && e.status === 403) return what + " needs an admin token: this one may only read (" + m + ").";
+  return m;
+}
+
+function playbookRow(pb, canEdit, errorBox) {
+  const status = h("span", { class: "muted status" });
+  const editor = h("textarea", { class: "playbook-toml", "data-name": pb.name, rows: Math.min(14, Math.max(4, pb.toml.split("\n").length + 1)),
+    spellcheck: "false", readonly: canEdit ? null : "readonly", "aria-label": "TOML of " + pb.name }, pb.toml);
+  const save = h("button", { class: "save", "data-name": pb.name, disabled: !canEdit }, "Save");
+  const fires = h("td", { class: "num fires" }, fmt.format(pb.fires));
+  const trigger = h("div", { class: "muted" }, pb.trigger.replace(/_/g, " "));
+  const name = h("b", {}, pb.name);
+  editor.oninput = () => { status.textContent = editor.value === editor.defaultValue ? "" : "unsaved"; };
+  save.onclick = async () => {
+    save.disabled = true;
+    status.textContent = "saving…";
+    try {
+      const r = await api("/api/playbooks/" + encodeURIComponent(pb.name), { method: "PUT", body: { toml: editor.value } });
+      const n = r.playbook;
+      editor.value = n.toml;
+      editor.defaultValue = n.toml;
+      fires.textContent = fmt.format(n.fires);
+      trigger.textContent = n.trigger.replace(/_/g, " ");
+      status.textContent = "saved";
+      if (errorBox.dataset.name === pb.name) { errorBox.textContent = ""; delete errorBox.dataset.name; }
+    } catch (e) {
+      if (e && e.status === 401) { showLogin("That token was refused."); return; }
+      status.textContent = "not saved";
+      errorBox.textContent = pb.name + ": " + writeError(e, "Saving a playbook");
+      errorBox.dataset.name = pb.name;
+      save.after(errorBox); // under the editor that failed
+    } finally {
+      save.disabled = false;
+    }
+  };
+  return h("tr", { "data-name": pb.name }, h("td", {}, name, trigger), fires,
+    h("td", { class: "editor" }, editor, h("div", { class: "toolbar" }, save, status)));
+}
+
+function runSummary(r) {
+  const fired = r.rules.filter((x) => x.fires > 0);
+  return h("div", { class: "panel" + (r.dry_run ? " dry" : "") },
+    h("p", {}, h("b", {}, (r.dry_run ? "Dry run" : "Run") + " for " + r.day + ": "),
+      fmt.format(r.new_fires) + " new fires, " + fmt.format(r.new_outbox_items) + " new outbox items, " +
+      fmt.format(r.segment_moves) + " segment moves, " + fmt.format(r.stage_moves) + " stage moves" +
+      (r.dry_run ? " (nothing was recorded)." : ".")),
+    fired.length === 0 ? h("p", { class: "muted" }, "No rule fired.") :
+      h("p", { class: "muted" }, "By rule: " + fired.map((x) => x.rule + " " + fmt.format(x.fires)).join(" · ")),
+    r.dry_run ? null : h("p", {}, h("a", { href: "#/outbox" }, "See the new actions in the outbox →")));
+}
+
 async function route() {
   const path = location.hash.replace(/^#/, "").split("?")[0] || "/";
   try {
     const me = await api("/api/me");
     document.getElementById("login").hidden = true;
     document.getElementById("who").textContent = me.name + " (" + me.role + ")";
+    for (const a of document.querySelectorAll("nav a")) {
+      const target = a.getAttribute("href").slice(1);
+      const on = target === "/" ? path === "/" : path === target || (target === "/customers" && path.startsWith("/customer/"));
+      if (on) a.setAttribute("aria-current", "page"); else a.removeAttribute("aria-current");
+    }
     if (path.startsWith("/customer/")) await customer(decodeURIComponent(path.slice(10)));
     else if (path === "/customers") await customers();
     else if (path === "/advocates") await advocates();
     else if (path === "/outbox") await outbox();
+    else if (path === "/reports") await reports();
+    else if (path === "/playbooks") await playbooks();
     else await overview();
   } catch (e) {
     if (e && e.status === 401) { showLogin(sessionStorage.getItem(KEY) ? "That token was refused." : ""); return; }

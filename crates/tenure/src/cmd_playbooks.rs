@@ -10,7 +10,7 @@
 
 use crate::cmd_act::{context, finish, heading, load_config, ActArgs, Ctx};
 use crate::cmd_journal::{instant_text, now_secs, open_store, store_err};
-use crate::cmd_report::{date_text, emit, tabular, ReportFormat};
+use crate::cmd_report::{emit, tabular, ReportFormat};
 use crate::error::CliError;
 use clap::Args;
 use serde_json::json;

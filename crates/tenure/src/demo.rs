@@ -1,289 +1,300 @@
-//! `tenure demo`: the whole pipeline on a synthetic company, the way a user would run it —
-//! a transaction log is written, summarised with a holdout period, every purchase model is
-//! fitted and checked against the holdout, and every customer is scored.
+//! `tenure demo`: the whole product on a synthetic company, as a user starts it — the company's
+//! six record files are generated, imported into the embedded SQLite store, every customer's
+//! models are fitted and decisions made, every report is computed once, and the dashboard is
+//! served on 127.0.0.1 with an admin token in the printed URL.
+//!
+//! Everything lands in `--dir` (default `tenure-demo/`): `company/*.csv`, `tenure.db` (made
+//! afresh each run), `tenure.toml` (demo playbooks, editable from the dashboard; kept if it
+//! exists). The same files work with every other command (`tenure report mrr --db
+//! tenure-demo/tenure.db`, `tenure serve --db … --config …`).
 
-use crate::cmd_fit::{fit_file, FitArgs, ModelKind};
-use crate::cmd_predict::{self, PredictArgs};
+use crate::cmd_journal::{now_secs, store_err};
+use crate::cmd_report::build_fx;
 use crate::error::CliError;
-use crate::table::{num, Table};
-use crate::{write_atomically, Format};
+use crate::table::Table;
 use clap::Args;
-use std::fmt::Write as _;
-use std::path::PathBuf;
-use std::time::Instant;
-use tenure_core::TimeUnit;
-use tenure_engine::{
-    summarize_file, write_summaries_to, NaiveDate, SummaryConfig, TransactionFormat,
-};
-use tenure_models::bgnbd::BgNbdParams;
-use tenure_models::mbgnbd::MbgNbdParams;
-use tenure_models::paretonbd::ParetoNbdParams;
-use tenure_models::simulate::{simulate_bgnbd_purchases, uniform_ages};
-use tenure_models::RfmModel;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tenure_core::{Currency, RecordKind};
+use tenure_reports::calendar::Interval;
+use tenure_reports::retention::cohort_report;
+use tenure_reports::survival::{survival_report, Spells};
+use tenure_reports::value::{value_report, ValueConfig};
+use tenure_reports::{mrr_report, GroupBy, Grouping};
+use tenure_store::tokens::{NewToken, Role};
+use tenure_store::{ImportOptions, Location};
 
 #[derive(Args, Debug)]
 pub struct DemoArgs {
-    /// Folder for the demo's files (created if missing).
+    /// Folder for the demo's files (created if missing; its tenure.db is made afresh).
     #[arg(long, default_value = "tenure-demo")]
     pub dir: PathBuf,
-    /// Number of customers in the synthetic company.
+    /// Customers in the synthetic company.
     #[arg(long, default_value_t = 5000)]
     pub customers: usize,
     /// Seed of the synthetic company (same seed, same company).
     #[arg(long, default_value_t = 42)]
     pub seed: u64,
+    /// Where the dashboard listens (port 0: any free port).
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    pub addr: String,
+    /// Build everything and print the figures, but do not serve.
+    #[arg(long)]
+    pub no_serve: bool,
 }
 
-/// The synthetic company: customers acquired evenly through 2024, observed to the end of 2025.
-const FIRST_DAY: (i32, u32, u32) = (2024, 1, 1);
-const CALIBRATION_END: (i32, u32, u32) = (2025, 6, 30);
-const HOLDOUT_END: (i32, u32, u32) = (2025, 12, 31);
-/// The truth the company is drawn from (weeks; dollars).
-const TRUE_BGNBD: (f64, f64, f64, f64) = (0.6, 9.0, 0.9, 4.0);
-const TRUE_SPEND: (f64, f64, f64) = (5.0, 4.0, 30.0);
+/// The demo's report currency and its fixed rate for EUR (the company bills in both).
+const CURRENCY: &str = "USD";
+const EUR_RATE: &str = "EUR=1.087";
 
-fn date((y, m, d): (i32, u32, u32)) -> NaiveDate {
-    NaiveDate::from_ymd_opt(y, m, d).expect("the demo's dates are valid calendar dates")
+/// The demo's configuration: three playbooks whose actions are tasks in the team's queues (no
+/// secrets needed), so the worker has nothing external to reach.
+const DEMO_CONFIG: &str = r#"# Tenure demo configuration (docs/tenure.toml documents every key).
+# The playbooks below can be edited from the dashboard (Playbooks) or here.
+currency = "USD"
+
+[[playbooks]]
+name = "low-health"
+when = { health_below = { score = 40 } }
+cooldown = "30d"
+then = [{ task = "cs-queue", title = "Call {customer_id}: {reason}" }]
+
+[[playbooks]]
+name = "detractor"
+when = { nps_detractor = { below = 7 } }
+then = [{ task = "cs-queue", title = "Detractor {customer_id}: {reason}" }]
+
+[[playbooks]]
+name = "renewal-soon"
+when = { renewal_within = { days = "30d" } }
+if = { segment = ["key", "potential_key"] }
+then = [{ task = "renewals", title = "Renewal of {customer_id}: {reason}" }]
+"#;
+
+struct Steps {
+    started: Instant,
+    n: usize,
+    total: usize,
 }
 
-fn step(n: usize, total: usize, what: &str, started: Instant) {
-    eprintln!(
-        "[{n}/{total}] {what} ({:.1} s)",
-        started.elapsed().as_secs_f64()
-    );
+impl Steps {
+    fn next(&mut self, what: &str) {
+        self.n += 1;
+        eprintln!(
+            "[{}/{}] {what} ({:.1} s)",
+            self.n,
+            self.total,
+            self.started.elapsed().as_secs_f64()
+        );
+    }
+}
+
+fn remove_db(path: &Path) -> Result<(), CliError> {
+    for suffix in ["", "-wal", "-shm", "-journal"] {
+        let p = PathBuf::from(format!("{}{suffix}", path.display()));
+        match std::fs::remove_file(&p) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                return Err(CliError::io(&p, e));
+            }
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+fn pct(v: Option<f64>) -> String {
+    v.map_or("—".into(), |x| format!("{:.1} %", 100.0 * x))
 }
 
 pub fn run(a: DemoArgs) -> Result<(), CliError> {
-    let started = Instant::now();
-    if a.customers < 100 {
+    let mut steps = Steps {
+        started: Instant::now(),
+        n: 0,
+        total: if a.no_serve { 5 } else { 6 },
+    };
+    if a.customers < 50 {
         return Err(CliError::input(
-            "--customers: the demo needs at least 100 customers",
+            "--customers: the demo needs at least 50 customers",
         ));
     }
-    std::fs::create_dir_all(&a.dir).map_err(|e| CliError::io(&a.dir, e))?;
-    let steps = 5;
-
-    // 1. The transaction log.
-    step(
-        1,
-        steps,
-        &format!("generating a company of {} customers", a.customers),
-        started,
-    );
-    let first = date(FIRST_DAY);
-    let end = date(HOLDOUT_END);
-    let acquired_over = 366.0; // 2024 is a leap year
-    let offsets = uniform_ages(a.customers, 1e-9, acquired_over, a.seed)
-        .map_err(|e| CliError::failure(format!("demo: {e}")))?;
-    let ages: Vec<f64> = offsets
-        .iter()
-        .map(|o| ((end - first).num_days() as f64 - o.floor()) / 7.0)
-        .collect();
-    let purchases = simulate_bgnbd_purchases(TRUE_BGNBD, TRUE_SPEND, &ages, a.seed)
-        .map_err(|e| CliError::failure(format!("demo: {e}")))?;
-    let mut log = String::from("customer_id,date,amount\n");
-    let mut n_tx = 0usize;
-    for (i, (o, ps)) in offsets.iter().zip(&purchases).enumerate() {
-        let day0 = first + chrono::Days::new(o.floor() as u64);
-        for p in ps {
-            let d = day0 + chrono::Days::new((p.time * 7.0).floor() as u64);
-            if d > end {
-                continue;
-            }
-            let _ = writeln!(log, "C{:05},{d},{:.2}", i + 1, p.value);
-            n_tx += 1;
-        }
-    }
-    let tx_path = a.dir.join("transactions.csv");
-    write_atomically(&tx_path, log.as_bytes())?;
-
-    // 2. Summaries with a holdout period.
-    step(
-        2,
-        steps,
-        &format!(
-            "summarising {n_tx} transactions (calibration to {}, holdout to {})",
-            date(CALIBRATION_END),
-            end
-        ),
-        started,
-    );
-    let mut cfg = SummaryConfig::new(date(CALIBRATION_END), TimeUnit::Weeks);
-    cfg.holdout_end = Some(end);
-    cfg.round = Some(4);
-    let summary = summarize_file(&tx_path, &TransactionFormat::default(), &cfg)
-        .map_err(crate::inputs::engine_error)?;
-    let summary_path = a.dir.join("summary.csv");
-    let mut buf = Vec::new();
-    write_summaries_to(&mut buf, &summary_path, &summary).map_err(crate::inputs::engine_error)?;
-    write_atomically(&summary_path, &buf)?;
-
-    // 3. Fit every purchase model and the spend model, exactly as `tenure fit` does.
-    step(
-        3,
-        steps,
-        "fitting BG/NBD, Pareto/NBD, MBG/NBD and Gamma-Gamma",
-        started,
-    );
-    let fit_args = |model: ModelKind| FitArgs {
-        model,
-        input: summary_path.clone(),
-        format: Format::Json,
-        output: None,
-        time_unit: Some("weeks".into()),
-        column: None,
-        cohort_size: None,
-        periods: None,
-        level: 0.95,
-    };
-    let mut fitted = Vec::new();
-    for kind in [
-        ModelKind::Bgnbd,
-        ModelKind::Paretonbd,
-        ModelKind::Mbgnbd,
-        ModelKind::Gammagamma,
-    ] {
-        let f = fit_file(&fit_args(kind))?;
-        let path = a.dir.join(format!("{}.json", kind.name()));
-        let mf = crate::model_file::ModelFile::from_fit(
-            kind.name(),
-            &f.fit,
-            f.time_unit.as_deref(),
-            crate::model_file::InputReport {
-                file: summary_path.display().to_string(),
-                rows: f.rows,
-                distinct_rows: f.distinct,
-            },
-        );
-        let text = serde_json::to_string_pretty(&mf)
-            .map_err(|e| CliError::failure(format!("serialising the model: {e}")))?;
-        write_atomically(&path, text.as_bytes())?;
-        fitted.push((kind, f, path));
-    }
-
-    // 4. Holdout check: predicted vs actual purchases after the calibration end.
-    step(
-        4,
-        steps,
-        "checking each model against the holdout period",
-        started,
-    );
-    let actual: f64 = summary
-        .iter()
-        .map(|s| s.holdout.as_ref().map_or(0, |h| h.frequency) as f64)
-        .sum();
-    let horizon: f64 = summary
-        .first()
-        .and_then(|s| s.holdout.as_ref())
-        .map(|h| h.duration.try_into().unwrap_or(0.0))
-        .unwrap_or(0.0);
-    let rows: Vec<(f64, f64, f64)> = summary
-        .iter()
-        .map(|s| {
-            (
-                s.frequency as f64,
-                f64::try_from(s.recency).unwrap_or(f64::NAN),
-                f64::try_from(s.t).unwrap_or(f64::NAN),
-            )
-        })
-        .collect();
-    let predicted = |m: &dyn RfmModel| -> f64 {
-        rows.iter()
-            .map(|&(x, tx, t)| m.conditional_expected_purchases(horizon, x, tx, t))
-            .sum()
-    };
-    let mut t = Table::new(&[
-        "model",
-        "log-likelihood",
-        "BIC",
-        "holdout purchases: predicted",
-        "actual",
-        "error",
-    ]);
-    let mut best: Option<(f64, usize)> = None;
-    for (i, (kind, f, _)) in fitted.iter().enumerate() {
-        let p = &f.fit.params;
-        let pred = match kind {
-            ModelKind::Bgnbd => predicted(&BgNbdParams {
-                r: p[0],
-                alpha: p[1],
-                a: p[2],
-                b: p[3],
-            }),
-            ModelKind::Paretonbd => predicted(&ParetoNbdParams {
-                r: p[0],
-                alpha: p[1],
-                s: p[2],
-                beta: p[3],
-            }),
-            ModelKind::Mbgnbd => predicted(&MbgNbdParams {
-                r: p[0],
-                alpha: p[1],
-                a: p[2],
-                b: p[3],
-            }),
-            _ => continue,
-        };
-        if best.is_none_or(|(b, _)| f.fit.bic < b) {
-            best = Some((f.fit.bic, i));
-        }
-        t.row(vec![
-            kind.title().into(),
-            format!("{:.2}", f.fit.log_likelihood),
-            format!("{:.2}", f.fit.bic),
-            num(pred, 6),
-            num(actual, 6),
-            format!("{:+.1}%", 100.0 * (pred - actual) / actual.max(1.0)),
-        ]);
-    }
-    let (_, best) = best.ok_or_else(|| CliError::failure("demo: no purchase model was fitted"))?;
-
-    // 5. Score every customer with the model of lowest BIC, as `tenure predict` does.
-    let (best_kind, _, best_path) = &fitted[best];
-    step(
-        5,
-        steps,
-        &format!(
-            "scoring every customer with {} (lowest BIC)",
-            best_kind.title()
-        ),
-        started,
-    );
-    let repeat = summary.iter().filter(|s| s.frequency > 0).count();
-    println!("Tenure demo: a synthetic company of {} customers, {} transactions ({} repeat buyers by {}).",
-        a.customers, n_tx, repeat, date(CALIBRATION_END));
-    println!(
-        "Times in weeks; money in the log's currency (dollars). Files in {}.\n",
-        a.dir.display()
-    );
-    println!(
-        "Models fitted on the calibration period, checked on the holdout ({} weeks to {end}):",
-        num(horizon, 4)
-    );
-    print!("{}", t.render());
-    println!();
-    cmd_predict::run(PredictArgs {
-        model: best_path.clone(),
-        input: summary_path.clone(),
-        horizon: "12mo".into(),
-        spend: Some(a.dir.join("gammagamma.json")),
-        margin: 0.3,
-        discount_rate: Some("1%/mo".into()),
-        output: a.dir.join("scores.csv"),
-        level: 0.95,
-        no_intervals: false,
-        format: Format::Table,
+    let addr: SocketAddr = a.addr.parse().map_err(|_| {
+        CliError::input(format!(
+            "--addr `{}`: not HOST:PORT (e.g. 127.0.0.1:8080)",
+            a.addr
+        ))
     })?;
-    println!(
-        "\nThe same by hand:\n  tenure summarize --input {tx} --end {ce} --holdout-end {end} --output {s}\n  tenure fit {m} --input {s} --output {mp}\n  tenure fit gammagamma --input {s} --output {g}\n  tenure predict --model {mp} --input {s} --horizon 12mo --spend {g} --margin 0.3 --discount-rate 1%/mo --output {o}",
-        tx = tx_path.display(),
-        ce = date(CALIBRATION_END),
-        s = summary_path.display(),
-        m = best_kind.name(),
-        mp = best_path.display(),
-        g = a.dir.join("gammagamma.json").display(),
-        o = a.dir.join("scores.csv").display(),
+    std::fs::create_dir_all(&a.dir).map_err(|e| CliError::io(&a.dir, e))?;
+
+    // 1. The company's records.
+    steps.next(&format!(
+        "generating a company of {} customers (seed {})",
+        a.customers, a.seed
+    ));
+    let company = a.dir.join("company");
+    let gen = tenure_generate::Config {
+        customers: a.customers,
+        seed: a.seed,
+        ..Default::default()
+    };
+    let summary = tenure_generate::write_dir(&gen, &company)
+        .map_err(|e| CliError::failure(format!("demo: {e}")))?;
+
+    // 2. Into a fresh SQLite store, kind by kind, all or nothing each.
+    let db = a.dir.join("tenure.db");
+    steps.next(&format!(
+        "importing the six record files into {}",
+        db.display()
+    ));
+    remove_db(&db)?;
+    let location = Location::Sqlite(db.clone());
+    let mut store = tenure_store::open(&location).map_err(store_err)?;
+    for &kind in RecordKind::ALL {
+        let file = company.join(format!("{}.csv", kind.as_str()));
+        let t = Instant::now();
+        let r = store
+            .import(kind, &file, &ImportOptions::default(), &mut |_| {})
+            .map_err(|e| CliError::input(e.to_string()))?;
+        eprintln!(
+            "      {:<13} {:>9} rows  {:>6.1} s",
+            kind.as_str(),
+            r.rows,
+            t.elapsed().as_secs_f64()
+        );
+    }
+    let (token, sha256) = tenure_server::new_token();
+    let name = format!("demo-{}", now_secs());
+    store
+        .add_token(
+            &NewToken {
+                name,
+                role: Role::Admin,
+                sha256,
+            },
+            now_secs(),
+        )
+        .map_err(store_err)?;
+    drop(store);
+
+    // 3. Models and decisions for every customer: the server's snapshot.
+    let config_path = a.dir.join("tenure.toml");
+    if !config_path.exists() {
+        crate::write_atomically(&config_path, DEMO_CONFIG.as_bytes())?;
+    }
+    let (cfg, config_source) = crate::cmd_act::load_config(Some(&config_path))?;
+    steps.next(
+        "fitting the models (BG/NBD + Gamma-Gamma per purchase customer, sBG per plan) and \
+         deciding segment, stage and health for every customer",
     );
-    eprintln!("done in {:.1} s", started.elapsed().as_secs_f64());
-    Ok(())
+    let currency =
+        Currency::parse(CURRENCY).map_err(|e| CliError::failure(format!("demo: {e}")))?;
+    let fx = build_fx(currency, &[EUR_RATE.to_string()])?;
+    let rule_fx = fx.clone();
+    let state = tenure_server::AppState::new(tenure_server::Settings {
+        location,
+        config_path: Some(config_path.clone()),
+        config: cfg.clone(),
+        config_source,
+        fx: Arc::new(move |_| Ok(rule_fx.clone())),
+        as_of: None,
+    })
+    .map_err(CliError::failure)?;
+    let snap = state.snapshot();
+    let as_of = snap
+        .as_of
+        .ok_or_else(|| CliError::failure("demo: the company has no records"))?;
+
+    // 4. Every report once, as the dashboard will ask for them.
+    steps.next("computing the value, MRR, cohort, retention and survival reports");
+    let all = Grouping::new(&snap.data, GroupBy::All);
+    let mut vcfg = ValueConfig::new(as_of, currency);
+    vcfg.fx = fx.clone();
+    let value =
+        value_report(&snap.data, &vcfg, &all).map_err(|e| CliError::failure(e.to_string()))?;
+    let mrr = mrr_report(&snap.data, &fx, as_of, &all);
+    let cohorts = cohort_report(&snap.data, &fx, as_of, Interval::Month, &all)
+        .map_err(|e| CliError::failure(e.to_string()))?;
+    let survival = survival_report(&snap.data, as_of, Spells::First, &all, 0.95)
+        .map_err(|e| CliError::failure(e.to_string()))?;
+
+    // 5. The figures.
+    steps.next("the figures");
+    let t = &snap.totals;
+    let m = |minor: i64| format!("{} {}", snap.money(minor), currency.code());
+    let mut table = Table::new(&["figure", "value"]);
+    let mut row = |k: &str, v: String| table.row(vec![k.to_string(), v]);
+    row("customers", snap.customers.len().to_string());
+    row(
+        "records",
+        format!(
+            "{} transactions, {} subscriptions, {} costs, {} usage, {} feedback",
+            summary.rows[1], summary.rows[2], summary.rows[3], summary.rows[4], summary.rows[5]
+        ),
+    );
+    row("MRR", m(snap.mrr));
+    row("ARR", m(snap.mrr * 12));
+    row("paying customers", snap.mrr_customers.to_string());
+    let r = snap.retention.as_ref();
+    row("NRR, 12 months", pct(r.and_then(|r| r.nrr())));
+    row("GRR, 12 months", pct(r.and_then(|r| r.grr())));
+    row("logo retention, 12 months", pct(r.and_then(|r| r.logo())));
+    row("realised profit", m(t.realised_profit));
+    row("predicted future profit", m(t.future_profit));
+    row(
+        "average lifetime profit",
+        t.average_lifetime_profit.map_or("—".into(), m),
+    );
+    for s in &t.segments {
+        row(
+            &format!("segment {}", s.segment.as_str()),
+            s.customers.to_string(),
+        );
+    }
+    row("at risk (health band)", t.at_risk.to_string());
+    row("advocates", snap.advocates.len().to_string());
+    row(
+        "reports",
+        format!(
+            "{} MRR months, {} monthly cohorts, median subscription {} days, profit {}",
+            mrr.total.months.len(),
+            cohorts.total.len(),
+            survival
+                .total
+                .km
+                .median
+                .map_or("not reached".into(), |d| d.to_string()),
+            m(value.total.totals.profit())
+        ),
+    );
+    println!(
+        "Tenure demo: a synthetic B2B SaaS company, decided on {} (amounts in {}; EUR at the demo's fixed rate {EUR_RATE}).",
+        crate::cmd_report::date_text(as_of),
+        currency.code()
+    );
+    print!("{}", table.render());
+    println!(
+        "Files in {}: company/*.csv, tenure.db, tenure.toml. Try: tenure report mrr --db {} --currency USD --fx {EUR_RATE}",
+        a.dir.display(),
+        db.display()
+    );
+    if a.no_serve {
+        eprintln!("done in {:.1} s", steps.started.elapsed().as_secs_f64());
+        return Ok(());
+    }
+
+    // 6. Serve.
+    steps.next("serving the dashboard and the API");
+    let worker = crate::cmd_playbooks::worker(&cfg, now_secs())?;
+    tenure_server::serve(
+        addr,
+        state,
+        Some((worker, Duration::from_secs(5))),
+        |bound| {
+            println!("\nDashboard: http://{bound}/#token={token}");
+            println!("API:       http://{bound}/api/ (Authorization: Bearer {token}); OpenAPI at http://{bound}/openapi.json");
+            println!("The token is an admin token of this demo's store. Ctrl-C stops.");
+        },
+    )
+    .map_err(CliError::failure)
 }

@@ -14,6 +14,7 @@ mod cmd_report;
 mod cmd_serve;
 mod cmd_summarize;
 mod demo;
+mod demo_models;
 mod error;
 mod inputs;
 mod model_file;
@@ -47,8 +48,12 @@ enum Command {
     Predict(cmd_predict::PredictArgs),
     /// Turn a transaction log into one recency-frequency-monetary row per customer.
     Summarize(cmd_summarize::SummarizeArgs),
-    /// Run the whole pipeline on a synthetic company: simulate, summarise, fit, score, report.
+    /// The whole product on a synthetic company: generate, import into SQLite, fit, compute
+    /// every report and serve the dashboard on 127.0.0.1.
     Demo(demo::DemoArgs),
+    /// The model pipeline on a simulated transaction log: summarise with a holdout, fit four
+    /// models, check them on the holdout, score.
+    DemoModels(demo_models::DemoModelsArgs),
     /// Write a seeded synthetic B2B SaaS company: the six record files and its parameters.
     Generate(cmd_generate::GenerateArgs),
     /// Import one CSV or JSON-lines file of records into the store: all its rows or none.
@@ -104,6 +109,7 @@ fn main() -> ExitCode {
         Command::Predict(a) => cmd_predict::run(a),
         Command::Summarize(a) => cmd_summarize::run(a),
         Command::Demo(a) => demo::run(a),
+        Command::DemoModels(a) => demo_models::run(a),
         Command::Generate(a) => cmd_generate::run(a),
         Command::Import(a) => cmd_import::run(a),
         Command::Report(a) => cmd_report::run(a),
