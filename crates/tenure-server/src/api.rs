@@ -30,7 +30,7 @@ use utoipa_axum::routes;
     modifiers(&BearerAuth),
     components(schemas(
         SegmentName, StageName, BandName, StatusName, SortKey, OutboxStatusName, GoalStatusName,
-        KindName, FormatName, IntervalName
+        KindName, FormatName, IntervalName, crate::reports::SpellsName
     )),
     security(("bearer" = [])),
     tags(
@@ -150,6 +150,25 @@ impl<T: DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for Q<T> {
             .await
             .map(|Query(v)| Q(v))
             .map_err(|e| ApiError::bad_request(e.body_text()))
+    }
+}
+
+/// A JSON request body that must be an object (serde would also read a struct from an array),
+/// answering anything else with a JSON 400.
+pub struct JsonBody<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> axum::extract::FromRequest<S> for JsonBody<T> {
+    type Rejection = ApiError;
+    async fn from_request(req: axum::extract::Request, s: &S) -> Result<Self, ApiError> {
+        let Json(v) = Json::<serde_json::Value>::from_request(req, s)
+            .await
+            .map_err(|e| ApiError::bad_request(e.body_text()))?;
+        if !v.is_object() {
+            return Err(ApiError::bad_request("the body must be a JSON object"));
+        }
+        serde_json::from_value(v)
+            .map(JsonBody)
+            .map_err(|e| ApiError::bad_request(format!("the body: {e}")))
     }
 }
 
@@ -997,9 +1016,8 @@ fn non_empty(what: &str, s: &Option<String>) -> Result<(), ApiError> {
 async fn add_plan(
     State(state): State<AppState>,
     _: Write,
-    body: Result<Json<NewGoalIn>, axum::extract::rejection::JsonRejection>,
+    JsonBody(g): JsonBody<NewGoalIn>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let Json(g) = body.map_err(|e| ApiError::bad_request(e.body_text()))?;
     check_day("target_day", &g.target_day)?;
     non_empty("title", &Some(g.title.clone()))?;
     non_empty("owner", &Some(g.owner.clone()))?;
@@ -1027,9 +1045,8 @@ async fn update_plan(
     State(state): State<AppState>,
     _: Write,
     P(id): P<i64>,
-    body: Result<Json<GoalPatch>, axum::extract::rejection::JsonRejection>,
+    JsonBody(p): JsonBody<GoalPatch>,
 ) -> Result<Json<GoalOut>, ApiError> {
-    let Json(p) = body.map_err(|e| ApiError::bad_request(e.body_text()))?;
     if let Some(d) = &p.target_day {
         check_day("target_day", d)?;
     }

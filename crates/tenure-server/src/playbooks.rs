@@ -11,11 +11,11 @@
 //! - A run records the day's segment and stage moves and enqueues each fire once (the fire
 //!   ids are deterministic: running the day again enqueues nothing new); the worker delivers.
 
+use crate::api::JsonBody;
 use crate::auth::{Read, Write};
 use crate::error::ErrorBody;
 use crate::snapshot::day_text;
 use crate::{now_secs, ApiError, AppState, Settings};
-use axum::extract::rejection::JsonRejection;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
@@ -217,9 +217,8 @@ async fn save_playbook(
     State(state): State<AppState>,
     _: Write,
     crate::api::P(name): crate::api::P<String>,
-    body: Result<Json<PlaybookIn>, JsonRejection>,
+    JsonBody(body): JsonBody<PlaybookIn>,
 ) -> Result<Json<PlaybookSaved>, ApiError> {
-    let Json(body) = body.map_err(|e| ApiError::bad_request(e.body_text()))?;
     let rule: DocumentMut = body
         .toml
         .parse()
@@ -373,9 +372,8 @@ pub struct RunOut {
 async fn run_playbooks(
     State(state): State<AppState>,
     _: Write,
-    body: Result<Json<RunIn>, JsonRejection>,
+    JsonBody(body): JsonBody<RunIn>,
 ) -> Result<Json<RunOut>, ApiError> {
-    let Json(body) = body.map_err(|e| ApiError::bad_request(e.body_text()))?;
     let snap = state.snapshot();
     let Some(as_of) = snap.as_of else {
         return Err(ApiError::invalid(

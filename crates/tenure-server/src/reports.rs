@@ -2,7 +2,7 @@
 //! computed on request from the snapshot's records.
 //!
 //! Every report takes `end` (the last day observed, inclusive; default and maximum the
-//! snapshot's `as_of`) and the same filters: customer attributes (`channel`, `plan`, `region`)
+//! snapshot's `as_of`, a later day being taken as it) and the same filters: customer attributes (`channel`, `plan`, `region`)
 //! and the snapshot's decisions (`segment`, `stage`). Filters combine with *and*; a report of
 //! no matching customer is empty, not an error. The computation runs off the async threads.
 //!
@@ -45,8 +45,9 @@ pub(crate) fn routes() -> OpenApiRouter<AppState> {
 #[derive(Debug, Default, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct Filters {
-    /// Last day observed, YYYY-MM-DD, inclusive [default: the snapshot's `as_of`, which is
-    /// also the latest allowed].
+    /// Last day observed, YYYY-MM-DD, inclusive [default: the snapshot's `as_of`; a later day
+    /// is taken as `as_of`, the latest a report can observe].
+    #[param(format = Date)]
     pub end: Option<String>,
     /// Only customers of this acquisition channel.
     pub channel: Option<String>,
@@ -66,6 +67,7 @@ pub struct Filters {
 pub struct PeriodQuery {
     /// First day shown, YYYY-MM-DD: periods (MRR) or cohorts ending before it are left out
     /// [default: from the first].
+    #[param(format = Date)]
     pub start: Option<String>,
     /// `month` (default) or `quarter`.
     pub interval: Option<IntervalName>,
@@ -91,15 +93,8 @@ impl Scope {
         };
         let end = match &f.end {
             None => as_of,
-            Some(s) => day(s, "end")?,
+            Some(s) => day(s, "end")?.min(as_of),
         };
-        if end > as_of {
-            return Err(ApiError::bad_request(format!(
-                "end {}: after the snapshot's day {} (the latest a report can observe)",
-                day_text(end),
-                day_text(as_of)
-            )));
-        }
         let data = &snap.data;
         let filtered = f.channel.is_some()
             || f.plan.is_some()
@@ -433,6 +428,7 @@ async fn report_cohorts(
 #[into_params(parameter_in = Query)]
 pub struct WindowQuery {
     /// The window before `end`, months: 1 to 120 [default: 12].
+    #[param(minimum = 1, maximum = 120)]
     pub months: Option<u32>,
 }
 
@@ -524,6 +520,7 @@ pub struct SurvivalQuery {
     /// `first` (default) or `all`.
     pub spells: Option<SpellsName>,
     /// Confidence level of the band and the median's interval, in (0, 1) [default: 0.95].
+    #[param(exclusive_minimum = 0.0, exclusive_maximum = 1.0)]
     pub level: Option<f64>,
 }
 
@@ -625,6 +622,7 @@ async fn report_survival(
 #[into_params(parameter_in = Query)]
 pub struct ValueQuery {
     /// Bars of each distribution: 2 to 100 [default: 20].
+    #[param(minimum = 2, maximum = 100)]
     pub bins: Option<usize>,
 }
 
