@@ -35,7 +35,7 @@ use utoipa_axum::routes;
     security(("bearer" = [])),
     tags(
         (name = "overview"), (name = "customers"), (name = "decisions"),
-        (name = "reports"), (name = "playbooks"), (name = "plans"), (name = "outbox"), (name = "imports"),
+        (name = "reports"), (name = "fits"), (name = "playbooks"), (name = "plans"), (name = "outbox"), (name = "imports"),
         (name = "server")
     )
 )]
@@ -70,6 +70,7 @@ fn parts() -> (axum::Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(snapshot_info, snapshot_refresh))
         .merge(crate::reports::routes())
         .merge(crate::playbooks::routes())
+        .merge(crate::fits::routes())
         .split_for_parts()
 }
 

@@ -22,6 +22,7 @@
 mod api;
 mod auth;
 mod error;
+mod fits;
 mod playbooks;
 mod reports;
 pub mod snapshot;
@@ -50,6 +51,7 @@ struct Inner {
     settings: RwLock<Arc<Settings>>,
     store: Mutex<Box<dyn Store>>,
     snapshot: RwLock<Arc<Snapshot>>,
+    jobs: fits::Jobs,
 }
 
 impl AppState {
@@ -63,6 +65,7 @@ impl AppState {
                 settings: RwLock::new(Arc::new(settings)),
                 store: Mutex::new(store),
                 snapshot: RwLock::new(Arc::new(snap)),
+                jobs: fits::Jobs::default(),
             }),
         })
     }
@@ -80,6 +83,10 @@ impl AppState {
             Ok(mut g) => *g = Arc::new(s),
             Err(p) => *p.into_inner() = Arc::new(s),
         }
+    }
+
+    pub(crate) fn jobs(&self) -> &fits::Jobs {
+        &self.inner.jobs
     }
 
     pub fn location(&self) -> Location {

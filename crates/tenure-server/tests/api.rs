@@ -679,7 +679,10 @@ async fn reports_agree_with_the_overview_and_across_filters() {
     let from = get(&f.app, "/api/reports/mrr?start=2025-03-15", t).await;
     assert_eq!(from["periods"][0]["period"], "2025-03");
     let late = get(&f.app, "/api/reports/mrr?end=2030-01-01", t).await;
-    assert_eq!(late["end"], "2025-06-30", "a later end is the snapshot's day");
+    assert_eq!(
+        late["end"], "2025-06-30",
+        "a later end is the snapshot's day"
+    );
     let early = get(&f.app, "/api/reports/mrr?end=2025-03-31", t).await;
     assert_eq!(
         early["periods"].as_array().unwrap().last().unwrap()["closing"],
@@ -1013,4 +1016,117 @@ async fn playbooks_edit_the_file_and_runs_enqueue_once() {
         false
     );
     let _ = std::fs::remove_dir_all(&g.dir);
+}
+
+/// A fit job runs to `done` with its progress counted, and its parameters are those of the
+/// same model fitted to rows summarised here independently from the store's records.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fit_jobs_report_progress_and_fit_the_summarised_rows() {
+    let f = fixture("fits");
+    let a = f.admin.as_str();
+    let (s, job) = send(
+        &f.app,
+        "POST",
+        "/api/fits",
+        a,
+        json!({"model": "bgnbd", "end": "2025-06-30"}),
+    )
+    .await;
+    assert_eq!(s, StatusCode::ACCEPTED, "{job}");
+    let id = job["id"].as_u64().unwrap();
+    let done = loop {
+        let j = get(&f.app, &format!("/api/fits/{id}"), f.analyst.as_str()).await;
+        let p = &j["progress"];
+        assert!(p["customers_summarised"].as_u64() <= p["customers_total"].as_u64());
+        if j["status"] != "running" {
+            break j;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    };
+    assert_eq!(done["status"], "done", "{done}");
+    assert_eq!(done["progress"]["phase"], "done");
+    assert_eq!(
+        done["progress"]["customers_summarised"],
+        done["progress"]["customers_total"]
+    );
+
+    // The same rows, summarised here from the records: a purchase day is a day with a line
+    // that is not a refund; weeks from the first purchase day.
+    let mut store = tenure_store::open(&f.location).unwrap();
+    let data = store.load(&tenure_store::LoadOptions::all()).unwrap();
+    let end = tenure_store::dataset::day_of_text("2025-06-30").unwrap();
+    let mut rows = Vec::new();
+    for c in 0..data.len() as u32 {
+        if data.customers[c as usize].acquired > end {
+            continue;
+        }
+        let mut days: Vec<i32> = data
+            .transactions_of(c)
+            .iter()
+            .filter(|t| t.day <= end && t.kind != tenure_core::TransactionKind::Refund)
+            .map(|t| t.day)
+            .collect();
+        days.sort_unstable();
+        days.dedup();
+        let (Some(first), Some(last)) = (days.first(), days.last()) else {
+            continue;
+        };
+        let t = f64::from(end - first) / 7.0;
+        if t > 0.0 {
+            rows.push(tenure_models::RfmRow {
+                x: (days.len() - 1) as f64,
+                t_x: f64::from(last - first) / 7.0,
+                t,
+            });
+        }
+    }
+    let rfm = tenure_models::Rfm::new(&rows).unwrap();
+    let (_, fit) =
+        tenure_models::bgnbd::fit_bgnbd(&rfm, &tenure_models::FitOptions::default()).unwrap();
+    let r = &done["result"];
+    assert_eq!(r["n"].as_f64(), Some(fit.n));
+    for (k, p) in r["parameters"].as_array().unwrap().iter().enumerate() {
+        assert_eq!(p["name"], fit.names[k]);
+        let (a, b) = (p["estimate"].as_f64().unwrap(), fit.params[k]);
+        assert!((a - b).abs() <= 1e-9 * b.abs(), "{p} vs {b}");
+    }
+    assert!((r["log_likelihood"].as_f64().unwrap() - fit.log_likelihood).abs() < 1e-6);
+
+    // The list, a purchase-only job (this company has none: a failed job with the reason),
+    // refusals.
+    let l = get(&f.app, "/api/fits", a).await;
+    assert_eq!(l["jobs"][0]["id"].as_u64(), Some(id));
+    let (_, j2) = send(
+        &f.app,
+        "POST",
+        "/api/fits",
+        a,
+        json!({"model": "paretonbd", "population": "purchase"}),
+    )
+    .await;
+    let id2 = j2["id"].as_u64().unwrap();
+    let failed = loop {
+        let j = get(&f.app, &format!("/api/fits/{id2}"), a).await;
+        if j["status"] != "running" {
+            break j;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    };
+    assert_eq!(failed["progress"]["customers_total"], 0);
+    assert_eq!(failed["status"], "failed", "{failed}");
+    assert!(failed["error"].as_str().unwrap().len() > 5);
+    let (s, _) = call(&f.app, "GET", "/api/fits/999", Some(a), None).await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    let (s, _) = send(&f.app, "POST", "/api/fits", a, json!({"model": "cox"})).await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    let (s, _) = send(
+        &f.app,
+        "POST",
+        "/api/fits",
+        f.analyst.as_str(),
+        json!({"model": "bgnbd"}),
+    )
+    .await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    let _ = std::fs::remove_dir_all(&f.dir);
 }

@@ -184,8 +184,8 @@ pub fn run(a: DemoArgs) -> Result<(), CliError> {
     }
     let (cfg, config_source) = crate::cmd_act::load_config(Some(&config_path))?;
     steps.next(
-        "fitting the models (BG/NBD + Gamma-Gamma per purchase customer, sBG per plan) and \
-         deciding segment, stage and health for every customer",
+        "fitting the models (sBG per plan for subscribers, BG/NBD + Gamma-Gamma for purchase \
+         customers) and deciding segment, stage and health for every customer",
     );
     let currency =
         Currency::parse(CURRENCY).map_err(|e| CliError::failure(format!("demo: {e}")))?;
