@@ -54,7 +54,7 @@ async fn caller(parts: &Parts, state: &AppState) -> Result<Caller, ApiError> {
         .ok_or_else(|| ApiError::unauthorized("the Authorization header is not `Bearer TOKEN`"))?;
     let h = hash_token(text);
     let tok = state
-        .with_store(move |store, _| {
+        .with_auth_store(move |store| {
             store
                 .token_by_sha256(&h, crate::now_secs())
                 .map_err(|e| ApiError::internal(e.to_string()))

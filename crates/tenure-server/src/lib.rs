@@ -50,6 +50,12 @@ struct Inner {
     /// Replaced whole when a playbook is saved (readers keep the `Arc` they took).
     settings: RwLock<Arc<Settings>>,
     store: Mutex<Box<dyn Store>>,
+    /// A second connection for token lookups only, so authentication never waits behind a
+    /// long store task (SQLite in WAL mode and PostgreSQL both serve two connections).
+    auth: Mutex<Box<dyn Store>>,
+    /// Held for the whole of a playbook run (read the journal, plan, write), so two runs
+    /// cannot interleave while the store lock is free for everyone else during the planning.
+    run_lock: Mutex<()>,
     snapshot: RwLock<Arc<Snapshot>>,
     jobs: fits::Jobs,
 }
@@ -60,10 +66,13 @@ impl AppState {
     pub fn new(settings: Settings) -> Result<AppState, String> {
         let mut store = tenure_store::open(&settings.location).map_err(|e| e.to_string())?;
         let snap = Snapshot::build(store.as_mut(), &settings)?;
+        let auth = tenure_store::open(&settings.location).map_err(|e| e.to_string())?;
         Ok(AppState {
             inner: Arc::new(Inner {
                 settings: RwLock::new(Arc::new(settings)),
                 store: Mutex::new(store),
+                auth: Mutex::new(auth),
+                run_lock: Mutex::new(()),
                 snapshot: RwLock::new(Arc::new(snap)),
                 jobs: fits::Jobs::default(),
             }),
@@ -107,6 +116,35 @@ impl AppState {
         }
     }
 
+    pub(crate) fn inner_run_lock(&self) -> &Mutex<()> {
+        &self.inner.run_lock
+    }
+
+    /// The store, locked (for blocking code that takes and releases it more than once).
+    pub(crate) fn lock_store(&self) -> std::sync::MutexGuard<'_, Box<dyn Store>> {
+        match self.inner.store.lock() {
+            Ok(g) => g,
+            Err(p) => p.into_inner(),
+        }
+    }
+
+    /// Run `f` on the token connection off the async threads.
+    pub(crate) async fn with_auth_store<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut dyn Store) -> Result<T, ApiError> + Send + 'static,
+    ) -> Result<T, ApiError> {
+        let me = self.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut g = match me.inner.auth.lock() {
+                Ok(g) => g,
+                Err(p) => p.into_inner(),
+            };
+            f(g.as_mut())
+        })
+        .await
+        .map_err(|e| ApiError::internal(format!("a token lookup failed: {e}")))?
+    }
+
     /// Run `f` on the store off the async threads.
     pub(crate) async fn with_store<T: Send + 'static>(
         &self,
@@ -127,11 +165,17 @@ impl AppState {
 
     /// Recompute the snapshot from the store.
     pub(crate) async fn refresh(&self) -> Result<Arc<Snapshot>, ApiError> {
-        let s = self
-            .with_store(|store, settings| {
-                Snapshot::build(store, settings).map_err(ApiError::internal)
-            })
+        // The store is locked only while the records are read; the decisions are computed
+        // beside the other requests.
+        let started = std::time::Instant::now();
+        let data = self
+            .with_store(|store, _| Snapshot::load(store).map_err(ApiError::internal))
             .await?;
+        let settings = self.settings();
+        let s = tokio::task::spawn_blocking(move || Snapshot::from_data(data, &settings, started))
+            .await
+            .map_err(|e| ApiError::internal(format!("a snapshot task failed: {e}")))?
+            .map_err(ApiError::internal)?;
         self.set_snapshot(s);
         Ok(self.snapshot())
     }

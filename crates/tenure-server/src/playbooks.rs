@@ -380,27 +380,37 @@ async fn run_playbooks(
             "the store holds no records yet: import some first",
         ));
     };
-    state
-        .with_store(move |store, settings| {
-            let journaled = Journaled {
+    let st = state.clone();
+    let settings = state.settings();
+    tokio::task::spawn_blocking(move || {
+        let _run = match st.inner_run_lock().lock() {
+            Ok(g) => g,
+            Err(p) => p.into_inner(),
+        };
+        let journaled = {
+            let mut store = st.lock_store();
+            Journaled {
                 segments: store.segment_history(None).map_err(ApiError::store)?,
                 stages: store.stage_history(None).map_err(ApiError::store)?,
                 last_fires: store.last_fires().map_err(ApiError::store)?,
-            };
-            let plan = plan_day(&snap.data, &snap.fx, as_of, &settings.config, &journaled)
-                .map_err(|e| ApiError::invalid(e.to_string()))?;
-            if !body.dry_run && plan.out_of_order() {
-                return Err(ApiError::new(
-                    StatusCode::CONFLICT,
-                    "conflict",
-                    format!(
-                        "the segment and stage histories are recorded up to {}; {} is earlier \
-                         (histories are kept in day order)",
-                        plan.latest.as_deref().unwrap_or(""),
-                        plan.day
-                    ),
-                ));
             }
+        };
+        // Planned without the store lock: every other request goes on meanwhile.
+        let plan = plan_day(&snap.data, &snap.fx, as_of, &settings.config, &journaled)
+            .map_err(|e| ApiError::invalid(e.to_string()))?;
+        if !body.dry_run && plan.out_of_order() {
+            return Err(ApiError::new(
+                StatusCode::CONFLICT,
+                "conflict",
+                format!(
+                    "the segment and stage histories are recorded up to {}; {} is earlier \
+                     (histories are kept in day order)",
+                    plan.latest.as_deref().unwrap_or(""),
+                    plan.day
+                ),
+            ));
+        }
+        {
             let mut out = RunOut {
                 day: plan.day.clone(),
                 dry_run: body.dry_run,
@@ -444,6 +454,7 @@ async fn run_playbooks(
                 already_recorded_fires: 0,
             };
             if !body.dry_run {
+                let mut store = st.lock_store();
                 store
                     .record_segments(&plan.day, &plan.segment_moves)
                     .map_err(ApiError::store)?;
@@ -460,6 +471,8 @@ async fn run_playbooks(
                 out.already_recorded_fires = e.duplicates;
             }
             Ok(Json(out))
-        })
-        .await
+        }
+    })
+    .await
+    .map_err(|e| ApiError::internal(format!("a playbook run failed: {e}")))?
 }

@@ -288,7 +288,21 @@ impl Snapshot {
     /// Decide for every customer from the store's records.
     pub fn build(store: &mut dyn Store, settings: &Settings) -> Result<Snapshot, String> {
         let started = Instant::now();
-        let data = store.load(&LoadOptions::all()).map_err(|e| e.to_string())?;
+        let data = Snapshot::load(store)?;
+        Snapshot::from_data(data, settings, started)
+    }
+
+    /// Every record of the store, as a snapshot needs them.
+    pub fn load(store: &mut dyn Store) -> Result<Dataset, String> {
+        store.load(&LoadOptions::all()).map_err(|e| e.to_string())
+    }
+
+    /// Decide for every customer of `data` (loaded since `started`), without the store.
+    pub fn from_data(
+        data: Dataset,
+        settings: &Settings,
+        started: Instant,
+    ) -> Result<Snapshot, String> {
         let fx = (settings.fx)(&data)?;
         let currency = fx.currency();
         let data = Arc::new(data);
