@@ -1,7 +1,10 @@
-// The dashboard in headless Chromium (Debian's, driven by playwright-core) against a live
-// `tenure serve`: sign in, the overview's numbers equal the API's, the at-risk list counts what
-// the API counts, a customer 360 opens, no page errors. Screenshots go to OUTDIR.
-// usage: node dashboard-e2e.js BASE_URL TOKEN OUTDIR
+// The dashboard in headless Chromium (Debian's, driven by playwright-core) against `tenure
+// demo`: open the URL it prints (signed in by its token), the overview's numbers equal the
+// API's, the at-risk list counts what the API counts, a customer 360 opens with her ledger, the
+// reports' charts draw the API's figures, a playbook changed in the page makes a run enqueue
+// actions that appear in the outbox, the sign-in form works, no page errors. Screenshots go to
+// OUTDIR.
+// usage: node dashboard-e2e.js BASE_URL ADMIN_TOKEN OUTDIR
 "use strict";
 const { chromium } = require("playwright-core");
 const assert = require("assert");
@@ -13,6 +16,7 @@ const assert = require("assert");
     assert.strictEqual(r.status, 200, path);
     return r.json();
   };
+  const openTasks = async () => (await api("/api/outbox?status=open&limit=1000")).counts.find((c) => c.name === "open").customers;
   const digits = (s) => s.replace(/[^0-9]/g, "");
   const browser = await chromium.launch({ executablePath: process.env.CHROMIUM || "/usr/bin/chromium", args: ["--no-sandbox"] });
   const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
@@ -20,11 +24,10 @@ const assert = require("assert");
   page.on("pageerror", (e) => errors.push(String(e)));
   page.on("console", (m) => { if (m.type() === "error") errors.push(m.text()); });
 
-  await page.goto(base + "/");
-  await page.waitForSelector("#token");
-  await page.fill("#token", token);
-  await page.click("#login-form button");
+  // The demo's URL signs in and leaves no token in the address bar.
+  await page.goto(base + "/#token=" + encodeURIComponent(token));
   await page.waitForSelector('[data-kpi="customers"]');
+  assert.strictEqual(new URL(page.url()).hash, "#/", "the token is dropped from the URL");
   const o = await api("/api/overview");
   const kpi = async (id) => digits(await page.textContent(`[data-kpi="${id}"]`));
   assert.strictEqual(await kpi("customers"), String(o.customers));
@@ -33,6 +36,9 @@ const assert = require("assert");
   assert.strictEqual(await kpi("advocates"), String(o.advocates));
   assert.strictEqual(await kpi("paying"), String(o.paying_customers));
   assert.strictEqual(await kpi("mrr"), String(Math.round(Number(o.mrr))));
+  const pct = (v) => v === null ? "—" : (100 * v).toFixed(1) + "%";
+  for (const k of ["nrr", "grr", "logo"]) assert.strictEqual(await page.textContent(`[data-kpi="${k}"]`), pct(o.retention[k]), k);
+  assert.strictEqual(await kpi("total_ltv"), String(Math.round(Number(o.total_lifetime_profit))));
   const segRows = await page.$$eval("#segments tbody tr", (rs) => rs.map((r) => r.cells[1].textContent));
   assert.deepStrictEqual(segRows.map(digits), o.segments.map((s) => String(s.customers)));
   const stageRows = await page.$$eval("#funnel tbody tr", (rs) => rs.map((r) => r.cells[1].textContent));
@@ -53,13 +59,96 @@ const assert = require("assert");
   const c = await api("/api/customers/" + encodeURIComponent(firstId));
   const comps = await page.$$eval("#health tbody tr", (rs) => rs.length);
   assert.strictEqual(comps, c.health_components.length);
+  const dots = await page.$$eval("#ledger-chart circle.dot", (cs) => cs.map((d) => d.dataset.cumulative));
+  assert.deepStrictEqual(dots, c.ledger.months.map((m) => m.cumulative_profit), "the ledger chart plots her months");
+  assert.strictEqual(digits(await page.textContent("#ledger tr.total:last-child td.num")), digits(c.ledger.totals.profit));
+  assert.strictEqual(await page.$$eval("#timeline tbody tr", (rs) => rs.length), c.timeline.length);
   await page.screenshot({ path: out + "/customer.png", fullPage: true });
 
   await page.goto(base + "/#/outbox");
   await page.waitForSelector('[data-kpi="outbox-pending"]');
   await page.screenshot({ path: out + "/outbox.png", fullPage: true });
 
+  // Reports: the charts draw what the API computes (default filters, monthly, end = as_of).
+  await page.goto(base + "/#/reports");
+  await page.waitForSelector("#heatmap .cell");
+  await page.waitForSelector("#waterfall rect[data-step=closing]");
+  await page.waitForSelector("#value-hist rect.bar");
+  await page.waitForSelector("#survival path");
+  await page.waitForSelector("#mrr-chart rect");
+  const cohorts = await api("/api/reports/cohorts?interval=month");
+  assert.ok(cohorts.cohorts.length > 0, "the generated company has cohorts");
+  const heatRows = await page.$$eval("#heatmap .row", (rs) => rs.map((r) => [r.dataset.cohort, r.querySelectorAll(".cell").length]));
+  assert.deepStrictEqual(heatRows, cohorts.cohorts.map((c) => [c.cohort, c.cells.length]), "one heatmap row per cohort");
+  const cellCount = await page.$$eval("#heatmap .cell", (cs) => cs.length);
+  assert.strictEqual(cellCount, cohorts.cohorts.reduce((a, c) => a + c.cells.length, 0), "heatmap cells");
+  const firstCells = await page.$eval("#heatmap .row", (r) => [...r.querySelectorAll(".cell")].map((c) => c.dataset.value));
+  assert.deepStrictEqual(firstCells, cohorts.cohorts[0].cells.map((c) => c.logo === null ? "" : String(c.logo)));
+  const mrr = await api("/api/reports/mrr?interval=month");
+  const last = mrr.periods[mrr.periods.length - 1];
+  const closing = await page.$eval("#waterfall rect[data-step=closing]", (r) => [r.dataset.amount, r.querySelector("title").textContent]);
+  assert.strictEqual(closing[0], last.closing);
+  assert.strictEqual(digits(closing[1]), digits(last.closing), "closing bar title: " + closing[1]);
+  const steps = await page.$$eval("#waterfall rect[data-step]", (rs) => rs.map((r) => r.dataset.step));
+  assert.deepStrictEqual(steps, ["opening", "new", "expansion", "reactivation", "contraction", "churn", "closing"]);
+  const value = await api("/api/reports/value?bins=20");
+  const binSum = await page.$$eval("#value-hist rect.bar", (rs) => rs.reduce((a, r) => a + Number(r.dataset.customers), 0));
+  assert.strictEqual(binSum, value.lifetime.reduce((a, b) => a + b.customers, 0), "histogram customers");
+  assert.strictEqual(digits(await page.textContent("#ledger tr.total:last-child td.num")), digits(value.ledger.profit));
+  await page.screenshot({ path: out + "/reports.png", fullPage: true });
+
+  // A filter goes into the hash and narrows every report.
+  const region = await page.$$eval("select[name=region] option", (os) => os.map((o) => o.value).filter(Boolean)[0]);
+  await page.selectOption("select[name=region]", region);
+  await page.waitForFunction((r) => location.hash.includes("region=" + r), region);
+  const regional = await api("/api/reports/cohorts?interval=month&region=" + encodeURIComponent(region));
+  await page.waitForFunction((n) => document.querySelectorAll("#heatmap .cell").length === n,
+    regional.cohorts.reduce((a, c) => a + c.cells.length, 0));
+  await page.click("button[data-toggle=metric][data-value=nrr]");
+  await page.waitForSelector("button[data-toggle=metric][data-value=nrr].on");
+  await page.screenshot({ path: out + "/reports-filtered.png", fullPage: true });
+
+  // Change a playbook in the page, run the day, see the actions appear in the outbox.
+  await page.goto(base + "/#/playbooks");
+  const editor = 'textarea.playbook-toml[data-name="low-health"]';
+  await page.waitForSelector(editor);
+  const before = await openTasks();
+  const dry = await (await fetch(base + "/api/playbooks/run", { method: "POST",
+    headers: { Authorization: "Bearer " + token, "Content-Type": "application/json" },
+    body: JSON.stringify({ dry_run: true }) })).json();
+  const lowBefore = dry.rules.find((r) => r.rule === "low-health").fires;
+  const text = await page.inputValue(editor);
+  assert.ok(text.includes("score = 40"), text);
+  await page.fill(editor, text.replace("score = 40", "score = 90"));
+  await page.click('tr[data-name="low-health"] button.save');
+  await page.waitForFunction(() => document.querySelector('tr[data-name="low-health"] .status').textContent === "saved");
+  await page.screenshot({ path: out + "/playbooks.png", fullPage: true });
+  await page.click("#run-playbooks");
+  await page.waitForSelector("#run-result .panel");
+  const after = await openTasks();
+  assert.ok(after > before, `open tasks ${before} → ${after}`);
+  const shown = digits((await page.textContent("#run-result")).match(/([0-9,.\s]+) new outbox items/)[1]);
+  assert.strictEqual(Number(shown), after - before, "the run's summary counts the new actions");
+  const pb = await api("/api/playbooks");
+  const low = pb.playbooks.find((p) => p.name === "low-health");
+  assert.ok(low.toml.includes("score = 90") && low.fires > lowBefore, JSON.stringify(low));
+  await page.screenshot({ path: out + "/playbooks-run.png", fullPage: true });
+  await page.goto(base + "/#/outbox");
+  await page.waitForSelector('[data-kpi="outbox-pending"]');
+  const rules = await page.$$eval("table tbody tr", (rs) => rs.map((r) => r.textContent));
+  assert.ok(rules.some((t) => t.includes("low-health")), "the outbox lists the new actions");
+  await page.screenshot({ path: out + "/outbox-after-run.png", fullPage: true });
+
+  // The sign-in form, in a fresh tab with no token.
+  const tab = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+  tab.on("pageerror", (e) => errors.push(String(e)));
+  await tab.goto(base + "/");
+  await tab.waitForSelector("#token");
+  await tab.fill("#token", token);
+  await tab.click("#login-form button");
+  await tab.waitForSelector('[data-kpi="customers"]');
+
   assert.deepStrictEqual(errors, [], "errors in the page");
   await browser.close();
-  console.log("dashboard e2e: overview, at-risk list and customer 360 agree with the API; screenshots in " + out);
+  console.log("dashboard e2e: the demo's URL signs in; overview, at-risk list, customer 360 and reports agree with the API; a playbook changed in the page enqueues actions that the outbox shows; screenshots in " + out);
 })().catch((e) => { console.error(e); process.exit(1); });

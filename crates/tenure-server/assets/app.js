@@ -43,11 +43,12 @@ const cache = new Map();
 function cachedApi(path) {
   const now = Date.now();
   for (const [k, v] of cache) if (now - v.at > 60000) cache.delete(k);
-  let hit = cache.get(path);
+  const key = sessionStorage.getItem(KEY) + " " + path; // a new token starts afresh
+  let hit = cache.get(key);
   if (!hit) {
     hit = { at: now, p: api(path) };
-    hit.p.catch(() => cache.delete(path));
-    cache.set(path, hit);
+    hit.p.catch(() => cache.delete(key));
+    cache.set(key, hit);
   }
   return hit.p;
 }
@@ -237,9 +238,45 @@ async function customer(id) {
       table(["day", "rule", "channel", "target", "status", { label: "attempts", num: true }],
         x.actions.map((a) => row([a.day, a.rule, a.channel, a.target, a.status, N(a.attempts)])),
         { id: "actions" }),
+    h("h2", {}, "Value ledger"),
+    h("p", { class: "muted", id: "breakeven" }, x.ledger.breakeven_month
+      ? "Profitable since " + x.ledger.breakeven_month + " (month " + x.ledger.breakeven_after_months + ")" +
+        (x.ledger.cac_payback_months ? "; acquisition cost paid back in month " + x.ledger.cac_payback_months : "")
+      : "Not yet profitable"),
+    h("div", { class: "grid2" },
+      h("div", {}, cumulative(x.ledger.months, c)),
+      h("div", {}, ledgerTable(x.ledger.totals, c))),
+    h("h2", {}, "Timeline"),
+    h("p", { class: "muted" }, x.timeline.length < x.timeline_total
+      ? "The newest " + x.timeline.length + " of " + x.timeline_total + " events." : x.timeline_total + " events."),
+    table(["day", "what", "detail", { label: "amount", num: true }],
+      x.timeline.map((e) => row([e.day, e.kind, e.text, N(e.amount === null ? "" : e.amount + " " + e.currency)])),
+      { id: "timeline" }),
     h("div", { class: "grid2" },
       h("div", {}, h("h2", {}, "Segment history"), moves(x.segment_history)),
       h("div", {}, h("h2", {}, "Stage history"), moves(x.stage_history))));
+}
+
+// Cumulative profit month by month, with the zero line: where it crosses is break-even.
+function cumulative(months, cur) {
+  const W = 580, H = 220, left = 64, right = 12, top = 12, bottom = 34;
+  if (months.length === 0) return h("p", { class: "muted" }, "No months yet.");
+  const v = months.map((m) => Number(m.cumulative_profit));
+  const lo = Math.min(0, ...v), hi = Math.max(0, ...v);
+  const tv = ticks(lo, hi === lo ? lo + 1 : hi, 4);
+  const y0 = tv[0], y1 = tv[tv.length - 1];
+  const x = (i) => left + (W - left - right) * (months.length === 1 ? 0.5 : i / (months.length - 1));
+  const y = (t) => top + (H - top - bottom) * (1 - (t - y0) / (y1 - y0 || 1));
+  const d = v.map((t, i) => (i ? "L" : "M") + f1(x(i)) + "," + f1(y(t))).join("");
+  const every = Math.max(1, Math.ceil(months.length / 8));
+  return chart(W, H, "ledger-chart", "cumulative profit by month",
+    yAxis(tv, y, left, W - right, (t) => compact.format(t)),
+    s("g", { class: "axis" }, months.map((m, i) => i % every ? null :
+      s("text", { x: f1(x(i)), y: H - bottom + 16, "text-anchor": "middle" }, m.month))),
+    s("path", { class: "step", d }),
+    months.map((m, i) => s("circle", { class: "dot", cx: f1(x(i)), cy: f1(y(v[i])), r: 2.5,
+      "data-month": m.month, "data-cumulative": m.cumulative_profit },
+      s("title", {}, m.month + ": cumulative " + m.cumulative_profit + " " + cur + " (month " + m.profit + ")"))));
 }
 
 async function advocates() {
@@ -285,7 +322,7 @@ function chart(w, hgt, id, label, ...children) {
   return s("svg", { class: "chart", id, viewBox: "0 0 " + w + " " + hgt, width: w, height: hgt,
     role: "img", "aria-label": label }, children);
 }
-// Round numbers covering [lo, hi], about n of them.
+// Round numbers from at most lo to at least hi, about n steps.
 function ticks(lo, hi, n) {
   if (!(hi > lo)) return [lo];
   const raw = (hi - lo) / n;
@@ -293,7 +330,8 @@ function ticks(lo, hi, n) {
   const e = raw / mag;
   const step = (e >= 7.5 ? 10 : e >= 3.5 ? 5 : e >= 1.5 ? 2 : 1) * mag;
   const out = [];
-  for (let k = Math.ceil(lo / step - 1e-9); k * step <= hi + step * 1e-9; k++) out.push(k * step);
+  const last = Math.ceil(hi / step - 1e-9);
+  for (let k = Math.floor(lo / step + 1e-9); k <= last; k++) out.push(k * step + 0);
   return out;
 }
 const f1 = (v) => (Math.round(v * 10) / 10).toString();
@@ -312,14 +350,15 @@ function legend(items) {
 function heatmap(data, metric, cur) {
   const cohorts = data.cohorts;
   const cols = Math.max(0, ...cohorts.map((c) => c.cells.length));
-  const labelW = 74, sizeW = metric === "logo" ? 64 : 128, left = labelW + sizeW + 8;
-  const cw = Math.max(28, Math.min(56, Math.floor((1120 - left) / Math.max(cols, 1))));
+  const labelW = 62, sizeW = metric === "logo" ? 58 : 150, left = labelW + sizeW + 8;
+  const cw = Math.max(24, Math.min(56, Math.floor((1110 - left) / Math.max(cols, 1))));
+  const sign = cw >= 36 ? "%" : ""; // narrow cells: the number alone (the legend says %)
   const rh = 22, top = 22;
   const W = left + cols * cw + 2, H = top + cohorts.length * rh + 2;
-  const base = (c) => metric === "nrr" ? money(c.starting_mrr, cur) + " MRR"
-    : metric === "seats" ? fmt.format(c.starting_seats) + " seats" : null;
+  const base = (c) => metric === "nrr" ? money(c.starting_mrr, cur)
+    : metric === "seats" ? fmt.format(c.starting_seats) : null;
   const head = s("g", { class: "axis" },
-    s("text", { x: 0, y: 14 }, data.interval === "quarter" ? "cohort (quarter)" : "cohort"),
+    s("text", { x: 0, y: 14 }, "cohort"),
     s("text", { x: labelW + 56, y: 14, "text-anchor": "end" }, "customers"),
     metric === "logo" ? null : s("text", { x: left - 8, y: 14, "text-anchor": "end" },
       metric === "nrr" ? "starting MRR" : "starting seats"),
@@ -342,7 +381,7 @@ function heatmap(data, metric, cur) {
             money2(cell.mrr, cur)),
           s("rect", { x: x + 1, y: y + 1, width: cw - 2, height: rh - 2, rx: 2, fill }),
           s("text", { class: dark ? "celltext dark" : "celltext", x: x + cw / 2, y: y + 15,
-            "text-anchor": "middle" }, v === null || v === undefined ? "—" : Math.round(100 * v) + "%"));
+            "text-anchor": "middle" }, v === null || v === undefined ? "—" : Math.round(100 * v) + sign));
       }));
   });
   return h("div", { class: "scroll" }, s("svg", { class: "chart fixed", id: "heatmap", width: W, height: H,
@@ -362,7 +401,7 @@ function heat(v) {
 }
 function heatLegend() {
   const stops = [0, 0.25, 0.5, 0.75, 1, 1.25, 1.5];
-  return h("div", { class: "legend" }, stops.map((v) => {
+  return h("div", { class: "legend" }, h("span", {}, "cells: % retained"), stops.map((v) => {
     const i = h("i", { class: "swatch" });
     i.style.background = heat(v)[0];
     return h("span", {}, i, v > 1 ? (v === 1.5 ? "≥150%" : Math.round(v * 100) + "%") : Math.round(v * 100) + "%");
@@ -399,16 +438,17 @@ function waterfall(p, cur) {
     truncated = lo > 0;
   }
   const tv = ticks(lo, hi, 5);
-  const yHi = Math.max(hi, tv[tv.length - 1]);
+  lo = tv[0];
+  const yHi = tv[tv.length - 1];
   const y = (v) => top + (H - top - bottom) * (1 - (v - lo) / (yHi - lo || 1));
   const slot = (W - left - right) / bars.length, bw = slot * 0.62;
   const cls = { opening: "c-total", closing: "c-total", new: "c-new", expansion: "c-expansion",
     reactivation: "c-reactivation", contraction: "c-contraction", churn: "c-churn" };
   const g = bars.map((b, i) => {
     const x = left + i * slot + (slot - bw) / 2;
-    const y0 = y(Math.max(b.from, b.to)), y1 = y(Math.min(b.from, b.to));
+    const y0 = y(Math.min(Math.max(b.from, b.to), yHi)), y1 = y(Math.max(Math.min(b.from, b.to), lo));
     const sign = b.kind === "up" ? "+" : b.kind === "down" ? "−" : "";
-    const label = b.kind === "total" ? compact.format(b.amount) : sign + compact.format(b.amount);
+    const label = b.kind === "total" || b.amount === 0 ? compact.format(b.amount) : sign + compact.format(b.amount);
     return s("g", {},
       s("rect", { class: cls[b.step], "data-step": b.step, "data-amount": p[b.step], x: f1(x), y: f1(y0), width: f1(bw),
         height: f1(Math.max(1, y1 - y0)) },
@@ -419,9 +459,9 @@ function waterfall(p, cur) {
       s("text", { class: "axis", x: f1(x + bw / 2), y: H - bottom + 16, "text-anchor": "middle" }, b.step));
   });
   return chart(W, H, "waterfall", "MRR waterfall " + p.period,
-    yAxis(tv.filter((t) => t <= yHi), y, left, W - right, (t) => compact.format(t)),
+    yAxis(tv, y, left, W - right, (t) => compact.format(t)),
     g,
-    truncated ? s("text", { class: "note", x: left, y: H - 4 }, "axis starts at " + compact.format(lo) + " " + cur) : null);
+    truncated ? s("text", { class: "note", x: 4, y: 12 }, "axis starts at " + compact.format(lo) + " " + cur) : null);
 }
 
 const MOVES = [["new", 1, "c-new"], ["expansion", 1, "c-expansion"], ["reactivation", 1, "c-reactivation"],
@@ -437,7 +477,7 @@ function mrrChart(periods, cur) {
   const lo = tv[0], hi = tv[tv.length - 1];
   const y = (v) => top + (H - top - bottom) * (1 - (v - lo) / (hi - lo || 1));
   const slot = (W - left - right) / Math.max(periods.length, 1), bw = Math.max(2, slot * 0.7);
-  const every = Math.ceil(periods.length / 8);
+  const every = Math.ceil(periods.length / 6);
   const cols = periods.map((p, i) => {
     const x = left + i * slot + (slot - bw) / 2;
     let pos = 0, neg = 0;
@@ -457,7 +497,7 @@ function mrrChart(periods, cur) {
       s("rect", { class: "hover", x: f1(left + i * slot), y: top, width: f1(slot), height: H - top - bottom }),
       rects,
       s("line", { class: "net", x1: f1(x - 1), x2: f1(x + bw + 1), y1: f1(y(net)), y2: f1(y(net)) }),
-      i % every === 0 || i === periods.length - 1 && i % every > every / 2
+      (periods.length - 1 - i) % every === 0
         ? s("text", { class: "axis", x: f1(x + bw / 2), y: H - bottom + 16, "text-anchor": "middle" }, p.period) : null);
   });
   return chart(W, H, "mrr-chart", "MRR movements per period",
@@ -486,9 +526,12 @@ function histogram(bins, cur) {
   const bars = bins.map((b, i) => {
     const x = left + i * slot + 1;
     const loss = b.upper !== null && Number(b.upper) <= 0;
-    return s("rect", { class: "bar" + (loss ? " loss" : ""), "data-customers": b.customers, x: f1(x), y: f1(y(b.customers)),
+    return [s("rect", { class: "bar" + (loss ? " loss" : ""), "data-customers": b.customers, x: f1(x), y: f1(y(b.customers)),
       width: f1(Math.max(1, slot - 2)), height: f1(Math.max(b.customers > 0 ? 1 : 0, y(0) - y(b.customers))) },
-      s("title", {}, range(b) + ": " + fmt.format(b.customers) + " customers"));
+      s("title", {}, range(b) + ": " + fmt.format(b.customers) + " customers")),
+    // counts over the bars, so the short ones stay readable next to a tall one
+    b.customers > 0 && slot >= 16 ? s("text", { class: "count", x: f1(x + (slot - 2) / 2), y: f1(y(b.customers) - 3),
+      "text-anchor": "middle" }, compact.format(b.customers)) : null];
   });
   const edges = [];
   for (let i = 0; i <= bins.length; i++) {
@@ -583,8 +626,10 @@ async function reports() {
     const t = n.toString();
     location.hash = "#/reports" + (t ? "?" + t : "");
   };
+  const gen = routeGen;
   const [opts, ov] = await Promise.all([filterOptions().catch(() => ({ channel: [], plan: [], region: [] })),
     cachedApi("/api/overview")]);
+  if (gen !== routeGen) return;
   const cur = ov.currency;
   const select = (name, options) => {
     const sel = p.get(name) || "";
@@ -609,8 +654,9 @@ async function reports() {
   const segs = cachedApi("/api/segments");
 
   const head = section("In scope", "scope", Promise.all([ret, surv, value]), ([r, sv, v]) => [
-    h("p", { class: "muted" }, "Through " + r.end + (filtered ? "" : " · all customers") + " · retention over the " +
-      r.months + " months from " + r.start),
+    h("p", { class: "muted" }, "Through " + r.end +
+      (p.get("end") && p.get("end") !== r.end ? " (the server's latest day; " + p.get("end") + " was asked)" : "") +
+      (filtered ? "" : " · all customers") + " · retention over the " + r.months + " months from " + r.start),
     h("div", { class: "cards" },
       card("Customers", fmt.format(r.customers), "scope-customers"),
       card("Net revenue retention", pct(r.nrr), "scope-nrr"),
@@ -656,9 +702,11 @@ async function reports() {
     }
     const bins = d[which];
     const total = bins.reduce((a, b) => a + b.customers, 0);
-    return [h("div", { class: "toolbar" },
-      toggle("dist", "lifetime", dist, "lifetime (realised + predicted)"), toggle("dist", "realised", dist, "realised to date"),
-      h("span", { class: "muted" }, fmt.format(total) + " customers · red: losses")),
+    const life = toggle("dist", "lifetime", which, "lifetime (realised + predicted)");
+    if (d.lifetime.length === 0) life.disabled = true;
+    return [h("div", { class: "toolbar" }, life, toggle("dist", "realised", which, "realised to date"),
+      h("span", { class: "muted" }, fmt.format(total) + " customers" +
+        (bins.some((b) => b.upper !== null && Number(b.upper) <= 0) ? " · red: losses" : ""))),
     note,
     bins.length === 0 ? h("p", { class: "muted" }, "No customer in scope.") : histogram(bins, cur),
     h("p", { class: "muted" }, fmt.format(d.broken_even) + " customers have broken even, " + fmt.format(d.paid_back) +
@@ -675,11 +723,12 @@ async function reports() {
   const seg = section("CLV segments (whole book)", "segments-report", segs, (d) => [
     h("p", { class: "muted" }, "High realised profit from " + money(d.high_realised, cur) + ", high predicted from " +
       money(d.high_predicted, cur) + " · not narrowed by the filters"),
-    table(["segment", { label: "customers", num: true }, { label: "realised profit", num: true },
-      { label: "predicted future profit", num: true }, "retention plan"],
-    d.segments.map((x) => row([x.segment.replace(/_/g, " "), N(fmt.format(x.customers)), N(money(x.realised_profit, cur)),
-      N(money(x.predicted_future_profit, cur)),
-      x.plan.channels.join(", ") + " · every " + x.plan.cadence_days + " days · " + money(x.plan.budget_per_year, cur) + "/yr"],
+    table(["segment", { label: "customers", num: true }, { label: "realised profit, " + cur, num: true },
+      { label: "predicted future, " + cur, num: true }, "retention plan"],
+    d.segments.map((x) => row([x.segment.replace(/_/g, " "), N(fmt.format(x.customers)), N(fmt.format(Number(x.realised_profit))),
+      N(fmt.format(Number(x.predicted_future_profit))),
+      x.plan.channels.join(", ").replace(/_/g, " ") + " · every " + x.plan.cadence_days + " days · " +
+        fmt.format(Number(x.plan.budget_per_year)) + " a year"],
     () => go({ segment: x.segment }))), { id: "segment-table" })]);
 
   const all = [head, heat, water, moves, hist, surv2, led, seg];
@@ -713,7 +762,7 @@ function ledgerTable(l, cur) {
   const costs = [["cogs", "cost of goods sold"], ["acquisition", "acquisition"], ["retention", "retention"], ["service", "service"]];
   const max = Math.max(...Object.values(l).map((v) => Math.abs(Number(v))), 1);
   const line = (label, v, cls, sign) => h("tr", { class: cls || "" }, h("td", {}, label),
-    h("td", { class: "num" }, (sign || "") + money2(v, cur)),
+    h("td", { class: "num" }, (sign || "") + fmt2.format(Number(v))), // the currency heads the column
     h("td", {}, bar(Math.abs(Number(v)), max, sign === "−" || Number(v) < 0 ? "risk" : cls === "total" ? "ok" : "")));
   return table(["", { label: cur, num: true }, ""], [
     rev.map(([k, label]) => line(label, l[k])),
@@ -723,21 +772,27 @@ function ledgerTable(l, cur) {
     line("profit", l.profit, "total")], { cls: "bars ledger", id: "ledger" });
 }
 
+// The view's content (null and undefined left out).
+function show(...nodes) {
+  main.replaceChildren(...nodes.flat(Infinity).filter((x) => x !== null && x !== undefined));
+}
+
 // ---------------------------------------------------------------------------------------
 // Playbooks view
 // ---------------------------------------------------------------------------------------
 
 async function playbooks() {
   let d;
+  const me = await cachedApi("/api/me");
   try {
     d = await api("/api/playbooks");
   } catch (e) {
     if (e && e.status === 404) {
-      main.replaceChildren(h("h2", {}, "Playbooks"),
+      show(h("h2", {}, "Playbooks"),
         h("p", { class: "error", id: "playbooks-unavailable" },
           "This server has no playbooks API (GET /api/playbooks answered 404): it is older than this dashboard. " +
-          "Playbooks are edited in the configuration file there; their activity is under "),
-        h("p", {}, h("a", { href: "#/outbox" }, "Playbook activity →")));
+          "Edit the rules in its configuration file and run them with tenure run-playbooks."),
+        h("p", {}, "What they did so far: ", h("a", { href: "#/outbox" }, "Playbook activity →")));
       return;
     }
     throw e;
@@ -773,26 +828,57 @@ async function playbooks() {
       }
     } catch (_) { /* the counts stay as they were */ }
   };
-  main.replaceChildren(
+  show(
     h("h2", {}, "Playbooks"),
     h("p", { class: "muted" }, "Rules from " + d.config + " · as of " + (d.as_of || "—") +
       " · a rule fires for each customer its trigger matches, then waits its cooldown."),
     canEdit ? null : h("p", { class: "note", id: "playbooks-readonly" },
-      "Editing is off on this server (the rules come from " + d.config + "; start `tenure serve` with a writable " +
-      "configuration file to edit them here). You can still run them."),
+      "Editing is off: this server runs on the " + d.config + " configuration, so there is no file to save rules to. " +
+      "Start it with --config tenure.toml (the file may be empty) to edit playbooks here. You can still run them."),
     h("div", { class: "toolbar" }, runBtn, dryBtn,
-      h("span", { class: "muted" }, "Running and saving need an admin token."),
+      me.role === "admin" ? null : h("span", { class: "error", id: "playbooks-role" },
+        "Signed in as " + me.role + ": running and saving need an admin token."),
       h("span", { class: "spacer" }), h("a", { href: "#/outbox" }, "Playbook activity (outbox) →")),
     result,
     d.playbooks.length === 0 ? h("p", { class: "muted" }, "No playbooks configured.") :
       table(["rule", { label: "fires", num: true }, "definition (TOML)"], rows, { id: "playbooks", cls: "playbooks" }),
+    canEdit ? newRule(errorBox) : null,
     errorBox);
+}
+
+// A rule saved under a new name is added to the file (PUT creates it).
+function newRule(errorBox) {
+  const name = h("input", { name: "new-playbook", placeholder: "name: a-z, 0-9, _ and -", size: 30, pattern: "[a-z0-9_-]{1,64}" });
+  const editor = h("textarea", { class: "playbook-new", rows: 6, spellcheck: "false", "aria-label": "TOML of the new rule" },
+    'when = { health_below = { score = 40 } }\ncooldown = "30d"\nthen = [{ task = "cs-queue", title = "Call {customer_id}" }]\n');
+  const status = h("span", { class: "muted" });
+  const add = h("button", { id: "add-playbook" }, "Add rule");
+  add.onclick = async () => {
+    const n = name.value.trim();
+    if (!n) { status.textContent = "give the rule a name"; return; }
+    add.disabled = true;
+    try {
+      await api("/api/playbooks/" + encodeURIComponent(n), { method: "PUT", body: { toml: editor.value } });
+      await route(); // the list, now with the rule
+    } catch (e) {
+      if (e && e.status === 401) { showLogin("That token was refused."); return; }
+      errorBox.textContent = n + ": " + writeError(e, "Adding a playbook");
+      errorBox.dataset.name = n;
+      add.parentNode.after(errorBox);
+    } finally {
+      add.disabled = false;
+    }
+  };
+  return h("details", { class: "panel", id: "new-playbook" }, h("summary", {}, "Add a rule"),
+    h("p", { class: "muted" }, "The rule's keys as TOML (see docs/tenure.toml); it is validated with the whole file before it is written."),
+    h("div", { class: "toolbar" }, name), editor, h("div", { class: "toolbar" }, add, status));
 }
 
 function writeError(e, what) {
   const m = (e && e.message) || String(e);
   if (e && e.status === 403) return what + " needs an admin token: this one may only read (" + m + ").";
-  return m;
+  if (e && e.status === 404) return what + ": the server has no such route (404: " + m + ").";
+  return m + (e && e.status ? " (" + e.status + ")" : "");
 }
 
 function playbookRow(pb, canEdit, errorBox) {
@@ -801,8 +887,12 @@ function playbookRow(pb, canEdit, errorBox) {
     spellcheck: "false", readonly: canEdit ? null : "readonly", "aria-label": "TOML of " + pb.name }, pb.toml);
   const save = h("button", { class: "save", "data-name": pb.name, disabled: !canEdit }, "Save");
   const fires = h("td", { class: "num fires" }, fmt.format(pb.fires));
-  const trigger = h("div", { class: "muted" }, pb.trigger.replace(/_/g, " "));
+  const about = (x) => [x.trigger.replace(/_/g, " "),
+    x.cooldown_days === null || x.cooldown_days === undefined ? null : "cooldown " + x.cooldown_days + " days",
+    x.actions && x.actions.length ? "→ " + x.actions.join(", ") : null].filter(Boolean).join(" · ");
+  const trigger = h("div", { class: "muted" }, about(pb));
   const name = h("b", {}, pb.name);
+  if (!pb.toml) editor.placeholder = "(built in: no configuration file holds this rule)";
   editor.oninput = () => { status.textContent = editor.value === editor.defaultValue ? "" : "unsaved"; };
   save.onclick = async () => {
     save.disabled = true;
@@ -813,7 +903,7 @@ function playbookRow(pb, canEdit, errorBox) {
       editor.value = n.toml;
       editor.defaultValue = n.toml;
       fires.textContent = fmt.format(n.fires);
-      trigger.textContent = n.trigger.replace(/_/g, " ");
+      trigger.textContent = about(n);
       status.textContent = "saved";
       if (errorBox.dataset.name === pb.name) { errorBox.textContent = ""; delete errorBox.dataset.name; }
     } catch (e) {
@@ -821,7 +911,7 @@ function playbookRow(pb, canEdit, errorBox) {
       status.textContent = "not saved";
       errorBox.textContent = pb.name + ": " + writeError(e, "Saving a playbook");
       errorBox.dataset.name = pb.name;
-      save.after(errorBox); // under the editor that failed
+      save.parentNode.after(errorBox); // under the editor that failed
     } finally {
       save.disabled = false;
     }
@@ -832,17 +922,30 @@ function playbookRow(pb, canEdit, errorBox) {
 
 function runSummary(r) {
   const fired = r.rules.filter((x) => x.fires > 0);
+  const total = r.rules.reduce((a, x) => a + x.fires, 0);
+  const list = r.fires || [];
+  const shown = list.slice(0, 100);
   return h("div", { class: "panel" + (r.dry_run ? " dry" : "") },
     h("p", {}, h("b", {}, (r.dry_run ? "Dry run" : "Run") + " for " + r.day + ": "),
-      fmt.format(r.new_fires) + " new fires, " + fmt.format(r.new_outbox_items) + " new outbox items, " +
-      fmt.format(r.segment_moves) + " segment moves, " + fmt.format(r.stage_moves) + " stage moves" +
-      (r.dry_run ? " (nothing was recorded)." : ".")),
+      r.dry_run
+        ? fmt.format(total) + " fires would be due; nothing was stored (new_outbox_items: " +
+          fmt.format(r.new_outbox_items) + ")."
+        : fmt.format(r.new_fires) + " new fires, " + fmt.format(r.new_outbox_items) + " new outbox items, " +
+          fmt.format(r.segment_moves) + " segment moves, " + fmt.format(r.stage_moves) + " stage moves" +
+          (r.already_recorded_fires ? " (" + fmt.format(r.already_recorded_fires) + " fires were already recorded)" : "") + "."),
     fired.length === 0 ? h("p", { class: "muted" }, "No rule fired.") :
       h("p", { class: "muted" }, "By rule: " + fired.map((x) => x.rule + " " + fmt.format(x.fires)).join(" · ")),
-    r.dry_run ? null : h("p", {}, h("a", { href: "#/outbox" }, "See the new actions in the outbox →")));
+    shown.length === 0 ? null : h("details", {}, h("summary", {}, "The day's fires" +
+      (list.length > shown.length ? " (first " + shown.length + " of " + fmt.format(list.length) + ")" : " (" + list.length + ")")),
+    table(["rule", "customer", "reason", "actions"], shown.map((f) => row([f.rule, f.customer, f.reason,
+      f.actions.map((a) => a.channel + " " + a.target).join(", ")],
+    () => { location.hash = "#/customer/" + encodeURIComponent(f.customer); })), { id: "run-fires" })),
+    h("p", {}, h("a", { href: "#/outbox" }, r.dry_run ? "Playbook activity (outbox) →" : "See the new actions in the outbox →")));
 }
 
+let routeGen = 0; // a view drawn after a newer route started is dropped
 async function route() {
+  routeGen++;
   const path = location.hash.replace(/^#/, "").split("?")[0] || "/";
   try {
     const me = await api("/api/me");
@@ -866,5 +969,11 @@ async function route() {
   }
 }
 
+// `tenure demo` prints a URL with `#token=…`: sign in with it, then drop it from the address
+// bar and the history (a fragment never reaches the server or its logs).
+if (location.hash.startsWith("#token=")) {
+  sessionStorage.setItem(KEY, decodeURIComponent(location.hash.slice(7)));
+  history.replaceState(null, "", location.pathname + "#/");
+}
 window.addEventListener("hashchange", route);
 route();

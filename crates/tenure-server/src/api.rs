@@ -747,6 +747,128 @@ pub struct Customer360 {
     pub goals: Vec<GoalOut>,
     /// Playbook actions for her, newest first (at most 200).
     pub actions: Vec<Action>,
+    /// Her realised value to `as_of`, by conduit and cost, month by month.
+    pub ledger: CustomerLedger,
+    /// Her invoice lines, subscription changes and feedback, newest first (at most 200).
+    pub timeline: Vec<Event>,
+    /// Events in all (the timeline may show fewer).
+    pub timeline_total: usize,
+}
+
+/// One customer's ledger (the `tenure report value --explain` figures).
+#[derive(Serialize, ToSchema)]
+pub struct CustomerLedger {
+    pub totals: crate::reports::Ledger,
+    /// The first month her cumulative profit reached 0 (`YYYY-MM`), and its number (the
+    /// acquisition month is 1).
+    pub breakeven_month: Option<String>,
+    pub breakeven_after_months: Option<u32>,
+    /// The month number by which contribution covered her acquisition cost.
+    pub cac_payback_months: Option<u32>,
+    pub months: Vec<LedgerMonthOut>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct LedgerMonthOut {
+    /// `YYYY-MM`.
+    pub month: String,
+    pub net_revenue: String,
+    /// COGS, acquisition, retention and service costs of the month.
+    pub costs: String,
+    pub profit: String,
+    pub cumulative_profit: String,
+}
+
+/// Something that happened to a customer.
+#[derive(Serialize, ToSchema)]
+pub struct Event {
+    pub day: String,
+    /// invoice, subscription_start, subscription_end, nps, csat.
+    pub kind: String,
+    pub text: String,
+    /// Money of the event in its own currency (invoice lines, subscription amounts).
+    pub amount: Option<String>,
+    pub currency: Option<String>,
+}
+
+fn timeline(s: &Snapshot, c: tenure_store::dataset::CustomerIdx) -> Vec<Event> {
+    let d = &s.data;
+    let money = |minor: i64, cur: tenure_core::Currency| {
+        tenure_reports::money::to_decimal(minor, cur).to_string()
+    };
+    let mut ev: Vec<Event> = Vec::new();
+    for t in d.transactions_of(c) {
+        ev.push(Event {
+            day: day_text(t.day),
+            kind: "invoice".into(),
+            text: t.kind.as_str().to_string(),
+            amount: Some(money(t.amount, t.currency)),
+            currency: Some(t.currency.code().to_string()),
+        });
+    }
+    for r in d.subscriptions_of(c) {
+        let what = format!(
+            "{} × {} seats, {} per {}",
+            d.name(r.plan),
+            r.seats,
+            money(r.amount, r.currency),
+            r.interval.as_str()
+        );
+        ev.push(Event {
+            day: day_text(r.start),
+            kind: "subscription_start".into(),
+            text: what.clone(),
+            amount: Some(money(r.amount, r.currency)),
+            currency: Some(r.currency.code().to_string()),
+        });
+        if let Some(end) = r.end.filter(|&e| s.as_of.is_none_or(|a| e <= a)) {
+            ev.push(Event {
+                day: day_text(end),
+                kind: "subscription_end".into(),
+                text: format!("{what} ({})", r.status.as_str()),
+                amount: None,
+                currency: None,
+            });
+        }
+    }
+    for f in d.feedback_of(c) {
+        ev.push(Event {
+            day: day_text(f.day),
+            kind: f.kind.as_str().to_string(),
+            text: format!("score {}", f.score),
+            amount: None,
+            currency: None,
+        });
+    }
+    ev.retain(|e| s.as_of.is_none_or(|a| e.day <= day_text(a)));
+    ev.sort_by(|a, b| b.day.cmp(&a.day).then_with(|| a.kind.cmp(&b.kind)));
+    ev
+}
+
+fn ledger_of(s: &Snapshot, c: tenure_store::dataset::CustomerIdx) -> CustomerLedger {
+    use tenure_reports::value::{customer_ledger, Context};
+    let ctx = Context::new(&s.data, &s.value_cfg, &s.allocations);
+    let (v, months) = customer_ledger(&ctx, c, &mut tenure_reports::Excluded::default(), None);
+    let m = |x: i64| s.money(x);
+    CustomerLedger {
+        totals: crate::reports::ledger_money(&|x| s.money(x), &v.totals),
+        breakeven_month: v.breakeven.map(|b| b.to_string()),
+        breakeven_after_months: v.breakeven_after_months,
+        cac_payback_months: v.cac_payback_months,
+        months: months
+            .iter()
+            .map(|lm| {
+                let f = &lm.figures;
+                LedgerMonthOut {
+                    month: lm.month.to_string(),
+                    net_revenue: m(f.net_revenue()),
+                    costs: m(f.cogs + f.acquisition() + f.retention() + f.service()),
+                    profit: m(f.profit()),
+                    cumulative_profit: m(lm.cumulative_profit),
+                }
+            })
+            .collect(),
+    }
 }
 
 /// A customer 360: value, health explained, segment and plan, stage, histories, goals,
@@ -778,6 +900,8 @@ async fn get_customer(
             Ok((segs, stages, goals, actions))
         })
         .await?;
+    let cidx = s.customer_idx[i];
+    let events = timeline(&s, cidx);
     let seg = Segment::ALL
         .get(s.tags[i].segment as usize)
         .copied()
@@ -824,6 +948,9 @@ async fn get_customer(
             .collect(),
         goals: goals.into_iter().map(goal_out).collect(),
         actions: actions.into_iter().map(action).collect(),
+        ledger: ledger_of(&s, cidx),
+        timeline_total: events.len(),
+        timeline: events.into_iter().take(200).collect(),
     }))
 }
 

@@ -259,7 +259,11 @@ async fn save_playbook(
             match at {
                 Some(i) => {
                     if let Some(t) = rules.get_mut(i) {
+                        // The comments above its header and its place in the file stay.
+                        let (decor, position) = (t.decor().clone(), t.position());
                         *t = table;
+                        *t.decor_mut() = decor;
+                        t.set_position(position);
                     }
                 }
                 None => rules.push(table),

@@ -713,22 +713,27 @@ pub(crate) fn histogram(mut v: Vec<i64>, bins: usize) -> Vec<(Option<i64>, Optio
 }
 
 fn ledger(sc: &Scope, t: &Figures) -> Ledger {
+    ledger_money(&|x| sc.money(x), t)
+}
+
+/// A ledger's figures as money.
+pub(crate) fn ledger_money(money: &dyn Fn(i64) -> String, t: &Figures) -> Ledger {
     let r = t.revenue;
     Ledger {
-        new: sc.money(r[0]),
-        upsell: sc.money(r[1]),
-        expansion: sc.money(r[2]),
-        renewal: sc.money(r[3]),
-        change_order: sc.money(r[4]),
-        one_off: sc.money(r[5]),
-        refund: sc.money(r[6]),
-        net_revenue: sc.money(t.net_revenue()),
-        referral_credit: sc.money(t.referral_credit),
-        cogs: sc.money(t.cogs),
-        acquisition: sc.money(t.acquisition()),
-        retention: sc.money(t.retention()),
-        service: sc.money(t.service()),
-        profit: sc.money(t.profit()),
+        new: money(r[0]),
+        upsell: money(r[1]),
+        expansion: money(r[2]),
+        renewal: money(r[3]),
+        change_order: money(r[4]),
+        one_off: money(r[5]),
+        refund: money(r[6]),
+        net_revenue: money(t.net_revenue()),
+        referral_credit: money(t.referral_credit),
+        cogs: money(t.cogs),
+        acquisition: money(t.acquisition()),
+        retention: money(t.retention()),
+        service: money(t.service()),
+        profit: money(t.profit()),
     }
 }
 

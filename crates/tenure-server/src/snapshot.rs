@@ -14,6 +14,8 @@ use tenure_act::{facts, health, segment, thresholds, Band, Config, Segment};
 use tenure_reports::money::{div_round, to_decimal};
 use tenure_reports::retention::{retention_report, RetentionRow};
 use tenure_reports::status::Status;
+use tenure_reports::value::{allocate, Allocations, ValueConfig};
+use tenure_reports::Excluded;
 use tenure_reports::{mrr_report, Fx, GroupBy, Grouping};
 use tenure_store::dataset::{ymd_of_day, Day};
 use tenure_store::{Dataset, LoadOptions, Location, Store};
@@ -267,9 +269,15 @@ pub struct Snapshot {
     /// and the report currency's conversion rules.
     pub data: Arc<Dataset>,
     pub fx: Fx,
+    /// The value ledger's settings and the shared costs allocated to customers, so one
+    /// customer's ledger (the 360) is one pass over her records.
+    pub value_cfg: ValueConfig,
+    pub allocations: Arc<Allocations>,
     /// For each customer of `data` (dataset order), her position in `customers`
     /// ([`u32::MAX`]: acquired after `as_of`).
     pub position: Vec<u32>,
+    /// For each of `customers`, her index in `data`: the inverse of `position`.
+    pub customer_idx: Vec<tenure_store::dataset::CustomerIdx>,
     /// Unix seconds when built, and how long it took.
     pub built_at: i64,
     pub build_ms: f64,
@@ -306,6 +314,15 @@ impl Snapshot {
         let fx = (settings.fx)(&data)?;
         let currency = fx.currency();
         let data = Arc::new(data);
+        let value_cfg = |as_of: Day| {
+            let mut v = ValueConfig::new(as_of, currency);
+            v.fx = fx.clone();
+            v.referral_share =
+                rust_decimal::Decimal::from_f64_retain(settings.config.value.referral_share)
+                    .map(|d| d.round_dp(6))
+                    .unwrap_or_default();
+            v
+        };
         let empty = |as_of| Snapshot {
             as_of,
             currency,
@@ -323,7 +340,10 @@ impl Snapshot {
             retention: None,
             data: data.clone(),
             fx: fx.clone(),
+            value_cfg: value_cfg(0),
+            allocations: Arc::new(Allocations::default()),
             position: vec![u32::MAX; data.len()],
+            customer_idx: Vec::new(),
             built_at: crate::now_secs(),
             build_ms: 0.0,
         };
@@ -417,9 +437,11 @@ impl Snapshot {
             .map(|(i, c)| (c.id.clone(), i))
             .collect();
         let mut position = vec![u32::MAX; data.len()];
+        let mut customer_idx = vec![0; customers.len()];
         for (c, id) in data.customer_ids.iter().enumerate() {
             if let Some(&i) = index.get(id) {
                 position[c] = i as u32;
+                customer_idx[i] = c as tenure_store::dataset::CustomerIdx;
             }
         }
         let mut orders = HashMap::new();
@@ -438,6 +460,8 @@ impl Snapshot {
         let retention = retention_report(&data, &fx, as_of, RETENTION_MONTHS, &all)
             .ok()
             .map(|r| r.total);
+        let vcfg = value_cfg(as_of);
+        let allocations = Arc::new(allocate(&data, &vcfg, &mut Excluded::default()));
         Ok(Snapshot {
             as_of: Some(as_of),
             currency,
@@ -456,6 +480,9 @@ impl Snapshot {
             orders,
             retention,
             position,
+            customer_idx,
+            value_cfg: vcfg,
+            allocations,
             fx: fx.clone(),
             data,
             built_at: crate::now_secs(),

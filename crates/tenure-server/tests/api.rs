@@ -832,6 +832,7 @@ async fn send(
 const PLAYBOOKS: &str = r#"# The team's rules. This comment must survive saves from the API.
 currency = "USD"
 
+# Above the rule: kept when the rule is replaced.
 [[playbooks]]
 name = "low-health"   # a call before it is too late
 when = { health_below = { score = 1 } }
@@ -917,6 +918,10 @@ async fn playbooks_edit_the_file_and_runs_enqueue_once() {
     let text = std::fs::read_to_string(&file).unwrap();
     assert!(
         text.starts_with("# The team's rules. This comment must survive"),
+        "{text}"
+    );
+    assert!(
+        text.contains("# Above the rule: kept when the rule is replaced.\n[[playbooks]]"),
         "{text}"
     );
     assert!(
@@ -1128,5 +1133,44 @@ async fn fit_jobs_report_progress_and_fit_the_summarised_rows() {
     )
     .await;
     assert_eq!(s, StatusCode::FORBIDDEN);
+    let _ = std::fs::remove_dir_all(&f.dir);
+}
+
+/// Every customer's 360 ledger adds up to her realised profit (the list's), month by month, and
+/// her timeline is newest first.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_360_ledger_is_her_realised_profit_and_the_timeline_is_ordered() {
+    let f = fixture("ledger");
+    let t = f.analyst.as_str();
+    let list = get(&f.app, "/api/customers?limit=1000", t).await;
+    let mut total = Decimal::ZERO;
+    let mut breakeven = 0;
+    for row in list["items"].as_array().unwrap() {
+        let id = row["id"].as_str().unwrap();
+        let c = get(&f.app, &format!("/api/customers/{id}"), t).await;
+        let l = &c["ledger"];
+        assert_eq!(l["totals"]["profit"], row["realised_profit"], "{id}");
+        let months = l["months"].as_array().unwrap();
+        let sum: Decimal = months.iter().map(|m| dec(&m["profit"])).sum();
+        assert_eq!(sum, dec(&row["realised_profit"]), "{id}");
+        if let Some(last) = months.last() {
+            assert_eq!(last["cumulative_profit"], row["realised_profit"], "{id}");
+        }
+        if let Some(b) = l["breakeven_month"].as_str() {
+            breakeven += 1;
+            let m = months.iter().find(|m| m["month"] == b).unwrap();
+            assert!(dec(&m["cumulative_profit"]) >= Decimal::ZERO, "{id}");
+        }
+        let tl = c["timeline"].as_array().unwrap();
+        assert!(c["timeline_total"].as_u64().unwrap() as usize >= tl.len());
+        for w in tl.windows(2) {
+            assert!(w[0]["day"].as_str() >= w[1]["day"].as_str(), "{id}");
+            assert!(w[0]["day"].as_str() <= Some("2025-06-30"));
+        }
+        total += dec(&l["totals"]["profit"]);
+    }
+    let o = get(&f.app, "/api/overview", t).await;
+    assert_eq!(total, dec(&o["realised_profit"]));
+    assert!(breakeven > 0);
     let _ = std::fs::remove_dir_all(&f.dir);
 }

@@ -149,8 +149,18 @@ fn serve_answers_with_the_cli_figures_and_runs_the_worker() {
     // The API's figures are the CLI's: the reports, cell for cell.
     let report = |name: &str, extra: &[&str]| -> Value {
         let mut a = vec![
-            "report", name, "--db", &db, "--as-of", DAY, "--currency", "USD", "--fx",
-            "EUR=1.087", "--format", "json",
+            "report",
+            name,
+            "--db",
+            &db,
+            "--as-of",
+            DAY,
+            "--currency",
+            "USD",
+            "--fx",
+            "EUR=1.087",
+            "--format",
+            "json",
         ];
         a.extend_from_slice(extra);
         json(&a)
@@ -162,12 +172,24 @@ fn serve_answers_with_the_cli_figures_and_runs_the_worker() {
     assert_eq!(api_months.len(), cli_months.len());
     for (a, b) in api_months.iter().zip(cli_months) {
         assert_eq!(a["period"], b["month"]);
-        for k in ["opening", "new", "expansion", "contraction", "churn", "closing", "arr"] {
+        for k in [
+            "opening",
+            "new",
+            "expansion",
+            "contraction",
+            "churn",
+            "closing",
+            "arr",
+        ] {
             assert_eq!(a[k], b[k], "{k} of {}", b["month"]);
         }
         assert_eq!(a["customers_closing"], b["customers"]);
     }
-    let (_, coh) = get(&server, "/api/reports/cohorts?interval=quarter", Some(&reader));
+    let (_, coh) = get(
+        &server,
+        "/api/reports/cohorts?interval=quarter",
+        Some(&reader),
+    );
     let cli_coh = report("cohorts", &["--interval", "quarter"]);
     let cli_rows = cli_coh["groups"][0]["cohorts"].as_array().unwrap();
     let api_rows = coh["cohorts"].as_array().unwrap();
@@ -175,7 +197,12 @@ fn serve_answers_with_the_cli_figures_and_runs_the_worker() {
     for (a, b) in api_rows.iter().zip(cli_rows) {
         assert_eq!(a["cohort"], b["cohort"]);
         assert_eq!(a["customers"], b["customers"]);
-        for (x, y) in a["cells"].as_array().unwrap().iter().zip(b["periods"].as_array().unwrap()) {
+        for (x, y) in a["cells"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .zip(b["periods"].as_array().unwrap())
+        {
             assert_eq!(x["retained"], y["retained"]);
             assert_eq!(x["logo"], y["logo_retention"]);
             assert_eq!(x["nrr"], y["net_revenue_retention"]);
@@ -186,7 +213,10 @@ fn serve_answers_with_the_cli_figures_and_runs_the_worker() {
     let cli_ret = report("retention", &["--window", "6mo"]);
     assert_eq!(ret["nrr"], cli_ret["groups"][0]["net_revenue_retention"]);
     assert_eq!(ret["grr"], cli_ret["groups"][0]["gross_revenue_retention"]);
-    assert_eq!(ret["customers_start"], cli_ret["groups"][0]["customers_start"]);
+    assert_eq!(
+        ret["customers_start"],
+        cli_ret["groups"][0]["customers_start"]
+    );
     let (_, surv) = get(&server, "/api/reports/survival", Some(&reader));
     let cli_surv = report("survival", &[]);
     let g = &cli_surv["groups"][0];
@@ -195,7 +225,10 @@ fn serve_answers_with_the_cli_figures_and_runs_the_worker() {
     for k in ["median_days", "median_lower_days", "median_upper_days"] {
         assert_eq!(surv[k], g[k], "{k}");
     }
-    assert_eq!(surv["points"].as_array().unwrap().len(), g["curve"].as_array().unwrap().len());
+    assert_eq!(
+        surv["points"].as_array().unwrap().len(),
+        g["curve"].as_array().unwrap().len()
+    );
     let (s, seg) = get(&server, "/api/segments", Some(&reader));
     assert_eq!(s, 200, "{seg}");
     let cli_seg = cli(&["segments"], &db, cfg);
