@@ -1055,10 +1055,19 @@ async fn advocates_list(State(state): State<AppState>, _: Read) -> Json<Advocate
 pub struct PlanQuery {
     /// Only this customer's goals.
     pub customer: Option<String>,
+    /// At most this many (50, up to 1000).
+    #[param(minimum = 1, maximum = 1000)]
+    pub limit: Option<usize>,
+    #[param(minimum = 0, maximum = 2147483647)]
+    pub offset: Option<usize>,
 }
 
 #[derive(Serialize, ToSchema)]
 pub struct Goals {
+    /// Goals in all (all pages).
+    pub total: usize,
+    pub limit: usize,
+    pub offset: usize,
     /// By customer, target day, id.
     pub goals: Vec<GoalOut>,
 }
@@ -1071,11 +1080,20 @@ async fn list_plans(
     _: Read,
     Q(q): Q<PlanQuery>,
 ) -> Result<Json<Goals>, ApiError> {
+    let (limit, offset) = page_bounds(q.limit, q.offset)?;
     let goals = state
         .with_store(move |store, _| store.goals(q.customer.as_deref()).map_err(ApiError::store))
         .await?;
     Ok(Json(Goals {
-        goals: goals.into_iter().map(goal_out).collect(),
+        total: goals.len(),
+        limit,
+        offset,
+        goals: goals
+            .into_iter()
+            .skip(offset)
+            .take(limit)
+            .map(goal_out)
+            .collect(),
     }))
 }
 
@@ -1207,15 +1225,21 @@ async fn update_plan(
 #[into_params(parameter_in = Query)]
 pub struct OutboxQuery {
     pub status: Option<OutboxStatusName>,
-    /// Newest first (50).
+    /// Newest first, ties by id (50).
     #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<usize>,
+    #[param(minimum = 0, maximum = 2147483647)]
+    pub offset: Option<usize>,
 }
 
 #[derive(Serialize, ToSchema)]
 pub struct Outbox {
     /// Items per status.
     pub counts: Vec<Count>,
+    /// Items of the status asked for (all when none), all pages.
+    pub total: u64,
+    pub limit: usize,
+    pub offset: usize,
     pub items: Vec<Action>,
 }
 
@@ -1227,7 +1251,7 @@ async fn outbox_list(
     _: Read,
     Q(q): Q<OutboxQuery>,
 ) -> Result<Json<Outbox>, ApiError> {
-    let (limit, _) = page_bounds(q.limit, None)?;
+    let (limit, offset) = page_bounds(q.limit, q.offset)?;
     let status: Option<OutboxStatus> = q
         .status
         .map(|s| {
@@ -1239,11 +1263,21 @@ async fn outbox_list(
     let (counts, items) = state
         .with_store(move |store, _| {
             let counts = store.outbox_counts().map_err(ApiError::store)?;
-            let items = store.outbox(status, limit).map_err(ApiError::store)?;
+            let items = store
+                .outbox(status, limit, offset)
+                .map_err(ApiError::store)?;
             Ok((counts, items))
         })
         .await?;
+    let total = counts
+        .iter()
+        .filter(|(k, _)| status.is_none_or(|s| s == *k))
+        .map(|(_, n)| *n)
+        .sum();
     Ok(Json(Outbox {
+        total,
+        limit,
+        offset,
         counts: OutboxStatus::ALL
             .iter()
             .map(|s| Count {

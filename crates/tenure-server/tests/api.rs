@@ -965,6 +965,22 @@ async fn playbooks_edit_the_file_and_runs_enqueue_once() {
         .unwrap();
     assert_eq!(open["customers"].as_u64(), Some(below as u64));
     assert_eq!(outbox["items"].as_array().unwrap().len(), below);
+    assert_eq!(outbox["total"].as_u64(), Some(below as u64));
+    // Pages of 7 walk the same items in the same order, each once.
+    let ids = |v: &Value| -> Vec<String> {
+        v["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|x| x["id"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let mut paged = Vec::new();
+    for off in (0..below).step_by(7) {
+        let p = get(&f.app, &format!("/api/outbox?status=open&limit=7&offset={off}"), a).await;
+        paged.extend(ids(&p));
+    }
+    assert_eq!(paged, ids(&outbox));
     let first = &r["fires"][0];
     let c = get(
         &f.app,

@@ -359,11 +359,13 @@ pub trait Journal {
     fn replay(&mut self, id: Option<&str>, now: i64) -> Result<u64, StoreError>;
     /// Close an open task; false when there is no open task of that id.
     fn close_task(&mut self, id: &str, now: i64) -> Result<bool, StoreError>;
-    /// Outbox items (of a status, or all), newest first, at most `limit`.
+    /// Outbox items (of a status, or all), newest first (ties by id), at most `limit` after
+    /// skipping `offset`.
     fn outbox(
         &mut self,
         status: Option<OutboxStatus>,
         limit: usize,
+        offset: usize,
     ) -> Result<Vec<OutboxItem>, StoreError>;
     /// Items per status.
     fn outbox_counts(&mut self) -> Result<Vec<(OutboxStatus, u64)>, StoreError>;
@@ -859,16 +861,17 @@ pub(crate) fn outbox(
     db: &mut dyn Sql,
     status: Option<OutboxStatus>,
     limit: usize,
+    offset: usize,
 ) -> Result<Vec<OutboxItem>, StoreError> {
     let sql = format!("SELECT {OUTBOX_COLS} FROM tenure_outbox");
     let rows = match status {
         Some(s) => db.rows(
-            &format!("{sql} WHERE status = $1 ORDER BY created_at DESC, id LIMIT $2"),
-            &[t(s.as_str()), i(limit as i64)],
+            &format!("{sql} WHERE status = $1 ORDER BY created_at DESC, id LIMIT $2 OFFSET $3"),
+            &[t(s.as_str()), i(limit as i64), i(offset as i64)],
         )?,
         None => db.rows(
-            &format!("{sql} ORDER BY created_at DESC, id LIMIT $1"),
-            &[i(limit as i64)],
+            &format!("{sql} ORDER BY created_at DESC, id LIMIT $1 OFFSET $2"),
+            &[i(limit as i64), i(offset as i64)],
         )?,
     };
     Ok(rows.iter().map(|r| outbox_row(r)).collect())
@@ -1004,8 +1007,9 @@ macro_rules! impl_journal {
                 &mut self,
                 status: Option<$crate::journal::OutboxStatus>,
                 limit: usize,
+                offset: usize,
             ) -> Result<Vec<$crate::journal::OutboxItem>, StoreError> {
-                $crate::journal::outbox(self, status, limit)
+                $crate::journal::outbox(self, status, limit, offset)
             }
             fn outbox_counts(
                 &mut self,

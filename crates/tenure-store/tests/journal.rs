@@ -207,7 +207,7 @@ fn outbox(env: &Env, store: &mut dyn Store) {
             501,
         )
         .unwrap();
-    let dead = store.outbox(Some(OutboxStatus::Dead), 10).unwrap();
+    let dead = store.outbox(Some(OutboxStatus::Dead), 10, 0).unwrap();
     assert_eq!(dead[0].last_error.as_deref(), Some("410"));
     assert_eq!(store.replay(None, 600).unwrap(), 1);
     let back = store.claim_due(600, 30, 10).unwrap();
@@ -224,7 +224,10 @@ fn outbox(env: &Env, store: &mut dyn Store) {
     assert!(store.close_task("a-t", 700).unwrap());
     assert!(!store.close_task("a-t", 701).unwrap());
     assert_eq!(
-        store.outbox(Some(OutboxStatus::Closed), 5).unwrap().len(),
+        store
+            .outbox(Some(OutboxStatus::Closed), 5, 0)
+            .unwrap()
+            .len(),
         1
     );
 }

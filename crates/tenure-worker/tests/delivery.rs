@@ -147,7 +147,7 @@ fn receivers_down_for_a_while_then_everything_arrives_exactly_once() {
     assert!(smtp.messages().is_empty());
     assert_eq!(status_count(s.as_mut(), OutboxStatus::Pending), 40);
     let tried: Vec<u32> = s
-        .outbox(Some(OutboxStatus::Pending), 100)
+        .outbox(Some(OutboxStatus::Pending), 100, 0)
         .unwrap()
         .iter()
         .map(|i| i.attempts)
@@ -221,7 +221,7 @@ fn worker_dying_mid_delivery_loses_nothing_and_receiver_dedupes() {
     assert_eq!(twice, before);
     assert!(h.values().chain(m.values()).all(|&n| n <= 2));
     let attempts: Vec<u32> = s
-        .outbox(Some(OutboxStatus::Delivered), 100)
+        .outbox(Some(OutboxStatus::Delivered), 100, 0)
         .unwrap()
         .iter()
         .map(|i| i.attempts)
@@ -245,7 +245,7 @@ fn permanent_failures_and_exhausted_retries_go_dead_and_replay_delivers() {
         w.drain(s.as_mut(), now).unwrap();
         now += 30;
     }
-    let dead = s.outbox(Some(OutboxStatus::Dead), 100).unwrap();
+    let dead = s.outbox(Some(OutboxStatus::Dead), 100, 0).unwrap();
     assert_eq!(dead.len(), 40);
     for d in &dead {
         match d.channel {

@@ -569,7 +569,7 @@ pub fn outbox(a: OutboxArgs) -> Result<(), CliError> {
                         .map_err(|e| CliError::input(format!("--status: {e}")))
                 })
                 .transpose()?;
-            let items = store.outbox(status, a.limit).map_err(store_err)?;
+            let items = store.outbox(status, a.limit, 0).map_err(store_err)?;
             let counts: HashMap<OutboxStatus, u64> = store
                 .outbox_counts()
                 .map_err(store_err)?
