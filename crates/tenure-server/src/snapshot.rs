@@ -266,7 +266,8 @@ pub struct Snapshot {
     /// `as_of` (`None` without subscriptions).
     pub retention: Option<RetentionRow>,
     /// The records the decisions were made from, kept for the reports (`/api/reports/…`),
-    /// and the report currency's conversion rules.
+    /// the 360 and the fit jobs — all but the usage events, dropped once the decisions are
+    /// made (`loaded.usage` is false) — and the report currency's conversion rules.
     pub data: Arc<Dataset>,
     pub fx: Fx,
     /// The value ledger's settings and the shared costs allocated to customers, so one
@@ -462,6 +463,10 @@ impl Snapshot {
             .map(|r| r.total);
         let vcfg = value_cfg(as_of);
         let allocations = Arc::new(allocate(&data, &vcfg, &mut Excluded::default()));
+        // The decisions are made; no report served from the snapshot reads usage.
+        let mut data = Arc::try_unwrap(data).unwrap_or_else(|shared| (*shared).clone());
+        data.drop_usage();
+        let data = Arc::new(data);
         Ok(Snapshot {
             as_of: Some(as_of),
             currency,

@@ -977,7 +977,12 @@ async fn playbooks_edit_the_file_and_runs_enqueue_once() {
     };
     let mut paged = Vec::new();
     for off in (0..below).step_by(7) {
-        let p = get(&f.app, &format!("/api/outbox?status=open&limit=7&offset={off}"), a).await;
+        let p = get(
+            &f.app,
+            &format!("/api/outbox?status=open&limit=7&offset={off}"),
+            a,
+        )
+        .await;
         paged.extend(ids(&p));
     }
     assert_eq!(paged, ids(&outbox));

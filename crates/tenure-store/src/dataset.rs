@@ -359,6 +359,14 @@ impl Dataset {
     pub fn is_empty(&self) -> bool {
         self.customers.is_empty()
     }
+    /// Forget the usage events (the largest kind by far) once they have been used: afterwards
+    /// `loaded.usage` is false, so a report that needs them refuses rather than sees none.
+    pub fn drop_usage(&mut self) {
+        self.usage = Vec::new();
+        self.usage_ids = None;
+        self.offsets.usage = Vec::new();
+        self.loaded.usage = false;
+    }
     /// The index of a customer id.
     pub fn customer(&self, id: &str) -> Option<CustomerIdx> {
         self.index.get(id).copied()
