@@ -369,7 +369,7 @@ pub struct RunOut {
     pub already_recorded_fires: u64,
 }
 
-/// Evaluate the playbooks for the snapshot's day: record the day's segment and stage moves
+/// Evaluate the playbooks for the snapshot's day on the store's records as they are now: record the day's segment and stage moves
 /// and enqueue what fired (once per rule, customer and event), as `tenure run-playbooks`.
 #[utoipa::path(post, path = "/api/playbooks/run", tag = "playbooks", request_body = RunIn,
     responses((status = 200, body = RunOut), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
@@ -391,16 +391,20 @@ async fn run_playbooks(
             Ok(g) => g,
             Err(p) => p.into_inner(),
         };
-        let journaled = {
+        // Every record (the snapshot keeps no usage events) and the journal, as they are now.
+        let (data, journaled) = {
             let mut store = st.lock_store();
-            Journaled {
+            let data = crate::Snapshot::load(store.as_mut()).map_err(ApiError::internal)?;
+            let journaled = Journaled {
                 segments: store.segment_history(None).map_err(ApiError::store)?,
                 stages: store.stage_history(None).map_err(ApiError::store)?,
                 last_fires: store.last_fires().map_err(ApiError::store)?,
-            }
+            };
+            (data, journaled)
         };
+        let fx = (settings.fx)(&data).map_err(ApiError::invalid)?;
         // Planned without the store lock: every other request goes on meanwhile.
-        let plan = plan_day(&snap.data, &snap.fx, as_of, &settings.config, &journaled)
+        let plan = plan_day(&data, &fx, as_of, &settings.config, &journaled)
             .map_err(|e| ApiError::invalid(e.to_string()))?;
         if !body.dry_run && plan.out_of_order() {
             return Err(ApiError::new(
