@@ -106,7 +106,60 @@ pub(crate) fn router(state: AppState) -> axum::Router {
     )
     .fallback(|| async { ApiError::not_found("no such route (the routes are in /openapi.json)") })
     .layer(DefaultBodyLimit::max(BODY_LIMIT))
+    .layer(axum::middleware::from_fn_with_state(state.clone(), cors))
     .with_state(state)
+}
+
+/// CORS, only for the origins configured (`--cors-origin`): a preflight from one of them is
+/// answered 204 with the methods and headers the API takes, and its requests get
+/// `Access-Control-Allow-Origin`. Any other origin, or none configured: no CORS header, so
+/// browsers keep the API to the dashboard's own origin. Tokens travel in `Authorization`,
+/// never in cookies, so credentials are not allowed.
+async fn cors(
+    State(state): State<AppState>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::http::{header, HeaderValue, Method};
+    let origin = req
+        .headers()
+        .get(header::ORIGIN)
+        .and_then(|o| o.to_str().ok())
+        .map(str::to_string);
+    let allowed = origin
+        .as_deref()
+        .filter(|o| state.settings().cors_origins.iter().any(|a| a == o))
+        .and_then(|o| HeaderValue::from_str(o).ok());
+    let Some(allowed) = allowed else {
+        return next.run(req).await;
+    };
+    let preflight = req.method() == Method::OPTIONS
+        && req
+            .headers()
+            .contains_key(header::ACCESS_CONTROL_REQUEST_METHOD);
+    let mut res = if preflight {
+        let mut r = StatusCode::NO_CONTENT.into_response();
+        let h = r.headers_mut();
+        h.insert(
+            header::ACCESS_CONTROL_ALLOW_METHODS,
+            HeaderValue::from_static("GET, POST, PUT, PATCH, DELETE"),
+        );
+        h.insert(
+            header::ACCESS_CONTROL_ALLOW_HEADERS,
+            HeaderValue::from_static("authorization, content-type"),
+        );
+        h.insert(
+            header::ACCESS_CONTROL_MAX_AGE,
+            HeaderValue::from_static("600"),
+        );
+        r
+    } else {
+        next.run(req).await
+    };
+    let h = res.headers_mut();
+    h.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, allowed);
+    h.append(header::VARY, HeaderValue::from_static("origin"));
+    res
 }
 
 // ---------------------------------------------------------------------------------------

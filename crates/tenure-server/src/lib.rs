@@ -6,8 +6,8 @@
 //! - **Every route but `/openapi.json` needs a token** (`Authorization: Bearer tnr_…`), created
 //!   with `tenure token create` and stored hashed. Roles: `admin` (everything), `analyst`
 //!   (reads), `ingest` (imports only). No token: 401; a token of the wrong role: 403. There are
-//!   no default credentials; CORS headers are never sent (browsers only call it from its own
-//!   origin).
+//!   no default credentials; CORS headers are sent only to the origins configured
+//!   (`Settings::cors_origins`), so by default browsers call it only from its own origin.
 //! - **A snapshot** of every customer's decisions (segment, stage, health, value) is computed
 //!   from the store when the server starts and again after an import or on `POST
 //!   /api/snapshot`; reads are served from it. Plans, the outbox and histories are read from

@@ -37,6 +37,9 @@ pub struct Settings {
     pub fx: FxRule,
     /// The day to decide on; `None`: the newest record's day at each refresh.
     pub as_of: Option<Day>,
+    /// Origins (`https://app.example.com`) allowed to call the API from a browser; empty (the
+    /// default): no CORS headers at all, so only the dashboard's own origin can.
+    pub cors_origins: Vec<String>,
 }
 
 /// One health component, as `tenure health CUSTOMER` explains it.

@@ -103,6 +103,7 @@ fn fixture_with(name: &str, config: Option<&str>) -> Fixture {
                 .with_rate(Currency::parse("EUR").unwrap(), Decimal::new(1087, 3))
         }),
         as_of: tenure_store::dataset::day_of_text("2025-06-30"),
+        cors_origins: vec!["https://bi.example.com".into()],
     };
     let app = tenure_server::router(AppState::new(settings).unwrap());
     Fixture {
@@ -1193,5 +1194,91 @@ async fn the_360_ledger_is_her_realised_profit_and_the_timeline_is_ordered() {
     let o = get(&f.app, "/api/overview", t).await;
     assert_eq!(total, dec(&o["realised_profit"]));
     assert!(breakeven > 0);
+    let _ = std::fs::remove_dir_all(&f.dir);
+}
+
+/// CORS only for the configured origin: its preflight is answered and its requests carry the
+/// header; another origin gets none (and a request without a token is still 401).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cors_only_for_the_configured_origin() {
+    let f = fixture("cors");
+    let req = |method: &str, origin: &str, preflight: bool, token: Option<&str>| {
+        let mut r = Request::builder()
+            .method(method)
+            .uri("/api/overview")
+            .header("origin", origin);
+        if preflight {
+            r = r
+                .header("access-control-request-method", "GET")
+                .header("access-control-request-headers", "authorization");
+        }
+        if let Some(t) = token {
+            r = r.header("authorization", format!("Bearer {t}"));
+        }
+        r.body(Body::empty()).unwrap()
+    };
+    let acao = |res: &axum::response::Response| {
+        res.headers()
+            .get("access-control-allow-origin")
+            .map(|v| v.to_str().unwrap().to_string())
+    };
+    let ok = "https://bi.example.com";
+    let res = f
+        .app
+        .clone()
+        .oneshot(req("OPTIONS", ok, true, None))
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::NO_CONTENT);
+    assert_eq!(acao(&res).as_deref(), Some(ok));
+    assert!(res.headers()["access-control-allow-headers"]
+        .to_str()
+        .unwrap()
+        .contains("authorization"));
+    let res = f
+        .app
+        .clone()
+        .oneshot(req("GET", ok, false, Some(&f.analyst)))
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(acao(&res).as_deref(), Some(ok));
+    let res = f
+        .app
+        .clone()
+        .oneshot(req("GET", ok, false, None))
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+    for evil in [
+        "https://evil.example.com",
+        "https://bi.example.com.evil.com",
+        "null",
+    ] {
+        let res = f
+            .app
+            .clone()
+            .oneshot(req("OPTIONS", evil, true, None))
+            .await
+            .unwrap();
+        assert_eq!(acao(&res), None, "{evil}");
+        assert_ne!(res.status(), StatusCode::NO_CONTENT, "{evil}");
+        let res = f
+            .app
+            .clone()
+            .oneshot(req("GET", evil, false, Some(&f.analyst)))
+            .await
+            .unwrap();
+        assert_eq!(acao(&res), None, "{evil}");
+    }
+    assert!(f
+        .app
+        .clone()
+        .oneshot(req("GET", ok, false, Some(&f.analyst)))
+        .await
+        .unwrap()
+        .headers()
+        .get("access-control-allow-credentials")
+        .is_none());
     let _ = std::fs::remove_dir_all(&f.dir);
 }

@@ -40,6 +40,10 @@ pub struct ServeArgs {
     /// Convert a currency at a fixed rate: `EUR=1.087` (repeatable).
     #[arg(long, value_name = "CUR=RATE")]
     pub fx: Vec<String>,
+    /// Let a browser page of this origin call the API (`https://bi.example.com`; repeatable).
+    /// Without it no CORS headers are sent: only the dashboard's own origin can call.
+    #[arg(long, value_name = "ORIGIN")]
+    pub cors_origin: Vec<String>,
     /// Do not run the delivery worker (another `tenure deliver --watch` does).
     #[arg(long)]
     pub no_worker: bool,
@@ -67,6 +71,19 @@ pub fn serve(a: ServeArgs) -> Result<(), CliError> {
         tenure_core::Currency::parse("USD").map_err(|e| CliError::failure(e.to_string()))?,
         &a.fx,
     )?;
+    for o in &a.cors_origin {
+        let ok = (o.starts_with("https://") || o.starts_with("http://"))
+            && !o.ends_with('/')
+            && !o.contains(char::is_whitespace)
+            && o.split("://")
+                .nth(1)
+                .is_some_and(|h| !h.is_empty() && !h.contains('/'));
+        if !ok {
+            return Err(CliError::input(format!(
+                "--cors-origin `{o}`: an origin is scheme://host[:port], e.g. https://bi.example.com"
+            )));
+        }
+    }
     let db = crate::store_location(a.db.as_deref());
     let location = Location::parse(&db);
     let flag = a.currency.clone().or_else(|| cfg.currency.clone());
@@ -92,6 +109,7 @@ pub fn serve(a: ServeArgs) -> Result<(), CliError> {
         config_source,
         fx,
         as_of,
+        cors_origins: a.cors_origin.clone(),
     })
     .map_err(CliError::failure)?;
     let n = state.snapshot().customers.len();

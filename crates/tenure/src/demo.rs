@@ -198,6 +198,7 @@ pub fn run(a: DemoArgs) -> Result<(), CliError> {
         config_source,
         fx: Arc::new(move |_| Ok(rule_fx.clone())),
         as_of: None,
+        cors_origins: Vec::new(),
     })
     .map_err(CliError::failure)?;
     let snap = state.snapshot();
