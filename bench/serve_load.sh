@@ -19,15 +19,7 @@ tenure="$dir/tenure"
 load="$dir/examples/load"
 out=bench/out/serve
 mkdir -p "$out"
-db="$out/company-$customers.db"
-if [ ! -f "$db.done" ]; then   # the import takes minutes: kept between runs
-  rm -rf "$out/company" "$db"
-  "$tenure" generate --customers "$customers" --seed 11 --out "$out/company" >/dev/null
-  for k in customers subscriptions transactions costs usage feedback; do
-    "$tenure" import "$k" "$out/company/$k.csv" --db "$db" >/dev/null
-  done
-  touch "$db.done"
-fi
+. "$here/company_store.sh"
 token=$("$tenure" token create "bench-$$" --role analyst --db "$db" --format json |
   python3 -c 'import json,sys; print(json.load(sys.stdin)["token"])')
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')

@@ -13,7 +13,7 @@
 
 use crate::playbooks::{evaluate, first_uses, Firing, Subject};
 use crate::stages::{progress, renewal_days, stage, StageAssignment};
-use crate::{facts, health, segment, thresholds, Assignment, Config, Facts, Health};
+use crate::{facts, health, segment, thresholds, Assignment, Config, Facts, Health, Thresholds};
 use std::collections::HashMap;
 use tenure_reports::{Fx, ReportError};
 use tenure_store::dataset::{ymd_of_day, Day};
@@ -65,15 +65,21 @@ fn day_text(d: Day) -> String {
     format!("{y:04}-{m:02}-{dd:02}")
 }
 
-/// Plan `as_of` for every customer of `data` acquired by then. Errors as [`facts`].
-pub fn plan_day(
-    data: &Dataset,
-    fx: &Fx,
-    as_of: Day,
-    cfg: &Config,
-    journaled: &Journaled,
-) -> Result<DayPlan, ReportError> {
-    let day = day_text(as_of);
+/// Every customer's decisions on one day, parallel to `facts` (customers acquired by the
+/// day, in customer order): the same calls as `tenure segments`, `health` and `stages`.
+#[derive(Debug, Clone)]
+pub struct Decisions {
+    pub facts: Vec<Facts>,
+    pub health: Vec<Health>,
+    pub thresholds: Thresholds,
+    pub segments: Vec<Assignment>,
+    pub stages: Vec<StageAssignment>,
+    /// Each customer's next renewal, by customer index of `data` (all customers).
+    pub renewals: Vec<Option<Day>>,
+}
+
+/// Decide `as_of` for every customer of `data` acquired by then. Errors as [`facts`].
+pub fn decide(data: &Dataset, fx: &Fx, as_of: Day, cfg: &Config) -> Result<Decisions, ReportError> {
     let fs = facts(data, fx, as_of, cfg)?;
     let currency = fx.currency();
     let t = thresholds(&fs, &cfg.segments, currency);
@@ -92,6 +98,33 @@ pub fn plan_day(
             stage(f, h, &prog[c], renewals[c], as_of, &cfg.stages)
         })
         .collect();
+    Ok(Decisions {
+        facts: fs,
+        health: hs,
+        thresholds: t,
+        segments,
+        stages,
+        renewals,
+    })
+}
+
+/// Plan `as_of` for every customer of `data` acquired by then. Errors as [`facts`].
+pub fn plan_day(
+    data: &Dataset,
+    fx: &Fx,
+    as_of: Day,
+    cfg: &Config,
+    journaled: &Journaled,
+) -> Result<DayPlan, ReportError> {
+    let day = day_text(as_of);
+    let Decisions {
+        facts: fs,
+        health: hs,
+        segments,
+        stages,
+        renewals,
+        ..
+    } = decide(data, fx, as_of, cfg)?;
     let milestones: Vec<_> = fs
         .iter()
         .map(|f| first_uses(data, f.customer, as_of))

@@ -38,7 +38,7 @@ pub mod segments;
 pub mod stages;
 
 pub use config::{Config, ConfigError};
-pub use day::{plan_day, DayPlan, Journaled};
+pub use day::{decide, plan_day, DayPlan, Decisions, Journaled};
 pub use facts::{facts, Facts};
 pub use forecast::{forecasts, Forecast, ForecastKind};
 pub use health::{health, Band, Health};

@@ -1127,7 +1127,7 @@ pub struct Goals {
 
 /// Account-plan goals (all, or one customer's).
 #[utoipa::path(get, path = "/api/plans", tag = "plans", params(PlanQuery),
-    responses((status = 200, body = Goals), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
+    responses((status = 200, body = Goals), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
 async fn list_plans(
     State(state): State<AppState>,
     _: Read,

@@ -98,8 +98,9 @@ pub(crate) struct Job {
 pub struct ParamOut {
     pub name: String,
     pub estimate: f64,
-    /// From the observed information (Hessian), delta method to θ.
-    pub std_error: f64,
+    /// From the observed information (Hessian), delta method to θ; `null` where it cannot be
+    /// computed (a singular information matrix, a parameter at its bound).
+    pub std_error: Option<f64>,
 }
 
 #[derive(Clone, Serialize, ToSchema)]
@@ -107,9 +108,10 @@ pub struct FitResult {
     /// Rates are per week (x, t_x and T were in weeks); Gamma-Gamma's scale is in minor units.
     pub time_unit: String,
     pub parameters: Vec<ParamOut>,
-    pub log_likelihood: f64,
-    pub aic: f64,
-    pub bic: f64,
+    /// `null` only if not finite.
+    pub log_likelihood: Option<f64>,
+    pub aic: Option<f64>,
+    pub bic: Option<f64>,
     /// Customers (rows) fitted.
     pub n: f64,
     pub converged: bool,
@@ -208,6 +210,11 @@ impl Jobs {
     }
 }
 
+/// JSON has no NaN or infinity (serde_json would write `null` where the schema says number).
+fn finite(x: f64) -> Option<f64> {
+    x.is_finite().then_some(x)
+}
+
 fn fit_out(fit: &Fit, unit: &str) -> FitResult {
     FitResult {
         time_unit: unit.to_string(),
@@ -219,12 +226,12 @@ fn fit_out(fit: &Fit, unit: &str) -> FitResult {
             .map(|((n, e), s)| ParamOut {
                 name: n.to_string(),
                 estimate: *e,
-                std_error: *s,
+                std_error: finite(*s),
             })
             .collect(),
-        log_likelihood: fit.log_likelihood,
-        aic: fit.aic,
-        bic: fit.bic,
+        log_likelihood: finite(fit.log_likelihood),
+        aic: finite(fit.aic),
+        bic: finite(fit.bic),
         n: fit.n,
         converged: fit.converged,
         optimiser: fit.method.to_string(),
@@ -277,6 +284,12 @@ fn run(
         FitModel::Paretonbd => paretonbd::fit_paretonbd(&rfm, &opts).map_err(e)?.1,
         _ => mbgnbd::fit_mbgnbd(&rfm, &opts).map_err(e)?.1,
     };
+    if fit.params.iter().any(|p| !p.is_finite()) {
+        return Err(format!(
+            "the fit did not converge to finite parameters: {:?}",
+            fit.params
+        ));
+    }
     Ok(fit_out(&fit, "weeks"))
 }
 

@@ -9,8 +9,8 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Instant;
 use tenure_act::advocacy::advocates;
-use tenure_act::stages::{funnel, progress, renewal_days, stage, FunnelRow, Stage};
-use tenure_act::{facts, health, segment, thresholds, Band, Config, Segment};
+use tenure_act::stages::{funnel, FunnelRow, Stage};
+use tenure_act::{decide, Band, Config, Segment};
 use tenure_reports::money::{div_round, to_decimal};
 use tenure_reports::retention::{retention_report, RetentionRow};
 use tenure_reports::status::Status;
@@ -355,23 +355,9 @@ impl Snapshot {
             return Ok(empty(None));
         };
         let cfg: &Config = &settings.config;
-        let fs = facts(&data, &fx, as_of, cfg).map_err(|e| e.to_string())?;
-        let t = thresholds(&fs, &cfg.segments, currency);
-        let hs: Vec<_> = fs
-            .iter()
-            .map(|f| health(f, &cfg.health, cfg.usage.window.0, cfg.usage.baseline.0))
-            .collect();
-        let prog = progress(&data, as_of, &cfg.stages);
-        let renewals = renewal_days(&data, as_of, &cfg.stages);
-        let stages: Vec<_> = fs
-            .iter()
-            .zip(&hs)
-            .map(|(f, h)| {
-                let c = f.customer as usize;
-                stage(f, h, &prog[c], renewals[c], as_of, &cfg.stages)
-            })
-            .collect();
-        let ranked = advocates(&fs, &hs, &cfg.advocacy);
+        let d = decide(&data, &fx, as_of, cfg).map_err(|e| e.to_string())?;
+        let (fs, hs, stages, t) = (&d.facts, &d.health, &d.stages, &d.thresholds);
+        let ranked = advocates(fs, hs, &cfg.advocacy);
         let mut rank = vec![None; fs.len()];
         for (k, cand) in ranked.iter().enumerate() {
             rank[cand.index] = Some(k + 1);
@@ -385,7 +371,7 @@ impl Snapshot {
                 let c = f.customer as usize;
                 let row = &data.customers[c];
                 let (h, st) = (&hs[i], &stages[i]);
-                let seg = segment(f, &t, currency);
+                let seg = &d.segments[i];
                 CustomerView {
                     id: data.customer_ids[c].clone(),
                     acquired: day_text(row.acquired),
@@ -396,7 +382,7 @@ impl Snapshot {
                     status: f.status.as_str(),
                     subscribed: f.subscribed,
                     segment: seg.segment.as_str(),
-                    segment_reason: seg.reason,
+                    segment_reason: seg.reason.clone(),
                     stage: st.stage.as_str(),
                     stage_since: day_text(st.since),
                     days_in_stage: st.days_in_stage(as_of),
@@ -477,7 +463,7 @@ impl Snapshot {
             customers,
             index,
             thresholds: (t.realised, t.predicted),
-            funnel: funnel(&stages, as_of),
+            funnel: funnel(stages, as_of),
             advocates,
             mrr: last
                 .and_then(|m| div_round(i128::from(m.closing), 12))

@@ -805,31 +805,6 @@ async fn reports_agree_with_the_overview_and_across_filters() {
     let _ = std::fs::remove_dir_all(&f.dir);
 }
 
-async fn send(
-    app: &axum::Router,
-    method: &str,
-    uri: &str,
-    token: &str,
-    body: Value,
-) -> (StatusCode, Value) {
-    let req = Request::builder()
-        .method(method)
-        .uri(uri)
-        .header("authorization", format!("Bearer {token}"))
-        .header("content-type", "application/json")
-        .body(Body::from(body.to_string()))
-        .unwrap();
-    let res = app.clone().oneshot(req).await.unwrap();
-    let status = res.status();
-    let bytes = axum::body::to_bytes(res.into_body(), 1 << 26)
-        .await
-        .unwrap();
-    (
-        status,
-        serde_json::from_slice(&bytes).unwrap_or(Value::Null),
-    )
-}
-
 const PLAYBOOKS: &str = r#"# The team's rules. This comment must survive saves from the API.
 currency = "USD"
 
@@ -859,7 +834,7 @@ async fn playbooks_edit_the_file_and_runs_enqueue_once() {
     assert!(p["toml"].as_str().unwrap().contains("score = 1"), "{p}");
 
     // Nobody is below 1: nothing fires.
-    let (s, r) = send(&f.app, "POST", "/api/playbooks/run", a, json!({})).await;
+    let (s, r) = send_json(&f.app, "POST", "/api/playbooks/run", a, json!({})).await;
     assert_eq!(s, StatusCode::OK, "{r}");
     assert_eq!(r["new_outbox_items"], 0);
     let before = std::fs::read_to_string(&file).unwrap();
@@ -888,13 +863,13 @@ async fn playbooks_edit_the_file_and_runs_enqueue_once() {
         ),
         (json!({"text": "x"}), StatusCode::BAD_REQUEST, "toml"),
     ] {
-        let (s, v) = send(&f.app, "PUT", "/api/playbooks/low-health", a, body.clone()).await;
+        let (s, v) = send_json(&f.app, "PUT", "/api/playbooks/low-health", a, body.clone()).await;
         assert_eq!(s, status, "{body}: {v}");
         let msg = v["error"]["message"].as_str().unwrap();
         assert!(msg.contains(word), "{body}: {msg}");
         assert_eq!(std::fs::read_to_string(&file).unwrap(), before, "{body}");
     }
-    let (s, _) = send(
+    let (s, _) = send_json(
         &f.app,
         "PUT",
         "/api/playbooks/low-health",
@@ -906,7 +881,7 @@ async fn playbooks_edit_the_file_and_runs_enqueue_once() {
 
     // Raise the threshold to 60: the run now fires for every customer scoring below 60.
     let rule = "when = { health_below = { score = 60 } }\ncooldown = \"30d\"\nthen = [{ task = \"cs-queue\", title = \"Call {customer_id}\" }]\n";
-    let (s, v) = send(
+    let (s, v) = send_json(
         &f.app,
         "PUT",
         "/api/playbooks/low-health",
@@ -939,7 +914,7 @@ async fn playbooks_edit_the_file_and_runs_enqueue_once() {
             .count()
     };
     assert!(below > 0);
-    let (s, dry) = send(
+    let (s, dry) = send_json(
         &f.app,
         "POST",
         "/api/playbooks/run",
@@ -950,11 +925,11 @@ async fn playbooks_edit_the_file_and_runs_enqueue_once() {
     assert_eq!(s, StatusCode::OK, "{dry}");
     assert_eq!(dry["fires"].as_array().unwrap().len(), below);
     assert_eq!(dry["new_outbox_items"], 0);
-    let (_, r) = send(&f.app, "POST", "/api/playbooks/run", a, json!({})).await;
+    let (_, r) = send_json(&f.app, "POST", "/api/playbooks/run", a, json!({})).await;
     assert_eq!(r["new_fires"].as_u64(), Some(below as u64), "{r}");
     assert_eq!(r["new_outbox_items"].as_u64(), Some(below as u64));
     assert_eq!(r["rules"], json!([{"rule": "low-health", "fires": below}]));
-    let (_, again) = send(&f.app, "POST", "/api/playbooks/run", a, json!({})).await;
+    let (_, again) = send_json(&f.app, "POST", "/api/playbooks/run", a, json!({})).await;
     assert_eq!(again["new_outbox_items"], 0, "a re-run enqueues nothing");
     assert_eq!(again["already_recorded_fires"].as_u64(), Some(below as u64));
     let outbox = get(&f.app, "/api/outbox?status=open&limit=1000", a).await;
@@ -1001,7 +976,7 @@ async fn playbooks_edit_the_file_and_runs_enqueue_once() {
     assert_eq!(l["playbooks"][0]["fires"].as_u64(), Some(below as u64));
 
     // Add a second rule, then delete it.
-    let (s, v) = send(
+    let (s, v) = send_json(
         &f.app,
         "PUT",
         "/api/playbooks/detractors",
@@ -1029,7 +1004,7 @@ async fn playbooks_edit_the_file_and_runs_enqueue_once() {
 
     // Without a configuration file, playbooks are read-only.
     let g = fixture("playbooks-ro");
-    let (s, v) = send(
+    let (s, v) = send_json(
         &g.app,
         "PUT",
         "/api/playbooks/x",
@@ -1051,7 +1026,7 @@ async fn playbooks_edit_the_file_and_runs_enqueue_once() {
 async fn fit_jobs_report_progress_and_fit_the_summarised_rows() {
     let f = fixture("fits");
     let a = f.admin.as_str();
-    let (s, job) = send(
+    let (s, job) = send_json(
         &f.app,
         "POST",
         "/api/fits",
@@ -1123,7 +1098,7 @@ async fn fit_jobs_report_progress_and_fit_the_summarised_rows() {
     // refusals.
     let l = get(&f.app, "/api/fits", a).await;
     assert_eq!(l["jobs"][0]["id"].as_u64(), Some(id));
-    let (_, j2) = send(
+    let (_, j2) = send_json(
         &f.app,
         "POST",
         "/api/fits",
@@ -1144,9 +1119,9 @@ async fn fit_jobs_report_progress_and_fit_the_summarised_rows() {
     assert!(failed["error"].as_str().unwrap().len() > 5);
     let (s, _) = call(&f.app, "GET", "/api/fits/999", Some(a), None).await;
     assert_eq!(s, StatusCode::NOT_FOUND);
-    let (s, _) = send(&f.app, "POST", "/api/fits", a, json!({"model": "cox"})).await;
+    let (s, _) = send_json(&f.app, "POST", "/api/fits", a, json!({"model": "cox"})).await;
     assert_eq!(s, StatusCode::BAD_REQUEST);
-    let (s, _) = send(
+    let (s, _) = send_json(
         &f.app,
         "POST",
         "/api/fits",
