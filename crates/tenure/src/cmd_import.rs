@@ -71,7 +71,20 @@ pub enum InputFormatArg {
 }
 
 /// A byte-count progress bar on stderr, only when stderr is a terminal.
-fn progress_bar(file: &std::path::Path) -> Option<indicatif::ProgressBar> {
+/// Move `bar` (if any) to where an import is.
+pub(crate) fn show_progress(bar: Option<&indicatif::ProgressBar>, p: Progress) {
+    if let Some(b) = bar {
+        b.set_position(p.bytes_read);
+        b.set_message(match p.stage {
+            Stage::Reading => "reading",
+            Stage::Checking => "checking",
+            Stage::Writing => "writing",
+            Stage::Done => "done",
+        });
+    }
+}
+
+pub(crate) fn progress_bar(file: &std::path::Path) -> Option<indicatif::ProgressBar> {
     if !std::io::stderr().is_terminal() {
         return None;
     }
@@ -101,17 +114,7 @@ pub fn run(a: ImportArgs) -> Result<(), CliError> {
     };
     let mut store = open(&location).map_err(|e| CliError::failure(e.to_string()))?;
     let bar = progress_bar(&a.file);
-    let mut on_progress = |p: Progress| {
-        if let Some(b) = &bar {
-            b.set_position(p.bytes_read);
-            b.set_message(match p.stage {
-                Stage::Reading => "reading",
-                Stage::Checking => "checking",
-                Stage::Writing => "writing",
-                Stage::Done => "done",
-            });
-        }
-    };
+    let mut on_progress = |p: Progress| show_progress(bar.as_ref(), p);
     let result = store.import(kind, &a.file, &options, &mut on_progress);
     if let Some(b) = &bar {
         b.finish_and_clear();

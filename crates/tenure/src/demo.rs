@@ -153,9 +153,14 @@ pub fn run(a: DemoArgs) -> Result<(), CliError> {
     for &kind in RecordKind::ALL {
         let file = company.join(format!("{}.csv", kind.as_str()));
         let t = Instant::now();
-        let r = store
-            .import(kind, &file, &ImportOptions::default(), &mut |_| {})
-            .map_err(|e| CliError::input(e.to_string()))?;
+        let bar = crate::cmd_import::progress_bar(&file);
+        let r = store.import(kind, &file, &ImportOptions::default(), &mut |p| {
+            crate::cmd_import::show_progress(bar.as_ref(), p)
+        });
+        if let Some(b) = &bar {
+            b.finish_and_clear();
+        }
+        let r = r.map_err(|e| CliError::input(e.to_string()))?;
         eprintln!(
             "      {:<13} {:>9} rows  {:>6.1} s",
             kind.as_str(),
