@@ -21,7 +21,9 @@ use criterion::{
     criterion_group, criterion_main, BenchmarkId, Criterion, SamplingMode, Throughput,
 };
 use tenure_models::bgnbd::{fit_bgnbd, BgNbdParams};
+use tenure_models::data::{group_rows_of, validate_rfm};
 use tenure_models::gammagamma::{fit_gammagamma, SpendData, SpendRow};
+use tenure_models::group::gather;
 use tenure_models::paretonbd::{fit_paretonbd, ParetoNbdParams};
 use tenure_models::simulate::{simulate_bgnbd, uniform_ages};
 use tenure_models::{FitOptions, Rfm, RfmModel, RfmRow};
@@ -192,6 +194,35 @@ fn scoring(c: &mut Criterion) {
     g.finish();
 }
 
+/// What `tenure predict --no-intervals` times as its score step: group the customers by
+/// (x, t_x, T), validate each distinct row, score the distinct rows with
+/// [`RfmModel::score_rows`] and give every customer its row's P(alive) and expectation.
+fn score_grouped<M: RfmModel>(m: &M, rows: &[RfmRow]) -> (Vec<f64>, Vec<f64>) {
+    let g = group_rows_of(rows, |r| *r);
+    for (j, row) in g.distinct.iter().enumerate() {
+        validate_rfm(g.first[j], row).expect("CDNOW rows are valid");
+    }
+    let (p, e): (Vec<f64>, Vec<f64>) = m.score_rows(52.0, &g.distinct).into_iter().unzip();
+    (gather(&p, &g.index), gather(&e, &g.index))
+}
+
+fn scoring_grouped(c: &mut Criterion) {
+    let base = cdnow();
+    let mut g = c.benchmark_group("score_grouped_cdnow");
+    configure(&mut g);
+    for n in SIZES {
+        let rows: Vec<RfmRow> = resample(&base, n, 43).iter().map(|c| c.row).collect();
+        g.throughput(Throughput::Elements(n as u64));
+        g.bench_with_input(BenchmarkId::new("bgnbd", label(n)), &rows, |b, rows| {
+            b.iter(|| score_grouped(&BGNBD, black_box(rows)))
+        });
+        g.bench_with_input(BenchmarkId::new("paretonbd", label(n)), &rows, |b, rows| {
+            b.iter(|| score_grouped(&PARETONBD, black_box(rows)))
+        });
+    }
+    g.finish();
+}
+
 /// Worst case for the grouped likelihoods: every row distinct.
 fn simulated(c: &mut Criterion) {
     const N: usize = 100_000;
@@ -221,5 +252,5 @@ fn simulated(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, fits, scoring, simulated);
+criterion_group!(benches, fits, scoring, scoring_grouped, simulated);
 criterion_main!(benches);

@@ -190,12 +190,24 @@ impl GeoNbd {
     /// ln of δ a/(b+x+s−1) ((α+T)/(α+t_x))^{r+x}: the odds that the customer is dead; −∞ when
     /// the customer cannot be dead (x + s = 0).
     fn ln_dead_odds(&self, x: f64, t_x: f64, t: f64) -> f64 {
-        let s = self.variant.shift();
-        if x + s == 0.0 {
+        self.ln_dead_odds_from(self.ln_odds_head(self.a.ln(), x), x, t_x, t)
+    }
+
+    /// ln a − ln(b+x+s−1), the part of [`GeoNbd::ln_dead_odds`] that depends on x only, given
+    /// ln a (meaningless, and unused, when x + s = 0).
+    #[inline]
+    fn ln_odds_head(&self, ln_a: f64, x: f64) -> f64 {
+        ln_a - (self.b + x + self.variant.shift() - 1.0).ln()
+    }
+
+    /// [`GeoNbd::ln_dead_odds`] given its x-only part `head` ([`GeoNbd::ln_odds_head`]).
+    #[inline]
+    fn ln_dead_odds_from(&self, head: f64, x: f64, t_x: f64, t: f64) -> f64 {
+        if x + self.variant.shift() == 0.0 {
             return f64::NEG_INFINITY;
         }
         let ratio = ((t - t_x) / (self.alpha + t_x)).ln_1p();
-        self.a.ln() - (self.b + x + s - 1.0).ln() + (self.r + x) * ratio
+        head + (self.r + x) * ratio
     }
 
     pub(crate) fn log_likelihood_one(&self, x: f64, t_x: f64, t: f64) -> f64 {
@@ -321,47 +333,57 @@ impl GeoNbd {
         let mut per_t: KeyTable<1> = KeyTable::new();
         let mut t_terms: Vec<HorizonTerms> = Vec::new();
         let mut per_xt: KeyTable<2> = KeyTable::new();
-        let mut xt_scale: Vec<f64> = Vec::new();
-        rows.iter()
-            .map(|r| {
-                let (x, t) = (r.x, r.t);
-                // Whole frequencies of a sensible size index the table; others (never in
-                // validated data) are scored one by one.
-                let xi = x as usize;
-                if xi as f64 != x || xi > 1 << 30 {
-                    return one_by_one(r);
+        let mut xt_scale: Vec<f64> = Vec::with_capacity(rows.len());
+        // ln a − ln(b+x+s−1) per whole x (NaN: not yet computed).
+        let ln_a = self.a.ln();
+        let mut head: Vec<f64> = Vec::new();
+        let mut out = Vec::with_capacity(rows.len());
+        out.extend(rows.iter().map(|r| {
+            let (x, t) = (r.x, r.t);
+            // Whole frequencies of a sensible size index the table; others (never in
+            // validated data) are scored one by one.
+            let xi = x as usize;
+            if xi as f64 != x || xi > 1 << 30 {
+                return one_by_one(r);
+            }
+            if head.len() <= xi {
+                head.resize(xi + 1, f64::NAN);
+            }
+            if head[xi].is_nan() {
+                head[xi] = self.ln_odds_head(ln_a, x);
+            }
+            let (j, new) = per_xt.find_or_insert([x.to_bits(), t.to_bits()]);
+            if new {
+                let (it, new_t) = per_t.find_or_insert([t.to_bits()]);
+                if new_t {
+                    t_terms.push(self.horizon_terms(horizon, t));
                 }
-                let (j, new) = per_xt.find_or_insert([x.to_bits(), t.to_bits()]);
-                if new {
-                    let (it, new_t) = per_t.find_or_insert([t.to_bits()]);
-                    if new_t {
-                        t_terms.push(self.horizon_terms(horizon, t));
+                let h = t_terms[it as usize];
+                let c = self.eq10_c(x);
+                let series = eq10_series(big_a, h.z, c, |k| {
+                    let k = k as usize;
+                    while f.len() < k + 4 {
+                        f.push(self.eq10_factor(f.len() as f64));
                     }
-                    let h = t_terms[it as usize];
-                    let c = self.eq10_c(x);
-                    let series = eq10_series(big_a, h.z, c, |k| {
-                        let k = k as usize;
-                        while f.len() < k + 4 {
-                            f.push(self.eq10_factor(f.len() as f64));
-                        }
-                        while inv.len() < xi + k + 4 {
-                            inv.push(1.0 / (c0 + inv.len() as f64));
-                        }
-                        let (f4, i4) = (&f[k..k + 4], &inv[xi + k..xi + k + 4]);
-                        let z = h.z;
-                        [
-                            f4[0] * z * i4[0],
-                            f4[1] * z * i4[1],
-                            f4[2] * z * i4[2],
-                            f4[3] * z * i4[3],
-                        ]
-                    });
-                    xt_scale.push(self.eq10_scale(&h, c, series));
-                }
-                let p = self.p_alive(x, r.t_x, t);
-                (p, xt_scale[j as usize] * p)
-            })
-            .collect()
+                    while inv.len() < xi + k + 4 {
+                        inv.push(1.0 / (c0 + inv.len() as f64));
+                    }
+                    let (f4, i4) = (&f[k..k + 4], &inv[xi + k..xi + k + 4]);
+                    let z = h.z;
+                    [
+                        f4[0] * z * i4[0],
+                        f4[1] * z * i4[1],
+                        f4[2] * z * i4[2],
+                        f4[3] * z * i4[3],
+                    ]
+                });
+                xt_scale.push(self.eq10_scale(&h, c, series));
+            }
+            // GeoNbd::p_alive (the parameters are valid here).
+            let p = sigmoid(-self.ln_dead_odds_from(head[xi], x, r.t_x, t));
+            (p, xt_scale[j as usize] * p)
+        }));
+        out
     }
 
     /// FHL 2005 eq. (9) (s = 0) and its MBG/NBD analogue: E[X(t)] is eq. (10) for a customer

@@ -72,23 +72,21 @@ impl ParetoNbdParams {
         } else {
             (self.beta, self.alpha)
         };
-        // Tail::new's logarithms and reciprocals, per distinct y.
+        let alpha_big = self.alpha >= self.beta;
+        // Tail::new's logarithms and reciprocals, per distinct y; with them, for the y that are
+        // some row's T, the horizon factor [1 − (β/(β+T+t))^(s−1)]/(s−1) (NaN until needed).
         let mut ys: KeyTable<1> = KeyTable::new();
-        let mut y_logs: Vec<[f64; 4]> = Vec::new();
-        let mut logs_at = |y: f64| {
+        let mut y_logs: Vec<[f64; 5]> = Vec::with_capacity(2 * rows.len());
+        let logs_at = |ys: &mut KeyTable<1>, y_logs: &mut Vec<[f64; 5]>, y: f64| -> usize {
             let (j, new) = ys.find_or_insert([y.to_bits()]);
             if new {
                 let (b, m) = (big + y, small + y);
-                y_logs.push([b.ln(), m.ln(), 1.0 / b, 1.0 / m]);
+                y_logs.push([b.ln(), m.ln(), 1.0 / b, 1.0 / m, f64::NAN]);
             }
-            y_logs[j as usize]
+            j as usize
         };
-        let tail_at = |a: f64, b: f64, y: f64, l: [f64; 4]| {
-            let (p_big, p_small) = if self.alpha >= self.beta {
-                (a, b)
-            } else {
-                (b, a)
-            };
+        let tail_at = |a: f64, b: f64, y: f64, l: &[f64; 5]| {
+            let (p_big, p_small) = if alpha_big { (a, b) } else { (b, a) };
             Tail {
                 p_big,
                 p_small,
@@ -103,34 +101,62 @@ impl ParetoNbdParams {
         };
         let ln_s = s.ln();
         let omp = |t: f64| one_minus_pow_over(s - 1.0, -(horizon / (self.beta + t)).ln_1p());
+        // ln(r+x) per whole x (NaN: not yet computed); other x (never in validated data) take
+        // the logarithm each time.
+        let mut ln_rx: Vec<f64> = Vec::new();
+        let mut ln_r_plus = |x: f64| {
+            let xi = x as usize;
+            if xi as f64 != x || xi > 1 << 30 {
+                return (r + x).ln();
+            }
+            if ln_rx.len() <= xi {
+                ln_rx.resize(xi + 1, f64::NAN);
+            }
+            if ln_rx[xi].is_nan() {
+                ln_rx[xi] = (r + x).ln();
+            }
+            ln_rx[xi]
+        };
         // Per (x, T): ln(r+x) + ln I(r+x+1, s; T), the alive-at-T exponent, E's factor.
         let mut xts: KeyTable<2> = KeyTable::new();
-        let mut xt: Vec<[f64; 3]> = Vec::new();
+        let mut xt: Vec<[f64; 3]> = Vec::with_capacity(rows.len());
         // Per (x, t_x): ln s + ln I(r+x, s+1; t_x).
         let mut xtxs: KeyTable<2> = KeyTable::new();
-        let mut xtx: Vec<f64> = Vec::new();
-        rows.iter()
-            .map(|row| {
-                let (x, t_x, t) = (row.x, row.t_x, row.t);
-                let (j, new) = xts.find_or_insert([x.to_bits(), t.to_bits()]);
-                if new {
-                    let l = logs_at(t);
-                    let ln_alive = (r + x).ln() + ln_tail(&tail_at(r + x + 1.0, s, t, l));
-                    let ln_alive_at_t = -(r + x) * (self.alpha + t).ln() - s * (self.beta + t).ln();
-                    let factor = (r + x) * (self.beta + t) / (self.alpha + t) * omp(t);
-                    xt.push([ln_alive, ln_alive_at_t, factor]);
+        let mut xtx: Vec<f64> = Vec::with_capacity(rows.len());
+        let mut out = Vec::with_capacity(rows.len());
+        out.extend(rows.iter().map(|row| {
+            let (x, t_x, t) = (row.x, row.t_x, row.t);
+            let (j, new) = xts.find_or_insert([x.to_bits(), t.to_bits()]);
+            if new {
+                let lt = logs_at(&mut ys, &mut y_logs, t);
+                let l = &mut y_logs[lt];
+                if l[4].is_nan() {
+                    l[4] = omp(t);
                 }
-                let (k, new) = xtxs.find_or_insert([x.to_bits(), t_x.to_bits()]);
-                if new {
-                    let l = logs_at(t_x);
-                    xtx.push(ln_s + ln_tail(&tail_at(r + x, s + 1.0, t_x, l)));
-                }
-                let [ln_alive, ln_alive_at_t, factor] = xt[j as usize];
-                let ln_bracket = log_add(ln_alive, xtx[k as usize]);
-                let p = (ln_alive_at_t - ln_bracket).min(0.0).exp().clamp(0.0, 1.0);
-                (p, factor * p)
-            })
-            .collect()
+                let l = &y_logs[lt];
+                let ln_alive = ln_r_plus(x) + ln_tail(&tail_at(r + x + 1.0, s, t, l));
+                // ln(α+T) and ln(β+T): the logarithms of M+T and m+T.
+                let (ln_alpha_t, ln_beta_t) = if alpha_big {
+                    (l[0], l[1])
+                } else {
+                    (l[1], l[0])
+                };
+                let ln_alive_at_t = -(r + x) * ln_alpha_t - s * ln_beta_t;
+                let factor = (r + x) * (self.beta + t) / (self.alpha + t) * l[4];
+                xt.push([ln_alive, ln_alive_at_t, factor]);
+            }
+            let (k, new) = xtxs.find_or_insert([x.to_bits(), t_x.to_bits()]);
+            if new {
+                let ltx = logs_at(&mut ys, &mut y_logs, t_x);
+                let l = &y_logs[ltx];
+                xtx.push(ln_s + ln_tail(&tail_at(r + x, s + 1.0, t_x, l)));
+            }
+            let [ln_alive, ln_alive_at_t, factor] = xt[j as usize];
+            let ln_bracket = log_add(ln_alive, xtx[k as usize]);
+            let p = (ln_alive_at_t - ln_bracket).min(0.0).exp().clamp(0.0, 1.0);
+            (p, factor * p)
+        }));
+        out
     }
 
     /// ln P(alive at T | x, t_x, T), Fader & Hardie (2005): the share of the likelihood that
