@@ -893,7 +893,9 @@ fn timeline(s: &Snapshot, c: tenure_store::dataset::CustomerIdx) -> Vec<Event> {
             currency: None,
         });
     }
-    ev.retain(|e| s.as_of.is_none_or(|a| e.day <= day_text(a)));
+    if let Some(a) = s.as_of.map(day_text) {
+        ev.retain(|e| e.day <= a);
+    }
     ev.sort_by(|a, b| b.day.cmp(&a.day).then_with(|| a.kind.cmp(&b.kind)));
     ev
 }

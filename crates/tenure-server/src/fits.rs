@@ -15,6 +15,7 @@
 use crate::api::{JsonBody, P};
 use crate::auth::{Read, Write};
 use crate::error::ErrorBody;
+use crate::reports::{Filters, Scope};
 use crate::snapshot::{day_text, Snapshot};
 use crate::{now_secs, ApiError, AppState};
 use axum::extract::State;
@@ -29,7 +30,7 @@ use tenure_models::gammagamma::{SpendData, SpendRow};
 use tenure_models::{bgnbd, gammagamma, mbgnbd, paretonbd};
 use tenure_models::{Rfm, RfmRow};
 use tenure_reports::predict::purchase_days;
-use tenure_store::dataset::{day_of_text, CustomerIdx};
+use tenure_store::dataset::CustomerIdx;
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -302,34 +303,26 @@ async fn start_fit(
     _: Write,
     JsonBody(body): JsonBody<FitIn>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let snap = state.snapshot();
-    let Some(as_of) = snap.as_of else {
-        return Err(ApiError::invalid(
-            "the store holds no records yet: import some first",
-        ));
-    };
-    let end = match &body.end {
-        None => as_of,
-        Some(s) => day_of_text(s)
-            .ok_or_else(|| {
-                ApiError::bad_request(format!("end {s:?}: not a calendar day (YYYY-MM-DD)"))
-            })?
-            .min(as_of),
-    };
-    let f = &body;
     let population = body.population.unwrap_or(Population::All);
+    let filters = Filters {
+        end: body.end.clone(),
+        channel: body.channel.clone(),
+        plan: body.plan.clone(),
+        region: body.region.clone(),
+        segment: None,
+        stage: None,
+    };
+    let sc = Scope::new(state.snapshot(), &filters)?;
+    let (snap, end) = (sc.snap.clone(), sc.end);
     let data = &snap.data;
-    let name = |n: Option<tenure_store::dataset::NameId>| n.map(|n| data.names.name(n));
     let customers: Vec<CustomerIdx> = (0..data.len() as CustomerIdx)
         .filter(|&c| {
-            let row = &data.customers[c as usize];
-            row.acquired <= end
+            data.customers[c as usize].acquired <= end
                 && (population == Population::All || data.subscriptions_of(c).is_empty())
-                && (f.channel.is_none() || name(row.channel) == f.channel.as_deref())
-                && (f.plan.is_none() || name(row.plan) == f.plan.as_deref())
-                && (f.region.is_none() || name(row.region) == f.region.as_deref())
+                && sc.matches(c)
         })
         .collect();
+    drop(sc);
     let jobs = state.jobs();
     let job = Arc::new(Job {
         id: jobs.next.fetch_add(1, Ordering::AcqRel) + 1,

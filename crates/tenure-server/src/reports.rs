@@ -19,7 +19,6 @@ use axum::extract::State;
 use axum::Json;
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
-use tenure_act::Config;
 use tenure_reports::calendar::{add_months, Interval};
 use tenure_reports::money::div_round;
 use tenure_reports::mrr::MrrMonth;
@@ -74,18 +73,18 @@ pub struct PeriodQuery {
 }
 
 /// Which customers a report covers and the day it ends.
-struct Scope {
-    snap: Arc<Snapshot>,
-    end: Day,
+pub(crate) struct Scope {
+    pub(crate) snap: Arc<Snapshot>,
+    pub(crate) end: Day,
     /// `Grouping` with one group `match` when filtered; every customer otherwise.
-    grouping: Grouping,
-    filtered: bool,
+    pub(crate) grouping: Grouping,
+    pub(crate) filtered: bool,
     /// Customers acquired by `end` who match.
     customers: u64,
 }
 
 impl Scope {
-    fn new(snap: Arc<Snapshot>, f: &Filters) -> Result<Scope, ApiError> {
+    pub(crate) fn new(snap: Arc<Snapshot>, f: &Filters) -> Result<Scope, ApiError> {
         let Some(as_of) = snap.as_of else {
             return Err(ApiError::invalid(
                 "the store holds no records yet: import some first",
@@ -134,6 +133,11 @@ impl Scope {
             filtered,
             customers,
         })
+    }
+
+    /// Whether customer `c` of the snapshot's records matches the filters.
+    pub(crate) fn matches(&self, c: tenure_store::dataset::CustomerIdx) -> bool {
+        !self.filtered || self.grouping.group(c).is_some()
     }
 
     /// The filtered group's rows of a report with a total and per-group rows.
@@ -737,15 +741,6 @@ pub(crate) fn ledger_money(money: &dyn Fn(i64) -> String, t: &Figures) -> Ledger
     }
 }
 
-fn value_config(sc: &Scope, cfg: &Config) -> ValueConfig {
-    let mut v = ValueConfig::new(sc.end, sc.snap.fx.currency());
-    v.fx = sc.snap.fx.clone();
-    v.referral_share = rust_decimal::Decimal::from_f64_retain(cfg.value.referral_share)
-        .map(|d| d.round_dp(6))
-        .unwrap_or_default();
-    v
-}
-
 /// The value ledger by revenue conduit and cost, break-even and payback, and the
 /// distributions of realised and lifetime profit per customer.
 #[utoipa::path(get, path = "/api/reports/value", tag = "reports",
@@ -761,15 +756,16 @@ async fn report_value(
     if !(2..=100).contains(&bins) {
         return Err(ApiError::bad_request("bins: 2 to 100"));
     }
-    let cfg = state.settings().config.clone();
     compute(&state, move |snap| {
         let sc = Scope::new(snap, &f)?;
-        let vcfg = value_config(&sc, &cfg);
+        // The snapshot's ledger settings, observed to `end`.
+        let vcfg = ValueConfig {
+            as_of: sc.end,
+            ..sc.snap.value_cfg.clone()
+        };
         let r = value_report(&sc.snap.data, &vcfg, &sc.grouping)
             .map_err(|e| ApiError::invalid(e.to_string()))?;
-        let matches = |c: tenure_store::dataset::CustomerIdx| -> bool {
-            !sc.filtered || sc.grouping.group(c).is_some()
-        };
+        let matches = |c| sc.matches(c);
         let realised: Vec<i64> = r
             .customers
             .iter()
