@@ -89,6 +89,10 @@ pub enum EngineError {
     #[error("customer {customer_id}: the sum of amounts overflows a decimal number")]
     Overflow { customer_id: String },
     /// The summary settings contradict each other.
+    /// The columnar engine on a cluster failed (the scheduler could not be reached, a stage
+    /// failed): the message is the engine's, with the stage where it names one.
+    #[error("{}: {reason}", path.display())]
+    Engine { path: PathBuf, reason: String },
     #[error("invalid summary settings: {0}")]
     Config(String),
 }

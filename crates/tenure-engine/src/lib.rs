@@ -50,7 +50,9 @@ mod summarize;
 mod transactions;
 
 pub use chrono::NaiveDate;
-pub use columnar::{summarize_parquet, Engine, EngineUsed, TenureRfm};
+pub use columnar::{
+    session_config, summarize_parquet, summarize_parquet_in, Engine, EngineUsed, TenureRfm,
+};
 pub use error::{EngineError, FieldError};
 pub use parquet_log::ParquetColumns;
 pub use summaries::{

@@ -11,7 +11,8 @@ use std::time::Instant;
 use tenure_core::TimeUnit;
 use tenure_engine::{
     summarize_file_with_progress, summarize_parquet, write_summaries_to, CdnowId, CsvColumns,
-    Engine, EngineUsed, MergePeriod, NaiveDate, ParquetColumns, SummaryConfig, TransactionFormat,
+    Engine, EngineError, EngineUsed, MergePeriod, NaiveDate, ParquetColumns, SummaryConfig,
+    TransactionFormat,
 };
 
 /// Inputs larger than this get a progress bar (when stderr is a terminal).
@@ -79,16 +80,32 @@ pub struct SummarizeArgs {
     /// Engine for Parquet logs: `local` is Apache DataFusion on every core of this machine
     /// (customer id an integer or string, date a DATE or TIMESTAMP, amount a DECIMAL or
     /// integer; other column types go to the row reader, and the output says so); `rows` is
-    /// the streaming row reader on one core. CSV and CDNOW logs are always read row by row.
+    /// the streaming row reader on one core; `ballista://HOST:PORT` runs the same DataFusion
+    /// plan on a Ballista cluster (`tenure cluster`; the Parquet path must be readable at the
+    /// same absolute path on every executor). CSV and CDNOW logs are always read row by row.
     /// Default: $TENURE_ENGINE, else `local`.
-    #[arg(long, value_enum, env = "TENURE_ENGINE", default_value_t = EngineArg::Local)]
+    #[arg(long, env = "TENURE_ENGINE", default_value = "local", value_parser = parse_engine)]
     pub engine: EngineArg,
 }
 
-#[derive(ValueEnum, Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 pub enum EngineArg {
     Local,
     Rows,
+    Ballista(tenure_cluster::SchedulerUrl),
+}
+
+fn parse_engine(s: &str) -> Result<EngineArg, String> {
+    match s.trim() {
+        "local" => Ok(EngineArg::Local),
+        "rows" => Ok(EngineArg::Rows),
+        other if other.starts_with("ballista://") || other.starts_with("df://") => {
+            other.parse().map(EngineArg::Ballista)
+        }
+        other => Err(format!(
+            "`{other}`: write local, rows or ballista://HOST:PORT"
+        )),
+    }
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug)]
@@ -159,7 +176,7 @@ fn summarize_input(
     input: &Path,
     format: &TransactionFormat,
     config: &SummaryConfig,
-    engine: EngineArg,
+    engine: &EngineArg,
 ) -> Result<(Vec<tenure_engine::CustomerSummary>, EngineUsed), CliError> {
     let bar = progress_bar(input, format);
     let mut progress = |done: u64, total: Option<u64>| {
@@ -174,6 +191,26 @@ fn summarize_input(
             let engine = match engine {
                 EngineArg::Local => Engine::Local,
                 EngineArg::Rows => Engine::Rows,
+                EngineArg::Ballista(url) => {
+                    // Unreachable scheduler: exit 1 naming it; a failed job: exit 1 with
+                    // Ballista's message (never the row reader's answer in its place).
+                    let client = tenure_cluster::Client::connect(url).map_err(CliError::failure)?;
+                    let rows = client
+                        .summarize_parquet(input, cols, config, &mut progress)
+                        .map_err(|e| match e {
+                            e @ EngineError::Engine { .. } => CliError::failure(e.to_string()),
+                            other => crate::inputs::engine_error(other),
+                        });
+                    bar.finish_and_clear();
+                    return rows.map(|r| {
+                        (
+                            r,
+                            EngineUsed::Ballista {
+                                scheduler: url.to_string(),
+                            },
+                        )
+                    });
+                }
             };
             summarize_parquet(input, cols, config, engine, &mut progress)
         }
@@ -189,6 +226,7 @@ fn engine_report(used: &EngineUsed) -> (String, Option<String>) {
     match used {
         EngineUsed::DataFusion { threads } => (format!("datafusion ({threads} threads)"), None),
         EngineUsed::Rows { reason } => ("rows".into(), reason.clone()),
+        EngineUsed::Ballista { scheduler } => (format!("ballista ({scheduler})"), None),
     }
 }
 
@@ -235,7 +273,7 @@ pub fn run(a: SummarizeArgs) -> Result<(), CliError> {
             crate::store_log::summarize_store(db, config.clone(), a.currency.as_deref())?,
             EngineUsed::Rows { reason: None },
         ),
-        (Some(input), None) => summarize_input(input, &format, &config, a.engine)?,
+        (Some(input), None) => summarize_input(input, &format, &config, &a.engine)?,
         (None, None) => return Err(CliError::input("give --input FILE or --db PATH|URL")),
     };
     let mut buf = Vec::new();

@@ -4,6 +4,7 @@
 //! and owns exit codes (0 ok, 1 failure, 2 bad input or usage).
 
 mod cmd_act;
+mod cmd_cluster;
 mod cmd_fit;
 mod cmd_generate;
 mod cmd_import;
@@ -83,6 +84,9 @@ enum Command {
     Serve(cmd_serve::ServeArgs),
     /// API tokens: create (printed once), list, revoke.
     Token(cmd_serve::TokenArgs),
+    /// Run a role of an Apache DataFusion Ballista cluster (scheduler or executor) for
+    /// `--engine ballista://HOST:PORT`.
+    Cluster(cmd_cluster::ClusterArgs),
 }
 
 /// Output format of a command.
@@ -124,6 +128,7 @@ fn main() -> ExitCode {
         Command::Outbox(a) => cmd_journal::outbox(a),
         Command::Serve(a) => cmd_serve::serve(a),
         Command::Token(a) => cmd_serve::token(a),
+        Command::Cluster(a) => cmd_cluster::run(a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -57,6 +57,8 @@ pub enum EngineUsed {
     DataFusion { threads: usize },
     /// The row reader; `reason` says why when the columnar engine was asked for.
     Rows { reason: Option<String> },
+    /// DataFusion on a Ballista cluster (see `tenure-cluster`), at this scheduler.
+    Ballista { scheduler: String },
 }
 
 /// The log's columns as the columnar plan reads them.
@@ -202,8 +204,16 @@ fn run(
         .worker_threads(threads)
         .build()
         .map_err(|e| format!("cannot start the engine's threads: {e}"))?;
-    // DataFusion's own settings may be tuned with its `DATAFUSION_*` environment variables
-    // (e.g. DATAFUSION_EXECUTION_BATCH_SIZE); the partitions are always one per core.
+    let ctx = SessionContext::new_with_config(session_config()?.with_target_partitions(threads));
+    ctx.register_udaf(AggregateUDF::new_from_impl(TenureRfm::default()));
+    execute(&runtime, &ctx, path, cols, config, progress)
+        .map(|r| r.map(|summaries| (summaries, EngineUsed::DataFusion { threads })))
+}
+
+/// The session settings of every columnar run, local or on a cluster: DataFusion's own
+/// `DATAFUSION_*` environment variables (e.g. DATAFUSION_EXECUTION_BATCH_SIZE) and the partial
+/// aggregation always kept (see below).
+pub fn session_config() -> Result<SessionConfig, String> {
     let mut base = SessionConfig::from_env().map_err(|e| format!("DATAFUSION_* settings: {e}"))?;
     // Keep the partial (per-partition) aggregation even when its first rows barely reduce: a
     // log in time order shows each customer once in its first 100,000 rows, but ~25 times
@@ -214,8 +224,45 @@ fn run(
             .execution
             .skip_partial_aggregation_probe_ratio_threshold = 1.0;
     }
-    let ctx = SessionContext::new_with_config(base.with_target_partitions(threads));
-    ctx.register_udaf(AggregateUDF::new_from_impl(TenureRfm::default()));
+    Ok(base)
+}
+
+/// Summarise a Parquet log (a file or a directory) with a context made elsewhere — a Ballista
+/// cluster's (`tenure-cluster`) — that has [`TenureRfm`] registered and runs on `runtime`.
+/// Unlike [`summarize_parquet`] nothing falls back to the row reader: a failure is returned
+/// as it is (`EngineError::Engine`), so a cluster's error is never hidden by a local re-read.
+/// `path` must name the same files on every executor (an absolute path on shared storage).
+pub fn summarize_parquet_in(
+    runtime: &tokio::runtime::Runtime,
+    ctx: &SessionContext,
+    path: &Path,
+    cols: &ParquetColumns,
+    config: &SummaryConfig,
+    progress: &mut dyn FnMut(u64, Option<u64>),
+) -> Result<Vec<CustomerSummary>, EngineError> {
+    config.validate()?;
+    let fail = |reason: String| EngineError::Engine {
+        path: path.to_path_buf(),
+        reason,
+    };
+    match execute(runtime, ctx, path, cols, config, progress) {
+        Ok(Ok(s)) => Ok(s),
+        Ok(Err(why)) => Err(fail(format!(
+            "the log's columns cannot be summarised by the columnar engine: {why}"
+        ))),
+        Err(e) => Err(fail(e)),
+    }
+}
+
+/// The plan, run to the end on `ctx`: `Ok(Err(reason))` when the schema needs the row reader.
+fn execute(
+    runtime: &tokio::runtime::Runtime,
+    ctx: &SessionContext,
+    path: &Path,
+    cols: &ParquetColumns,
+    config: &SummaryConfig,
+    progress: &mut dyn FnMut(u64, Option<u64>),
+) -> Result<Result<Vec<CustomerSummary>, String>, String> {
     let location = path.to_string_lossy().into_owned();
     let df = runtime
         .block_on(ctx.read_parquet(
@@ -270,7 +317,7 @@ fn run(
         to_summaries(b, &plan, &rules, &mut out)?;
     }
     sort_by_id(&mut out);
-    Ok(Ok((out, EngineUsed::DataFusion { threads })))
+    Ok(Ok(out))
 }
 
 /// The aggregation, on the DataFrame API so the same logical plan can be sent to a cluster.
