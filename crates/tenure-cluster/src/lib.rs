@@ -3,15 +3,17 @@
 //! plans on one from a client.
 //!
 //! The plans are the ones `tenure-engine` runs on one machine (a Parquet scan and a hash
-//! aggregation by customer with the `tenure_rfm` aggregate); here they are planned by the
-//! scheduler, cut into stages and run by the executors. `tenure_rfm` is registered in all three
+//! aggregation by customer with the `tenure_rfm` aggregate, then the sufficient statistics of a
+//! fit or the `tenure_score` function); here they are planned by the
+//! scheduler, cut into stages and run by the executors. Both functions are registered in all three
 //! places that resolve functions by name: the client's session (to build the logical plan), the
 //! scheduler's session builder (to plan it) and every executor's function registry (to run it).
 //!
 //! Invariants:
 //! - A scheduler that cannot be reached is an error naming its address, before anything runs.
 //! - A failed job is an error (Ballista's message, which names the stage); there is no local
-//!   fallback that could hide a cluster's failure, and nothing here writes files.
+//!   fallback that could hide a cluster's failure. The one file a job writes (scores) is
+//!   written under a temporary name and renamed into place only when complete.
 //! - Parquet paths are made absolute before they are sent: every executor must see the same
 //!   files at the same path (shared storage).
 
@@ -23,14 +25,17 @@ use ballista_scheduler::config::SchedulerConfig;
 use ballista_scheduler::scheduler_process::{create_scheduler, start_grpc_service_with_listener};
 use datafusion::execution::session_state::SessionStateBuilder;
 use datafusion::execution::FunctionRegistry;
-use datafusion::logical_expr::AggregateUDF;
+use datafusion::logical_expr::{AggregateUDF, ScalarUDF};
 use datafusion::prelude::{SessionConfig, SessionContext};
 use datafusion_proto::protobuf::{LogicalPlanNode, PhysicalPlanNode};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
-use tenure_engine::{CustomerSummary, EngineError, ParquetColumns, SummaryConfig, TenureRfm};
+use tenure_engine::{
+    CustomerSummary, EngineError, ParquetColumns, ScoreSpec, StatRow, SummaryConfig, TenureRfm,
+    TenureScore,
+};
 
 /// `ballista://HOST:PORT` (or `df://HOST:PORT`): a scheduler's address.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -74,6 +79,10 @@ impl std::str::FromStr for SchedulerUrl {
 
 fn rfm_udaf() -> Arc<AggregateUDF> {
     Arc::new(AggregateUDF::new_from_impl(TenureRfm::default()))
+}
+
+fn score_udf() -> Arc<ScalarUDF> {
+    Arc::new(ScalarUDF::new_from_impl(TenureScore::default()))
 }
 
 fn runtime(threads: Option<usize>) -> Result<tokio::runtime::Runtime, String> {
@@ -127,6 +136,7 @@ pub fn run_scheduler(
         config = config.with_override_session_builder(Arc::new(|c: SessionConfig| {
             let mut state = ballista_core::utils::default_session_builder(c)?;
             state.register_udaf(rfm_udaf())?;
+            state.register_udf(score_udf())?;
             Ok(state)
         }));
         let config = Arc::new(config);
@@ -176,6 +186,10 @@ pub fn run_executor(opts: &ExecutorOptions) -> Result<(), String> {
         registry
             .aggregate_functions
             .insert(udaf.name().to_string(), udaf);
+        let udf = score_udf();
+        registry
+            .scalar_functions
+            .insert(udf.name().to_string(), udf);
         let defaults = ExecutorProcessConfig::default();
         let config = ExecutorProcessConfig {
             bind_host: opts.addr.ip().to_string(),
@@ -221,6 +235,13 @@ async fn reachable(s: &SchedulerUrl) -> Result<(), String> {
     }
 }
 
+fn absolute(path: &Path) -> Result<PathBuf, EngineError> {
+    std::path::absolute(path).map_err(|source| EngineError::Io {
+        path: path.to_path_buf(),
+        source,
+    })
+}
+
 /// A client of one scheduler: a DataFusion session whose plans run on the cluster.
 pub struct Client {
     runtime: tokio::runtime::Runtime,
@@ -239,6 +260,7 @@ impl Client {
                 .with_config(tenure_engine::session_config()?)
                 .build();
             state.register_udaf(rfm_udaf()).map_err(|e| e.to_string())?;
+            state.register_udf(score_udf()).map_err(|e| e.to_string())?;
             SessionContext::remote_with_state(&scheduler.to_string(), state)
                 .await
                 .map_err(|e| format!("Ballista scheduler at {scheduler}: {e}"))
@@ -263,18 +285,74 @@ impl Client {
         config: &SummaryConfig,
         progress: &mut dyn FnMut(u64, Option<u64>),
     ) -> Result<Vec<CustomerSummary>, EngineError> {
-        let abs = std::path::absolute(path).map_err(|source| EngineError::Io {
-            path: path.to_path_buf(),
-            source,
-        })?;
-        tenure_engine::summarize_parquet_in(&self.runtime, &self.ctx, &abs, cols, config, progress)
-            .map_err(|e| match e {
-                EngineError::Engine { path, reason } => EngineError::Engine {
-                    path,
-                    reason: format!("on the cluster at {}: {reason}", self.scheduler),
-                },
-                other => other,
-            })
+        let abs = absolute(path)?;
+        let r = tenure_engine::summarize_parquet_in(
+            &self.runtime,
+            &self.ctx,
+            &abs,
+            cols,
+            config,
+            progress,
+        );
+        r.map_err(|e| self.named(e))
+    }
+
+    /// A fit's sufficient statistics — distinct (frequency, recency, T) rows with customer
+    /// counts — reduced on the executors; the same rows as
+    /// [`tenure_engine::sufficient_stats_parquet`] on this machine.
+    pub fn sufficient_stats(
+        &self,
+        path: &Path,
+        cols: &ParquetColumns,
+        config: &SummaryConfig,
+        progress: &mut dyn FnMut(u64, Option<u64>),
+    ) -> Result<Vec<StatRow>, EngineError> {
+        let abs = absolute(path)?;
+        let r = tenure_engine::sufficient_stats_in(
+            &self.runtime,
+            &self.ctx,
+            &abs,
+            cols,
+            config,
+            progress,
+        );
+        r.map_err(|e| self.named(e))
+    }
+
+    /// Score every customer on the executors and have the cluster write the Parquet file
+    /// `out` (a path the executors share); see [`tenure_engine::score_parquet`]. Returns the
+    /// rows written.
+    pub fn score_parquet(
+        &self,
+        path: &Path,
+        cols: &ParquetColumns,
+        config: &SummaryConfig,
+        spec: &ScoreSpec,
+        out: &Path,
+    ) -> Result<u64, EngineError> {
+        let abs = absolute(path)?;
+        let out = absolute(out)?;
+        let r = tenure_engine::score_parquet_in(
+            &self.runtime,
+            &self.ctx,
+            &abs,
+            cols,
+            config,
+            spec,
+            &out,
+        );
+        r.map_err(|e| self.named(e))
+    }
+
+    /// An engine failure, with the scheduler's address.
+    fn named(&self, e: EngineError) -> EngineError {
+        match e {
+            EngineError::Engine { path, reason } => EngineError::Engine {
+                path,
+                reason: format!("on the cluster at {}: {reason}", self.scheduler),
+            },
+            other => other,
+        }
     }
 }
 

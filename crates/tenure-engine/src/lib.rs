@@ -51,7 +51,9 @@ mod transactions;
 
 pub use chrono::NaiveDate;
 pub use columnar::{
-    session_config, summarize_parquet, summarize_parquet_in, Engine, EngineUsed, TenureRfm,
+    score_parquet, score_parquet_in, session_config, sufficient_stats_in, sufficient_stats_parquet,
+    summarize_parquet, summarize_parquet_in, Engine, EngineUsed, ScoreSpec, StatRow, TenureRfm,
+    TenureScore,
 };
 pub use error::{EngineError, FieldError};
 pub use parquet_log::ParquetColumns;

@@ -261,7 +261,56 @@ impl GeoNbd {
             };
             [ratio(0), ratio(1), ratio(2), ratio(3)]
         });
-        self.eq10_scale(&h, c, series) * self.p_alive(x, t_x, t)
+        let scale = if series.is_finite() {
+            self.eq10_scale(&h, c, series)
+        } else {
+            self.eq10_direct(horizon, x, t)
+        };
+        scale * self.p_alive(x, t_x, t)
+    }
+
+    /// Eq. (10) without its P(alive) factor, from the untransformed series:
+    /// c/(a−1) · [1 − Σₖ y^{r+x} tₖ], tₖ the terms of ₂F₁(r+x, b+x+s; c; z), each term taken
+    /// through its logarithm so that neither y^{r+x} nor the series overflows.
+    ///
+    /// The fallback when the Euler-transformed series of
+    /// [`GeoNbd::conditional_expected_purchases`] overflows: its terms grow like
+    /// (1−z)^{−(a−1)} before they fall, which passes f64's range when a is in the thousands (a
+    /// and b both large: dropout nearly the same for every customer, as fits of such data
+    /// give). Here the terms are bounded by 1; the bracket is a difference close to 1 − 1 only
+    /// when (a−1)/c is small, which costs about log₁₀(c/(a−1)) digits.
+    fn eq10_direct(&self, horizon: f64, x: f64, t: f64) -> f64 {
+        let (r, a, b) = (self.r, self.a, self.b);
+        if horizon == 0.0 {
+            return 0.0;
+        }
+        if !(a > 1.0) {
+            return f64::NAN;
+        }
+        let s = self.variant.shift();
+        let c = self.eq10_c(x);
+        let (p, q) = (r + x, b + x + s);
+        let z = horizon / (self.alpha + t + horizon);
+        let ln_z = z.ln();
+        let mut ln_term = -p * (horizon / (self.alpha + t)).ln_1p();
+        let mut sum = ln_term.exp();
+        let mut k = 0.0;
+        while k < 1e8 {
+            let ratio = (p + k) * (q + k) / ((c + k) * (k + 1.0));
+            ln_term += ratio.ln() + ln_z;
+            let term = ln_term.exp();
+            sum += term;
+            k += 1.0;
+            // Past the peak the ratios fall towards z < 1: the rest is below term·ρ/(1−ρ).
+            let rho = ratio * z;
+            if term == 0.0 || (rho < 1.0 && term * rho <= 1e-17 * sum * (1.0 - rho)) {
+                break;
+            }
+        }
+        if !sum.is_finite() {
+            return f64::NAN;
+        }
+        (c / (a - 1.0)) * (1.0 - sum).max(0.0)
     }
 
     /// A = a + b + s − 1 − r, the first parameter of the Euler-transformed series.
@@ -377,7 +426,11 @@ impl GeoNbd {
                         f4[3] * z * i4[3],
                     ]
                 });
-                xt_scale.push(self.eq10_scale(&h, c, series));
+                xt_scale.push(if series.is_finite() {
+                    self.eq10_scale(&h, c, series)
+                } else {
+                    self.eq10_direct(horizon, x, t)
+                });
             }
             // GeoNbd::p_alive (the parameters are valid here).
             let p = sigmoid(-self.ln_dead_odds_from(head[xi], x, r.t_x, t));
@@ -901,6 +954,60 @@ mod tests {
 
     fn rel(a: f64, b: f64) -> f64 {
         (a - b).abs() / b.abs().max(1e-300)
+    }
+
+    /// A fit of near-homogeneous dropout (a and b in the thousands and millions, from the
+    /// cluster test's generated log): the Euler-transformed series of eq. (10) overflows, and
+    /// the untransformed one must take over. References: eq. (10) evaluated by mpmath 1.3.0
+    /// at 50 digits, E = c/(a−1)·[1 − ((α+T)/(α+T+t))^(r+x) ₂F₁(r+x, b+x; c; t/(α+T+t))]
+    /// ·P(alive) with c = a+b+x−1 and mpmath's hyp2f1.
+    #[test]
+    fn eq10_stays_finite_and_accurate_when_a_is_large() {
+        let m = BgNbdParams {
+            r: 2.299748980149624,
+            alpha: 5.733549063533539,
+            a: 7411.183306251208,
+            b: 19606151.644019794,
+        };
+        let g = m.geo();
+        let h = g.horizon_terms(52.0, 30.0);
+        let c = g.eq10_c(0.0);
+        let transformed = eq10_series(g.eq10_a(), h.z, c, |k| {
+            let r = |i: u32| {
+                let kf = f64::from(k + i);
+                g.eq10_factor(kf) * h.z / (c + kf)
+            };
+            [r(0), r(1), r(2), r(3)]
+        });
+        assert!(
+            !transformed.is_finite(),
+            "the case must exercise the fallback"
+        );
+        let cases = [
+            (52.0, 0.0, 0.0, 30.0, 3.3435957172495504114),
+            (52.0, 5.0, 20.0, 40.0, 8.0819454802896068908),
+            (52.0, 48.0, 57.0, 60.0, 39.331410757867798821),
+            (52.0, 20.0, 10.0, 64.0, 1.6695073389752302847e-10),
+            (13.0, 2.0, 1.5, 3.0, 6.3852767773257098925),
+        ];
+        let mut rows = Vec::new();
+        for (t, x, t_x, big_t, want) in cases {
+            let e = m.conditional_expected_purchases(t, x, t_x, big_t);
+            assert!(
+                rel(e, want) < 1e-9,
+                "E({t} | {x}, {t_x}, {big_t}) = {e}, want {want}"
+            );
+            if t == 52.0 {
+                rows.push(RfmRow { x, t_x, t: big_t });
+            }
+        }
+        // The batch scorer takes the same fallback, to the bit.
+        let batch = m.score_rows(52.0, &rows);
+        for (row, (p, e)) in rows.iter().zip(batch) {
+            assert_eq!(p.to_bits(), m.p_alive(row.x, row.t_x, row.t).to_bits());
+            let one = m.conditional_expected_purchases(52.0, row.x, row.t_x, row.t);
+            assert_eq!(e.to_bits(), one.to_bits());
+        }
     }
 
     fn small_data() -> Rfm {

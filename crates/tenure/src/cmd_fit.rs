@@ -3,6 +3,7 @@
 
 use crate::error::CliError;
 use crate::inputs::{self, data_error};
+use crate::log_input::{self, LogArgs};
 use crate::model_file::{InputReport, ModelFile};
 use crate::table::{num, Table};
 use crate::{write_atomically, Format};
@@ -65,7 +66,8 @@ pub struct FitArgs {
     #[arg(value_enum)]
     pub model: ModelKind,
     /// Input file. Recency-frequency models: customer_id, frequency, recency, T (or ID, x, t_x,
-    /// T); Gamma-Gamma: frequency and monetary_value (or x, zbar), rows with frequency 0 are
+    /// T), or a Parquet transaction log (a file or a directory; with --end), reduced by the
+    /// engine to its distinct (frequency, recency, T) rows with customer counts; Gamma-Gamma: frequency and monetary_value (or x, zbar), rows with frequency 0 are
     /// skipped; BG/BB: frequency, recency, periods[, weights]; sBG: a survival series (a period
     /// column and a column of active customers, counts or percentages) or per-customer records
     /// (tenure, churned).
@@ -93,6 +95,9 @@ pub struct FitArgs {
     /// Confidence level of the parameter intervals in the table.
     #[arg(long, default_value_t = 0.95)]
     pub level: f64,
+    /// Fitting straight from a Parquet transaction log (bgnbd, paretonbd, mbgnbd).
+    #[command(flatten)]
+    pub log: LogArgs,
 }
 
 /// A finished fit with what the reports need.
@@ -129,7 +134,22 @@ fn rfm_unit(a: &FitArgs) -> Result<TimeUnit, CliError> {
 pub fn fit_file(a: &FitArgs) -> Result<Fitted, CliError> {
     let opts = FitOptions::default();
     let path = a.input.as_path();
+    if log_input::is_log(path)
+        && !matches!(
+            a.model,
+            ModelKind::Bgnbd | ModelKind::Paretonbd | ModelKind::Mbgnbd
+        )
+    {
+        return Err(CliError::input(format!(
+            "{} is a Parquet transaction log: `tenure fit {}` reads a summary file (`tenure summarize` makes one); logs are read directly by bgnbd, paretonbd and mbgnbd",
+            path.display(),
+            a.model.name()
+        )));
+    }
     match a.model {
+        ModelKind::Bgnbd | ModelKind::Paretonbd | ModelKind::Mbgnbd if log_input::is_log(path) => {
+            fit_log(a, &opts)
+        }
         ModelKind::Bgnbd | ModelKind::Paretonbd | ModelKind::Mbgnbd => {
             let unit = rfm_unit(a)?;
             let t0 = Instant::now();
@@ -243,6 +263,98 @@ pub fn fit_file(a: &FitArgs) -> Result<Fitted, CliError> {
         }
         ModelKind::Sbg => fit_sbg_file(a),
     }
+}
+
+/// A recency-frequency fit from a Parquet transaction log: the engine (local or a cluster)
+/// reduces the log to distinct (frequency, recency, T) rows with customer counts, sorted; the
+/// optimiser runs here on those rows.
+fn fit_log(a: &FitArgs, opts: &FitOptions) -> Result<Fitted, CliError> {
+    let path = a.input.as_path();
+    let unit = rfm_unit(a)?;
+    let config = a.log.config(path, unit)?;
+    let cols = a.log.columns();
+    crate::cmd_summarize::quiet_parquet_panics();
+    let t0 = Instant::now();
+    let mut progress = |_: u64, _: Option<u64>| {};
+    let (stats, used) = match a.log.client()? {
+        Some(client) => (
+            client
+                .sufficient_stats(path, &cols, &config, &mut progress)
+                .map_err(log_input::engine_error)?,
+            None,
+        ),
+        None => {
+            let engine = a.log.local_engine().unwrap_or_default();
+            let (rows, used) = tenure_engine::sufficient_stats_parquet(
+                path,
+                &cols,
+                &config,
+                engine,
+                &mut progress,
+            )
+            .map_err(inputs::engine_error)?;
+            (rows, Some(used))
+        }
+    };
+    let read_ms = ms_since(t0);
+    let t_fit = Instant::now();
+    let customers: u64 = stats.iter().map(|r| r.customers).sum();
+    let data = Rfm::weighted(stats.iter().map(|r| {
+        (
+            RfmRow {
+                x: r.frequency as f64,
+                t_x: decimal_f64(r.recency),
+                t: decimal_f64(r.t),
+            },
+            r.customers as f64,
+        )
+    }))
+    .map_err(|e| {
+        let row = e.row().and_then(|i| stats.get(i));
+        let which = row.map_or_else(String::new, |r| {
+            format!(
+                " ({} customers with frequency {}, recency {}, T {})",
+                r.customers, r.frequency, r.recency, r.t
+            )
+        });
+        CliError::input(format!(
+            "{} (summarised to {}): {e}{which}",
+            path.display(),
+            config.calibration_end
+        ))
+    })?;
+    let fit = match a.model {
+        ModelKind::Bgnbd => bgnbd::fit_bgnbd(&data, opts).map(|f| f.1),
+        ModelKind::Paretonbd => paretonbd::fit_paretonbd(&data, opts).map(|f| f.1),
+        _ => mbgnbd::fit_mbgnbd(&data, opts).map(|f| f.1),
+    }
+    .map_err(|e| match e {
+        ModelError::Data(d) => CliError::input(format!("{}: {d}", path.display())),
+        ModelError::Fit(f) => CliError::failure(format!("{}: {f}", path.display())),
+    })?;
+    let fit_ms = ms_since(t_fit);
+    Ok(Fitted {
+        kind: a.model,
+        fit,
+        rows: customers as usize,
+        distinct: data.distinct(),
+        time_unit: Some(unit.name().to_string()),
+        extra: vec![
+            ("input".into(), "Parquet transaction log".into()),
+            (
+                "calibration end (inclusive)".into(),
+                config.calibration_end.to_string(),
+            ),
+            ("engine".into(), a.log.describe(used.as_ref())),
+        ],
+        read_ms,
+        fit_ms,
+    })
+}
+
+/// The `f64` a summary file's decimal reads back as (what fitting the summary file gives).
+fn decimal_f64(d: tenure_core::Decimal) -> f64 {
+    d.to_string().parse().unwrap_or(f64::NAN)
 }
 
 fn fit_sbg_file(a: &FitArgs) -> Result<Fitted, CliError> {

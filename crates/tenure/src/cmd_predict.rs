@@ -6,6 +6,7 @@
 use crate::cmd_fit::ModelKind;
 use crate::error::CliError;
 use crate::inputs::{self, data_error};
+use crate::log_input::{self, LogArgs};
 use crate::model_file::ModelFile;
 use crate::predict_discrete;
 use crate::table::{num, Table};
@@ -39,7 +40,10 @@ pub struct PredictArgs {
     /// recency, periods[, weights]); weights only weigh the report's totals. sbg: per-customer
     /// records (customer_id (optional), tenure = whole periods completed, churned = true/false);
     /// only active customers are scored, churned ones are written in place with empty
-    /// prediction cells.
+    /// prediction cells. bgnbd/paretonbd/mbgnbd also take a Parquet transaction log (a file or a
+    /// directory; with --end): the engine summarises and scores every customer and writes
+    /// --output as Parquet (customer_id, frequency, recency, T, p_alive, expected_purchases,
+    /// sorted by customer id; no intervals, no spend).
     #[arg(long)]
     pub input: PathBuf,
     /// How far ahead, with its unit: 52w, 12mo, 365d, 1y. bgbb: a bare whole number of future
@@ -72,6 +76,9 @@ pub struct PredictArgs {
     /// How to report what was done.
     #[arg(long, value_enum, default_value_t = Format::Table)]
     pub format: Format,
+    /// Scoring straight from a Parquet transaction log (bgnbd, paretonbd, mbgnbd).
+    #[command(flatten)]
+    pub log: LogArgs,
 }
 
 /// One prediction for every customer, in input order: the point and, with intervals, the
@@ -218,6 +225,9 @@ pub fn run(a: PredictArgs) -> Result<(), CliError> {
             "--level {}: must be strictly between 0 and 1",
             a.level
         )));
+    }
+    if log_input::is_log(&a.input) {
+        return predict_log(&a, &mf, kind, unit, &horizon);
     }
     let spend_model = match &a.spend {
         Some(p) => {
@@ -630,4 +640,104 @@ fn print_top(rows: &[SummaryRow], scores: &Scores, horizon: &Duration) {
         if has_clv { "CLV" } else { "expected purchases" }
     );
     print!("{}", t.render());
+}
+
+/// Score a Parquet transaction log on the engine (this machine, or a cluster's executors, which
+/// also write the file); see [`tenure_engine::score_parquet`].
+fn predict_log(
+    a: &PredictArgs,
+    mf: &ModelFile,
+    kind: ModelKind,
+    unit: TimeUnit,
+    horizon: &Duration,
+) -> Result<(), CliError> {
+    let started = Instant::now();
+    let names: &[&str] = match kind {
+        ModelKind::Bgnbd | ModelKind::Mbgnbd => &["r", "alpha", "a", "b"],
+        ModelKind::Paretonbd => &["r", "alpha", "s", "beta"],
+        other => {
+            return Err(CliError::input(format!(
+                "{}: a transaction log is scored with bgnbd, paretonbd or mbgnbd models, not `{}`",
+                a.model.display(),
+                other.name()
+            )))
+        }
+    };
+    if a.spend.is_some() || a.discount_rate.is_some() {
+        return Err(CliError::input(format!(
+            "{} is a transaction log: --spend and --discount-rate need a summary file (`tenure summarize`)",
+            a.input.display()
+        )));
+    }
+    if !a
+        .output
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("parquet"))
+    {
+        return Err(CliError::input(format!(
+            "--output {}: scores of a transaction log are written as Parquet; name the file *.parquet",
+            a.output.display()
+        )));
+    }
+    let th = mf.params_in_order(&a.model, names)?;
+    let spec = tenure_engine::ScoreSpec {
+        model: kind.name().to_string(),
+        params: [th[0], th[1], th[2], th[3]],
+        horizon: horizon.in_unit(unit),
+    };
+    let config = a.log.config(&a.input, unit)?;
+    let cols = a.log.columns();
+    crate::cmd_summarize::quiet_parquet_panics();
+    let (rows, used) = match a.log.client()? {
+        Some(client) => (
+            client
+                .score_parquet(&a.input, &cols, &config, &spec, &a.output)
+                .map_err(log_input::engine_error)?,
+            None,
+        ),
+        None => {
+            let (n, used) =
+                tenure_engine::score_parquet(&a.input, &cols, &config, &spec, &a.output)
+                    .map_err(inputs::engine_error)?;
+            (n, Some(used))
+        }
+    };
+    let engine = a.log.describe(used.as_ref());
+    let ms = started.elapsed().as_secs_f64() * 1000.0;
+    match a.format {
+        Format::Json => println!(
+            "{}",
+            serde_json::json!({
+                "model": mf.model,
+                "output": a.output.display().to_string(),
+                "customers": rows,
+                "horizon": horizon.to_string(),
+                "time_unit": unit.name(),
+                "calibration_end": config.calibration_end.to_string(),
+                "engine": engine,
+                "elapsed_ms": { "total": ms },
+            })
+        ),
+        Format::Table => {
+            let mut t = Table::new(&["scores", "value"]);
+            t.row(vec![
+                "output (Parquet)".into(),
+                a.output.display().to_string(),
+            ]);
+            t.row(vec!["customers".into(), rows.to_string()]);
+            t.row(vec!["model".into(), mf.model.clone()]);
+            t.row(vec![
+                "horizon".into(),
+                format!("{horizon} ({} {})", num(spec.horizon, 6), unit.name()),
+            ]);
+            t.row(vec![
+                "calibration end (inclusive)".into(),
+                config.calibration_end.to_string(),
+            ]);
+            t.row(vec!["engine".into(), engine]);
+            t.row(vec!["time".into(), format!("{:.1} s", ms / 1000.0)]);
+            print!("{}", t.render());
+        }
+    }
+    Ok(())
 }

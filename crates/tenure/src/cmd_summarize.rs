@@ -95,7 +95,7 @@ pub enum EngineArg {
     Ballista(tenure_cluster::SchedulerUrl),
 }
 
-fn parse_engine(s: &str) -> Result<EngineArg, String> {
+pub(crate) fn parse_engine(s: &str) -> Result<EngineArg, String> {
     match s.trim() {
         "local" => Ok(EngineArg::Local),
         "rows" => Ok(EngineArg::Rows),
@@ -126,7 +126,7 @@ pub enum Merge {
     Unit,
 }
 
-fn parse_date(flag: &str, s: &str) -> Result<NaiveDate, CliError> {
+pub(crate) fn parse_date(flag: &str, s: &str) -> Result<NaiveDate, CliError> {
     NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d")
         .map_err(|e| CliError::input(format!("--{flag} `{s}`: {e} (write YYYY-MM-DD)")))
 }
@@ -134,7 +134,7 @@ fn parse_date(flag: &str, s: &str) -> Result<NaiveDate, CliError> {
 /// Some corrupt Parquet files make the `parquet` decoder panic; the engine catches that and
 /// reports the file as corrupt. Keep the panic hook from also printing the panic as if Tenure
 /// had crashed; panics anywhere else are printed as usual.
-fn quiet_parquet_panics() {
+pub(crate) fn quiet_parquet_panics() {
     let default = std::panic::take_hook();
     std::panic::set_hook(Box::new(move |info| {
         let in_parquet = info
@@ -222,7 +222,7 @@ fn summarize_input(
 }
 
 /// What the output says about the engine: its name, and why the row reader was used.
-fn engine_report(used: &EngineUsed) -> (String, Option<String>) {
+pub(crate) fn engine_report(used: &EngineUsed) -> (String, Option<String>) {
     match used {
         EngineUsed::DataFusion { threads } => (format!("datafusion ({threads} threads)"), None),
         EngineUsed::Rows { reason } => ("rows".into(), reason.clone()),

@@ -135,6 +135,7 @@ pub fn run(a: DemoModelsArgs) -> Result<(), CliError> {
         cohort_size: None,
         periods: None,
         level: 0.95,
+        log: Default::default(),
     };
     let mut fitted = Vec::new();
     for kind in [
@@ -273,6 +274,7 @@ pub fn run(a: DemoModelsArgs) -> Result<(), CliError> {
         level: 0.95,
         no_intervals: false,
         format: Format::Table,
+        log: Default::default(),
     })?;
     println!(
         "\nThe same by hand:\n  tenure summarize --input {tx} --end {ce} --holdout-end {end} --output {s}\n  tenure fit {m} --input {s} --output {mp}\n  tenure fit gammagamma --input {s} --output {g}\n  tenure predict --model {mp} --input {s} --horizon 12mo --spend {g} --margin 0.3 --discount-rate 1%/mo --output {o}",

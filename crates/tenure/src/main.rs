@@ -18,6 +18,7 @@ mod demo;
 mod demo_models;
 mod error;
 mod inputs;
+mod log_input;
 mod model_file;
 mod predict_discrete;
 mod store_log;

@@ -16,9 +16,16 @@
 //! an empty id) or cannot read a file, the file is read again by the row reader, whose error
 //! names the row and column. Nothing here panics on input.
 
+mod fit_score;
 mod rfm_agg;
+mod score_udf;
 
+pub use fit_score::{
+    score_parquet, score_parquet_in, sufficient_stats_in, sufficient_stats_parquet, ScoreSpec,
+    StatRow,
+};
 pub use rfm_agg::TenureRfm;
+pub use score_udf::TenureScore;
 
 use crate::error::EngineError;
 use crate::parquet_log::ParquetColumns;
@@ -30,6 +37,7 @@ use datafusion::arrow::datatypes::{
     DataType, Decimal128Type, Int32Type, Int64Type, Schema, UInt64Type,
 };
 use datafusion::common::ScalarValue;
+use datafusion::dataframe::DataFrame;
 use datafusion::logical_expr::{cast, col, lit, AggregateUDF, Expr};
 use datafusion::physical_plan::ExecutionPlan;
 use datafusion::prelude::{ParquetReadOptions, SessionConfig, SessionContext};
@@ -199,6 +207,13 @@ fn run(
     config: &SummaryConfig,
     progress: &mut dyn FnMut(u64, Option<u64>),
 ) -> RunResult {
+    let (runtime, ctx, threads) = local_context()?;
+    execute(&runtime, &ctx, path, cols, config, progress)
+        .map(|r| r.map(|summaries| (summaries, EngineUsed::DataFusion { threads })))
+}
+
+/// A runtime and session on every core of this machine, with Tenure's functions registered.
+fn local_context() -> Result<(tokio::runtime::Runtime, SessionContext, usize), String> {
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(threads)
@@ -206,8 +221,10 @@ fn run(
         .map_err(|e| format!("cannot start the engine's threads: {e}"))?;
     let ctx = SessionContext::new_with_config(session_config()?.with_target_partitions(threads));
     ctx.register_udaf(AggregateUDF::new_from_impl(TenureRfm::default()));
-    execute(&runtime, &ctx, path, cols, config, progress)
-        .map(|r| r.map(|summaries| (summaries, EngineUsed::DataFusion { threads })))
+    ctx.register_udf(datafusion::logical_expr::ScalarUDF::new_from_impl(
+        TenureScore::default(),
+    ));
+    Ok((runtime, ctx, threads))
 }
 
 /// The session settings of every columnar run, local or on a cluster: DataFusion's own
@@ -254,15 +271,14 @@ pub fn summarize_parquet_in(
     }
 }
 
-/// The plan, run to the end on `ctx`: `Ok(Err(reason))` when the schema needs the row reader.
-fn execute(
+/// The log opened on `ctx`, with the plan of its columns; `Ok(Err(reason))` when the schema
+/// needs the row reader.
+fn open(
     runtime: &tokio::runtime::Runtime,
     ctx: &SessionContext,
     path: &Path,
     cols: &ParquetColumns,
-    config: &SummaryConfig,
-    progress: &mut dyn FnMut(u64, Option<u64>),
-) -> Result<Result<Vec<CustomerSummary>, String>, String> {
+) -> Result<Result<(DataFrame, Plan), String>, String> {
     let location = path.to_string_lossy().into_owned();
     let df = runtime
         .block_on(ctx.read_parquet(
@@ -274,11 +290,16 @@ fn execute(
             }),
         ))
         .map_err(|e| e.to_string())?;
-    let plan = match plan_for(df.schema().as_arrow(), cols) {
-        Ok(p) => p,
-        Err(why) => return Ok(Err(why)),
-    };
-    let df = build(df, &plan, config).map_err(|e| e.to_string())?;
+    Ok(plan_for(df.schema().as_arrow(), cols).map(|plan| (df, plan)))
+}
+
+/// Run `df` to the end on `ctx`, reporting progress as rows scanned of rows in the files.
+fn collect(
+    runtime: &tokio::runtime::Runtime,
+    ctx: &SessionContext,
+    df: DataFrame,
+    progress: &mut dyn FnMut(u64, Option<u64>),
+) -> Result<Vec<RecordBatch>, String> {
     let physical = runtime
         .block_on(df.create_physical_plan())
         .map_err(|e| e.to_string())?;
@@ -311,6 +332,24 @@ fn execute(
     if let Some(t) = total {
         progress(t, total);
     }
+    Ok(batches)
+}
+
+/// The plan, run to the end on `ctx`: `Ok(Err(reason))` when the schema needs the row reader.
+fn execute(
+    runtime: &tokio::runtime::Runtime,
+    ctx: &SessionContext,
+    path: &Path,
+    cols: &ParquetColumns,
+    config: &SummaryConfig,
+    progress: &mut dyn FnMut(u64, Option<u64>),
+) -> Result<Result<Vec<CustomerSummary>, String>, String> {
+    let (df, plan) = match open(runtime, ctx, path, cols)? {
+        Ok(p) => p,
+        Err(why) => return Ok(Err(why)),
+    };
+    let df = build(df, &plan, config).map_err(|e| e.to_string())?;
+    let batches = collect(runtime, ctx, df, progress)?;
     let rules = Rules::new(config);
     let mut out = Vec::new();
     for b in &batches {
