@@ -84,9 +84,9 @@ pub(crate) fn result_fields() -> Fields {
 
 /// A fitted recency-frequency model, by its code.
 enum Model {
-    BgNbd(BgNbdParams),
-    ParetoNbd(ParetoNbdParams),
-    MbgNbd(MbgNbdParams),
+    Bg(BgNbdParams),
+    Pareto(ParetoNbdParams),
+    Mbg(MbgNbdParams),
 }
 
 impl Model {
@@ -96,19 +96,19 @@ impl Model {
         }
         let [a, b, c, d] = p;
         Ok(match code {
-            0 => Model::BgNbd(BgNbdParams {
+            0 => Model::Bg(BgNbdParams {
                 r: a,
                 alpha: b,
                 a: c,
                 b: d,
             }),
-            1 => Model::ParetoNbd(ParetoNbdParams {
+            1 => Model::Pareto(ParetoNbdParams {
                 r: a,
                 alpha: b,
                 s: c,
                 beta: d,
             }),
-            2 => Model::MbgNbd(MbgNbdParams {
+            2 => Model::Mbg(MbgNbdParams {
                 r: a,
                 alpha: b,
                 a: c,
@@ -119,9 +119,9 @@ impl Model {
     }
     fn score_rows(&self, horizon: f64, rows: &[RfmRow]) -> Vec<(f64, f64)> {
         match self {
-            Model::BgNbd(m) => m.score_rows(horizon, rows),
-            Model::ParetoNbd(m) => m.score_rows(horizon, rows),
-            Model::MbgNbd(m) => m.score_rows(horizon, rows),
+            Model::Bg(m) => m.score_rows(horizon, rows),
+            Model::Pareto(m) => m.score_rows(horizon, rows),
+            Model::Mbg(m) => m.score_rows(horizon, rows),
         }
     }
 }
