@@ -257,6 +257,21 @@ pub(crate) struct PeriodTotals {
     pub hold_total: Decimal,
 }
 
+impl PeriodTotals {
+    /// The totals that fix a customer's (frequency, recency, T): calibration periods only, no
+    /// money (what fits and scoring need).
+    pub fn counts(first: i32, last: i32, n_cal: u64) -> Self {
+        PeriodTotals {
+            first,
+            last,
+            n_cal,
+            repeat_total: Decimal::ZERO,
+            n_hold: 0,
+            hold_total: Decimal::ZERO,
+        }
+    }
+}
+
 /// The arithmetic from [`PeriodTotals`] to a [`CustomerSummary`], shared by the streaming
 /// summarizer and the columnar engine so both give the same rows.
 #[derive(Debug, Clone)]

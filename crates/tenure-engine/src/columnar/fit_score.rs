@@ -14,7 +14,7 @@
 //!   renamed into place only when the whole file is written.
 
 use super::score_udf::{TenureScore, MODEL_NAMES, UNIT_CODES};
-use super::{build, collect, local_context, open, EngineUsed, Plan};
+use super::{build, collect, local_context, open, without_fallback, EngineUsed, Plan};
 use crate::error::EngineError;
 use crate::summarize::{PeriodTotals, Rules};
 use crate::{CustomerSummary, Engine, MergePeriod, ParquetColumns, SummaryConfig};
@@ -98,17 +98,7 @@ pub fn sufficient_stats_in(
     progress: &mut dyn FnMut(u64, Option<u64>),
 ) -> Result<Vec<StatRow>, EngineError> {
     config.validate()?;
-    let fail = |reason: String| EngineError::Engine {
-        path: path.to_path_buf(),
-        reason,
-    };
-    match stats(runtime, ctx, path, cols, config, progress) {
-        Ok(Ok(rows)) => Ok(rows),
-        Ok(Err(why)) => Err(fail(format!(
-            "the log's columns cannot be read by the columnar engine: {why}"
-        ))),
-        Err(e) => Err(fail(e)),
-    }
+    without_fallback(path, stats(runtime, ctx, path, cols, config, progress))
 }
 
 fn field(name: &str) -> Expr {
@@ -183,14 +173,7 @@ fn add_stats(
         if bad.is_valid(i) && bad.value(i) > 0 {
             return Err("a customer id is null or empty".into());
         }
-        let totals = PeriodTotals {
-            first: first.value(i),
-            last: last.value(i),
-            n_cal: n_cal.value(i) as u64,
-            repeat_total: Decimal::ZERO,
-            n_hold: 0,
-            hold_total: Decimal::ZERO,
-        };
+        let totals = PeriodTotals::counts(first.value(i), last.value(i), n_cal.value(i) as u64);
         let s = rules
             .summary(String::new(), &totals)
             .map_err(|e| e.to_string())?;

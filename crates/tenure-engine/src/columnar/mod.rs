@@ -258,14 +258,23 @@ pub fn summarize_parquet_in(
     progress: &mut dyn FnMut(u64, Option<u64>),
 ) -> Result<Vec<CustomerSummary>, EngineError> {
     config.validate()?;
+    without_fallback(path, execute(runtime, ctx, path, cols, config, progress))
+}
+
+/// A run on a context made elsewhere, as an error when it failed or when the log's columns
+/// would need the row reader (there is no fallback off this machine).
+pub(crate) fn without_fallback<T>(
+    path: &Path,
+    run: Result<Result<T, String>, String>,
+) -> Result<T, EngineError> {
     let fail = |reason: String| EngineError::Engine {
         path: path.to_path_buf(),
         reason,
     };
-    match execute(runtime, ctx, path, cols, config, progress) {
-        Ok(Ok(s)) => Ok(s),
+    match run {
+        Ok(Ok(v)) => Ok(v),
         Ok(Err(why)) => Err(fail(format!(
-            "the log's columns cannot be summarised by the columnar engine: {why}"
+            "the log's columns cannot be read by the columnar engine: {why}"
         ))),
         Err(e) => Err(fail(e)),
     }

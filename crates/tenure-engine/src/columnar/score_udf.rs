@@ -233,14 +233,7 @@ impl ScalarUDFImpl for TenureScore {
             if n_cal.value(i) < 1 {
                 return exec_err!("{NAME}: a customer without a calibration purchase");
             }
-            let totals = PeriodTotals {
-                first: first.value(i),
-                last: last.value(i),
-                n_cal: n_cal.value(i) as u64,
-                repeat_total: Decimal::ZERO,
-                n_hold: 0,
-                hold_total: Decimal::ZERO,
-            };
+            let totals = PeriodTotals::counts(first.value(i), last.value(i), n_cal.value(i) as u64);
             let s = rules
                 .summary(String::new(), &totals)
                 .map_err(|e| exec_datafusion_err!("{e}"))?;
