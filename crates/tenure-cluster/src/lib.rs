@@ -285,16 +285,9 @@ impl Client {
         config: &SummaryConfig,
         progress: &mut dyn FnMut(u64, Option<u64>),
     ) -> Result<Vec<CustomerSummary>, EngineError> {
-        let abs = absolute(path)?;
-        let r = tenure_engine::summarize_parquet_in(
-            &self.runtime,
-            &self.ctx,
-            &abs,
-            cols,
-            config,
-            progress,
-        );
-        r.map_err(|e| self.named(e))
+        self.on_cluster(path, |rt, ctx, abs| {
+            tenure_engine::summarize_parquet_in(rt, ctx, abs, cols, config, progress)
+        })
     }
 
     /// A fit's sufficient statistics — distinct (frequency, recency, T) rows with customer
@@ -307,16 +300,9 @@ impl Client {
         config: &SummaryConfig,
         progress: &mut dyn FnMut(u64, Option<u64>),
     ) -> Result<Vec<StatRow>, EngineError> {
-        let abs = absolute(path)?;
-        let r = tenure_engine::sufficient_stats_in(
-            &self.runtime,
-            &self.ctx,
-            &abs,
-            cols,
-            config,
-            progress,
-        );
-        r.map_err(|e| self.named(e))
+        self.on_cluster(path, |rt, ctx, abs| {
+            tenure_engine::sufficient_stats_in(rt, ctx, abs, cols, config, progress)
+        })
     }
 
     /// Score every customer on the executors and have the cluster write the Parquet file
@@ -330,29 +316,27 @@ impl Client {
         spec: &ScoreSpec,
         out: &Path,
     ) -> Result<u64, EngineError> {
-        let abs = absolute(path)?;
         let out = absolute(out)?;
-        let r = tenure_engine::score_parquet_in(
-            &self.runtime,
-            &self.ctx,
-            &abs,
-            cols,
-            config,
-            spec,
-            &out,
-        );
-        r.map_err(|e| self.named(e))
+        self.on_cluster(path, |rt, ctx, abs| {
+            tenure_engine::score_parquet_in(rt, ctx, abs, cols, config, spec, &out)
+        })
     }
 
-    /// An engine failure, with the scheduler's address.
-    fn named(&self, e: EngineError) -> EngineError {
-        match e {
+    /// Run one of the engine's `_in` plans on the cluster with `path` made absolute; an engine
+    /// failure names the scheduler.
+    fn on_cluster<T>(
+        &self,
+        path: &Path,
+        run: impl FnOnce(&tokio::runtime::Runtime, &SessionContext, &Path) -> Result<T, EngineError>,
+    ) -> Result<T, EngineError> {
+        let abs = absolute(path)?;
+        run(&self.runtime, &self.ctx, &abs).map_err(|e| match e {
             EngineError::Engine { path, reason } => EngineError::Engine {
                 path,
                 reason: format!("on the cluster at {}: {reason}", self.scheduler),
             },
             other => other,
-        }
+        })
     }
 }
 

@@ -169,12 +169,7 @@ pub fn fit_file(a: &FitArgs) -> Result<Fitted, CliError> {
                 )
             })
             .map_err(|e| data_error(path, &rows, e))?;
-            let fit = match a.model {
-                ModelKind::Bgnbd => bgnbd::fit_bgnbd(&data, &opts).map(|f| f.1),
-                ModelKind::Paretonbd => paretonbd::fit_paretonbd(&data, &opts).map(|f| f.1),
-                _ => mbgnbd::fit_mbgnbd(&data, &opts).map(|f| f.1),
-            }
-            .map_err(|e| model_err(path, &rows, e))?;
+            let fit = fit_rfm(a.model, &data, &opts).map_err(|e| model_err(path, &rows, e))?;
             let fit_ms = ms_since(t_fit);
             Ok(Fitted {
                 kind: a.model,
@@ -265,6 +260,15 @@ pub fn fit_file(a: &FitArgs) -> Result<Fitted, CliError> {
     }
 }
 
+/// Fit a recency-frequency model (BG/NBD, Pareto/NBD, or MBG/NBD for any other kind).
+fn fit_rfm(kind: ModelKind, data: &Rfm, opts: &FitOptions) -> Result<Fit, ModelError> {
+    match kind {
+        ModelKind::Bgnbd => bgnbd::fit_bgnbd(data, opts).map(|f| f.1),
+        ModelKind::Paretonbd => paretonbd::fit_paretonbd(data, opts).map(|f| f.1),
+        _ => mbgnbd::fit_mbgnbd(data, opts).map(|f| f.1),
+    }
+}
+
 /// A recency-frequency fit from a Parquet transaction log: the engine (local or a cluster)
 /// reduces the log to distinct (frequency, recency, T) rows with customer counts, sorted; the
 /// optimiser runs here on those rows.
@@ -299,36 +303,22 @@ fn fit_log(a: &FitArgs, opts: &FitOptions) -> Result<Fitted, CliError> {
     let read_ms = ms_since(t0);
     let t_fit = Instant::now();
     let customers: u64 = stats.iter().map(|r| r.customers).sum();
-    let data = Rfm::weighted(stats.iter().map(|r| {
-        (
-            RfmRow {
-                x: r.frequency as f64,
-                t_x: decimal_f64(r.recency),
-                t: decimal_f64(r.t),
-            },
-            r.customers as f64,
-        )
-    }))
-    .map_err(|e| {
-        let row = e.row().and_then(|i| stats.get(i));
-        let which = row.map_or_else(String::new, |r| {
-            format!(
-                " ({} customers with frequency {}, recency {}, T {})",
-                r.customers, r.frequency, r.recency, r.t
-            )
-        });
-        CliError::input(format!(
-            "{} (summarised to {}): {e}{which}",
-            path.display(),
-            config.calibration_end
-        ))
-    })?;
-    let fit = match a.model {
-        ModelKind::Bgnbd => bgnbd::fit_bgnbd(&data, opts).map(|f| f.1),
-        ModelKind::Paretonbd => paretonbd::fit_paretonbd(&data, opts).map(|f| f.1),
-        _ => mbgnbd::fit_mbgnbd(&data, opts).map(|f| f.1),
-    }
-    .map_err(|e| match e {
+    let data =
+        Rfm::weighted(stats.iter().map(|r| (r.rfm_row(), r.customers as f64))).map_err(|e| {
+            let row = e.row().and_then(|i| stats.get(i));
+            let which = row.map_or_else(String::new, |r| {
+                format!(
+                    " ({} customers with frequency {}, recency {}, T {})",
+                    r.customers, r.frequency, r.recency, r.t
+                )
+            });
+            CliError::input(format!(
+                "{} (summarised to {}): {e}{which}",
+                path.display(),
+                config.calibration_end
+            ))
+        })?;
+    let fit = fit_rfm(a.model, &data, opts).map_err(|e| match e {
         ModelError::Data(d) => CliError::input(format!("{}: {d}", path.display())),
         ModelError::Fit(f) => CliError::failure(format!("{}: {f}", path.display())),
     })?;
@@ -350,11 +340,6 @@ fn fit_log(a: &FitArgs, opts: &FitOptions) -> Result<Fitted, CliError> {
         read_ms,
         fit_ms,
     })
-}
-
-/// The `f64` a summary file's decimal reads back as (what fitting the summary file gives).
-fn decimal_f64(d: tenure_core::Decimal) -> f64 {
-    d.to_string().parse().unwrap_or(f64::NAN)
 }
 
 fn fit_sbg_file(a: &FitArgs) -> Result<Fitted, CliError> {

@@ -29,6 +29,7 @@ use datafusion::prelude::SessionContext;
 use rust_decimal::Decimal;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use tenure_models::RfmRow;
 
 /// The customers of one distinct (frequency, recency, T), in the summary's unit.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -37,6 +38,24 @@ pub struct StatRow {
     pub recency: Decimal,
     pub t: Decimal,
     pub customers: u64,
+}
+
+impl StatRow {
+    /// The row as the models take it: times as the `f64` nearest their decimals, as reading
+    /// the summary file gives them (so a fit of these rows equals a fit of that file).
+    pub fn rfm_row(&self) -> RfmRow {
+        RfmRow {
+            x: self.frequency as f64,
+            t_x: decimal_f64(self.recency),
+            t: decimal_f64(self.t),
+        }
+    }
+}
+
+/// The `f64` a summary file's decimal reads back as (correctly rounded, like the CSV reader):
+/// the one conversion from the summary's decimals to the models' floats.
+pub(crate) fn decimal_f64(d: Decimal) -> f64 {
+    d.to_string().parse().unwrap_or(f64::NAN)
 }
 
 /// Group summaries into [`StatRow`]s, sorted by (frequency, recency, T).
@@ -233,14 +252,7 @@ pub fn score_parquet_in(
         .iter()
         .position(|m| *m == spec.model)
         .ok_or_else(|| fail(format!("cannot score a `{}` model here", spec.model)))?;
-    let (df, plan) = match open(runtime, ctx, path, cols).map_err(&fail)? {
-        Ok(p) => p,
-        Err(why) => {
-            return Err(fail(format!(
-                "the log's columns cannot be read by the columnar engine: {why}"
-            )))
-        }
-    };
+    let (df, plan) = without_fallback(path, open(runtime, ctx, path, cols))?;
     let df = score_plan(build(df, &plan, config), config, model, spec)
         .map_err(|e| fail(e.to_string()))?;
     let tmp = temporary_name(out).map_err(|e| EngineError::Io {

@@ -21,6 +21,7 @@
 //! bit those of `tenure predict` on the summary file (`RfmModel::score_rows` equals the model's
 //! row-by-row functions to the bit).
 
+use super::fit_score::decimal_f64;
 use crate::summarize::{PeriodTotals, Rules};
 use crate::{MergePeriod, SummaryConfig};
 use chrono::NaiveDate;
@@ -30,7 +31,6 @@ use datafusion::common::{exec_datafusion_err, exec_err, Result, ScalarValue};
 use datafusion::logical_expr::{
     ColumnarValue, ScalarFunctionArgs, ScalarUDFImpl, Signature, Volatility,
 };
-use rust_decimal::Decimal;
 use std::sync::Arc;
 use tenure_core::TimeUnit;
 use tenure_models::bgnbd::BgNbdParams;
@@ -175,11 +175,6 @@ fn settings(args: &[ColumnarValue]) -> Result<(Rules, Model, f64)> {
     Ok((Rules::new(&config), Model::new(code, p)?, horizon))
 }
 
-/// The `f64` a summary file's decimal reads back as (correctly rounded, like the CSV reader).
-fn to_f64(d: Decimal) -> f64 {
-    d.to_string().parse().unwrap_or(f64::NAN)
-}
-
 impl ScalarUDFImpl for TenureScore {
     fn name(&self) -> &str {
         NAME
@@ -239,8 +234,8 @@ impl ScalarUDFImpl for TenureScore {
                 .map_err(|e| exec_datafusion_err!("{e}"))?;
             let row = RfmRow {
                 x: s.frequency as f64,
-                t_x: to_f64(s.recency),
-                t: to_f64(s.t),
+                t_x: decimal_f64(s.recency),
+                t: decimal_f64(s.t),
             };
             tenure_models::data::validate_rfm(i, &row).map_err(|e| {
                 exec_datafusion_err!(
