@@ -61,8 +61,9 @@ pub use summaries::{
     read_summaries, read_summaries_from, write_summaries, write_summaries_to, SummaryRow,
 };
 pub use summarize::{
-    round_half_up, summarize, summarize_file, summarize_file_with_progress, CustomerSummary,
-    HoldoutSummary, MergePeriod, Summarizer, SummaryConfig,
+    round_half_up, summarize, summarize_file, summarize_file_with_progress, summarize_tracked_file,
+    CustomerSummary, HoldoutSummary, MergePeriod, Summarizer, SummaryConfig, TrackedSummary,
+    Tracking,
 };
 pub use transactions::{
     read_transactions, read_transactions_from, CdnowId, CsvColumns, Transaction, TransactionFormat,

@@ -210,7 +210,14 @@ impl Summarizer {
     /// The summaries, sorted by customer id: numerically when every id is a string of ASCII
     /// digits (`2` before `10`; ties such as `7` and `007` by string), otherwise by string
     /// (byte order). Customers without a calibration purchase are left out.
-    pub fn finish(mut self) -> Result<Vec<CustomerSummary>, EngineError> {
+    pub fn finish(self) -> Result<Vec<CustomerSummary>, EngineError> {
+        self.finish_inner(None)
+    }
+
+    fn finish_inner(
+        mut self,
+        mut tracking: Option<&mut Tracking>,
+    ) -> Result<Vec<CustomerSummary>, EngineError> {
         let cal_day = self.config.calibration_end.num_days_from_ce();
         let rules = Rules::new(&self.config);
         let mut purchases = std::mem::take(&mut self.purchases);
@@ -226,6 +233,9 @@ impl Summarizer {
                 continue;
             };
             let hold = merge(&ps[split..], &id)?;
+            if let Some(t) = tracking.as_deref_mut() {
+                t.add(first, cal[1..].iter().chain(&hold).map(|&(k, _)| k));
+            }
             let totals = PeriodTotals {
                 first,
                 last,
@@ -239,6 +249,100 @@ impl Summarizer {
         sort_by_id(&mut out);
         Ok(out)
     }
+}
+
+/// The purchase days of the customers a tracked summary covers (those with a calibration
+/// purchase), for the tracking series of model checking: how many customers made their first
+/// purchase on each day, and how many repeat purchases (merged per day, calibration and holdout)
+/// were made on each day. Both are sorted by day, days without any left out.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Tracking {
+    pub first_purchases: Vec<(NaiveDate, u64)>,
+    pub repeat_purchases: Vec<(NaiveDate, u64)>,
+    births: std::collections::BTreeMap<i32, u64>,
+    repeats: std::collections::BTreeMap<i32, u64>,
+}
+
+impl Tracking {
+    fn add(&mut self, first: i32, repeats: impl Iterator<Item = i32>) {
+        *self.births.entry(first).or_default() += 1;
+        for d in repeats {
+            *self.repeats.entry(d).or_default() += 1;
+        }
+    }
+
+    fn finish(&mut self) {
+        let dated = |m: &std::collections::BTreeMap<i32, u64>| {
+            m.iter()
+                .filter_map(|(&d, &n)| NaiveDate::from_num_days_from_ce_opt(d).map(|d| (d, n)))
+                .collect()
+        };
+        self.first_purchases = dated(&self.births);
+        self.repeat_purchases = dated(&self.repeats);
+    }
+}
+
+/// A summary with a holdout period and the purchase days behind it ([`summarize_tracked_file`]).
+#[derive(Debug, Clone)]
+pub struct TrackedSummary {
+    pub rows: Vec<CustomerSummary>,
+    pub tracking: Tracking,
+    /// The holdout end used: the one asked for, or the last purchase date in the log.
+    pub holdout_end: NaiveDate,
+}
+
+/// Summarize a log with a holdout period for model checking: purchases merged per calendar
+/// day; the holdout ends at `holdout_end`, or when `None` on the last purchase date found in
+/// the log (after the calibration end, else an error). Also returns the days of first and
+/// repeat purchases of the summarised customers. `config.merge` must be
+/// [`MergePeriod::Day`] and `config.holdout_end` is ignored.
+pub fn summarize_tracked_file(
+    path: &Path,
+    format: &TransactionFormat,
+    config: &SummaryConfig,
+    holdout_end: Option<NaiveDate>,
+    progress: &mut dyn FnMut(u64, Option<u64>),
+) -> Result<TrackedSummary, EngineError> {
+    if config.merge != MergePeriod::Day {
+        return Err(EngineError::Config(
+            "model checking merges purchases per calendar day".into(),
+        ));
+    }
+    let mut c = config.clone();
+    c.holdout_end = Some(holdout_end.unwrap_or(NaiveDate::MAX));
+    let mut s = Summarizer::new(c)?;
+    let mut last: Option<NaiveDate> = None;
+    for_each_transaction_in_file(
+        path,
+        format,
+        &mut |id, date, amount, _| {
+            last = Some(last.map_or(date, |l| l.max(date)));
+            s.add(id, date, amount)
+        },
+        progress,
+    )?;
+    let end = match holdout_end {
+        Some(h) => h,
+        None => match last {
+            Some(l) if l > config.calibration_end => l,
+            _ => {
+                return Err(EngineError::Config(format!(
+                    "{}: no purchase after the calibration end {}, so there is no holdout period to check against",
+                    path.display(),
+                    config.calibration_end
+                )))
+            }
+        },
+    };
+    s.config.holdout_end = Some(end);
+    let mut tracking = Tracking::default();
+    let rows = s.finish_inner(Some(&mut tracking))?;
+    tracking.finish();
+    Ok(TrackedSummary {
+        rows,
+        tracking,
+        holdout_end: end,
+    })
 }
 
 /// One customer's purchases reduced to what a summary is computed from. Keys are merge-period

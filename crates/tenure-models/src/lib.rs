@@ -19,6 +19,7 @@ pub mod rfm;
 pub mod sbg;
 pub mod simulate;
 pub mod special;
+pub mod validate;
 
 pub use data::{DataError, Rfm, RfmRow};
 pub use fit::{maximize, Estimate, Fit, FitError, FitOptions, Likelihood, Scale};

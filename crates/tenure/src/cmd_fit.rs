@@ -261,7 +261,7 @@ pub fn fit_file(a: &FitArgs) -> Result<Fitted, CliError> {
 }
 
 /// Fit a recency-frequency model (BG/NBD, Pareto/NBD, or MBG/NBD for any other kind).
-fn fit_rfm(kind: ModelKind, data: &Rfm, opts: &FitOptions) -> Result<Fit, ModelError> {
+pub(crate) fn fit_rfm(kind: ModelKind, data: &Rfm, opts: &FitOptions) -> Result<Fit, ModelError> {
     match kind {
         ModelKind::Bgnbd => bgnbd::fit_bgnbd(data, opts).map(|f| f.1),
         ModelKind::Paretonbd => paretonbd::fit_paretonbd(data, opts).map(|f| f.1),

@@ -37,25 +37,8 @@ pub struct SummarizeArgs {
     /// never converted). Needed when the store holds more than one currency.
     #[arg(long, requires = "db")]
     pub currency: Option<String>,
-    /// Layout of the input. `auto` reads Parquet when the file starts with `PAR1` or its name
-    /// ends in `.parquet`, CSV otherwise.
-    #[arg(long, value_enum, default_value_t = InputFormat::Auto)]
-    pub input_format: InputFormat,
-    /// Customer id column (CSV, Parquet). Parquet: a string or integer column.
-    #[arg(long, default_value = "customer_id")]
-    pub customer_column: String,
-    /// Date column (CSV, Parquet): YYYY-MM-DD, YYYYMMDD or RFC 3339 (dated in its own offset).
-    /// Parquet: also DATE, or TIMESTAMP of any unit (dated in UTC when stored as UTC, by its
-    /// own date when stored without a time zone).
-    #[arg(long, default_value = "date")]
-    pub date_column: String,
-    /// Amount column (CSV, Parquet), read as an exact decimal. Parquet: also DECIMAL, integers
-    /// (whole units) and FLOAT/DOUBLE (taken as their shortest decimal, e.g. 0.1).
-    #[arg(long, default_value = "amount")]
-    pub amount_column: String,
-    /// Field separator (CSV), one character.
-    #[arg(long, default_value = ",")]
-    pub delimiter: char,
+    #[command(flatten)]
+    pub log_format: LogFormatArgs,
     /// Last day observed (inclusive): the end of the calibration period.
     #[arg(long)]
     pub end: String,
@@ -86,6 +69,58 @@ pub struct SummarizeArgs {
     /// Default: $TENURE_ENGINE, else `local`.
     #[arg(long, env = "TENURE_ENGINE", default_value = "local", value_parser = parse_engine)]
     pub engine: EngineArg,
+}
+
+/// How a transaction log is laid out: its format and column names (shared by the commands
+/// that read logs: `summarize`, `validate`).
+#[derive(Args, Debug, Clone)]
+pub struct LogFormatArgs {
+    /// Layout of the input. `auto` reads Parquet when the file starts with `PAR1` or its name
+    /// ends in `.parquet`, CSV otherwise.
+    #[arg(long, value_enum, default_value_t = InputFormat::Auto)]
+    pub input_format: InputFormat,
+    /// Customer id column (CSV, Parquet). Parquet: a string or integer column.
+    #[arg(long, default_value = "customer_id")]
+    pub customer_column: String,
+    /// Date column (CSV, Parquet): YYYY-MM-DD, YYYYMMDD or RFC 3339 (dated in its own offset).
+    /// Parquet: also DATE, or TIMESTAMP of any unit (dated in UTC when stored as UTC, by its
+    /// own date when stored without a time zone).
+    #[arg(long, default_value = "date")]
+    pub date_column: String,
+    /// Amount column (CSV, Parquet), read as an exact decimal. Parquet: also DECIMAL, integers
+    /// (whole units) and FLOAT/DOUBLE (taken as their shortest decimal, e.g. 0.1).
+    #[arg(long, default_value = "amount")]
+    pub amount_column: String,
+    /// Field separator (CSV), one character.
+    #[arg(long, default_value = ",")]
+    pub delimiter: char,
+}
+
+impl LogFormatArgs {
+    /// The format of `input` (auto-detected unless given).
+    pub fn format(&self, input: Option<&Path>) -> Result<TransactionFormat, CliError> {
+        if !self.delimiter.is_ascii() {
+            return Err(CliError::input("--delimiter must be one ASCII character"));
+        }
+        let columns = CsvColumns {
+            customer_id: self.customer_column.clone(),
+            date: self.date_column.clone(),
+            amount: Some(self.amount_column.clone()),
+            delimiter: self.delimiter as u8,
+        };
+        Ok(match (self.input_format, input) {
+            (InputFormat::Auto, Some(input)) if input.is_dir() => {
+                TransactionFormat::Parquet(ParquetColumns::from(&columns))
+            }
+            (InputFormat::Auto, Some(input)) => {
+                TransactionFormat::detect(input, columns).map_err(crate::inputs::engine_error)?
+            }
+            (InputFormat::Auto, None) => TransactionFormat::Csv(columns),
+            (InputFormat::Csv, _) => TransactionFormat::Csv(columns),
+            (InputFormat::Parquet, _) => TransactionFormat::Parquet(ParquetColumns::from(&columns)),
+            (InputFormat::Cdnow, _) => TransactionFormat::Cdnow(CdnowId::Index),
+        })
+    }
 }
 
 #[derive(Clone, Debug)]
@@ -148,7 +183,7 @@ pub(crate) fn quiet_parquet_panics() {
 
 /// A progress bar on stderr for directories and inputs over [`PROGRESS_BAR_BYTES`] when stderr is a terminal;
 /// a hidden one otherwise (pipes, files, tests). Parquet progress is in rows, text in bytes.
-fn progress_bar(input: &Path, format: &TransactionFormat) -> ProgressBar {
+pub(crate) fn progress_bar(input: &Path, format: &TransactionFormat) -> ProgressBar {
     let large = std::fs::metadata(input).is_ok_and(|m| m.is_dir() || m.len() > PROGRESS_BAR_BYTES);
     if !large || !std::io::stderr().is_terminal() {
         return ProgressBar::hidden();
@@ -236,27 +271,7 @@ pub fn run(a: SummarizeArgs) -> Result<(), CliError> {
         .unit
         .parse()
         .map_err(|e| CliError::input(format!("--unit: {e}")))?;
-    if !a.delimiter.is_ascii() {
-        return Err(CliError::input("--delimiter must be one ASCII character"));
-    }
-    let columns = CsvColumns {
-        customer_id: a.customer_column.clone(),
-        date: a.date_column.clone(),
-        amount: Some(a.amount_column.clone()),
-        delimiter: a.delimiter as u8,
-    };
-    let format = match (a.input_format, &a.input) {
-        (InputFormat::Auto, Some(input)) if input.is_dir() => {
-            TransactionFormat::Parquet(ParquetColumns::from(&columns))
-        }
-        (InputFormat::Auto, Some(input)) => {
-            TransactionFormat::detect(input, columns).map_err(crate::inputs::engine_error)?
-        }
-        (InputFormat::Auto, None) => TransactionFormat::Csv(columns),
-        (InputFormat::Csv, _) => TransactionFormat::Csv(columns),
-        (InputFormat::Parquet, _) => TransactionFormat::Parquet(ParquetColumns::from(&columns)),
-        (InputFormat::Cdnow, _) => TransactionFormat::Cdnow(CdnowId::Index),
-    };
+    let format = a.log_format.format(a.input.as_deref())?;
     let mut config = SummaryConfig::new(parse_date("end", &a.end)?, unit);
     config.holdout_end = a
         .holdout_end

@@ -14,6 +14,7 @@ mod cmd_predict;
 mod cmd_report;
 mod cmd_serve;
 mod cmd_summarize;
+mod cmd_validate;
 mod demo;
 mod demo_models;
 mod error;
@@ -50,6 +51,9 @@ enum Command {
     Predict(cmd_predict::PredictArgs),
     /// Turn a transaction log into one recency-frequency-monetary row per customer.
     Summarize(cmd_summarize::SummarizeArgs),
+    /// Check models on a holdout period: fit on the calibration period, predict the holdout,
+    /// compare per customer, by frequency and over time; recommend one.
+    Validate(cmd_validate::ValidateArgs),
     /// The whole product on a synthetic company: generate, import into SQLite, fit, compute
     /// every report and serve the dashboard on 127.0.0.1.
     Demo(demo::DemoArgs),
@@ -113,6 +117,7 @@ fn main() -> ExitCode {
         Command::Fit(a) => cmd_fit::run(a),
         Command::Predict(a) => cmd_predict::run(a),
         Command::Summarize(a) => cmd_summarize::run(a),
+        Command::Validate(a) => cmd_validate::run(a),
         Command::Demo(a) => demo::run(a),
         Command::DemoModels(a) => demo_models::run(a),
         Command::Generate(a) => cmd_generate::run(a),

@@ -24,7 +24,8 @@ impl Table {
                 width[i] = width[i].max(c.chars().count());
             }
         }
-        let numeric = |s: &str| s.parse::<f64>().is_ok() || s == "-";
+        // Numbers, counts like `7+` and percentages are right-aligned.
+        let numeric = |s: &str| s.trim_end_matches(['+', '%']).parse::<f64>().is_ok() || s == "-";
         let mut out = String::new();
         let line = |cells: &[String], out: &mut String, header: bool| {
             for (i, c) in cells.iter().enumerate().take(k) {
