@@ -21,10 +21,18 @@ fn gather(values: &[f64], index: &[u32]) -> Vec<f64> {
 fn timed<M: RfmModel>(m: &M, rows: &[RfmRow]) -> (f64, usize, f64) {
     let t0 = Instant::now();
     let g = group_rows_of(rows, |r| *r);
+    let t1 = Instant::now();
     let s = m.score_rows(52.0, &g.distinct);
+    let t2 = Instant::now();
     let (p, e): (Vec<f64>, Vec<f64>) = s.into_iter().unzip();
     let (pa, ex) = (gather(&p, &g.index), gather(&e, &g.index));
     let us = t0.elapsed().as_secs_f64() * 1e6;
+    eprintln!(
+        "group {:.1} µs, score {:.1} µs, gather {:.1} µs",
+        (t1 - t0).as_secs_f64() * 1e6,
+        (t2 - t1).as_secs_f64() * 1e6,
+        t2.elapsed().as_secs_f64() * 1e6
+    );
     (us, g.distinct.len(), pa[0] + ex[ex.len() - 1])
 }
 
