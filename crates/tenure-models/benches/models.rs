@@ -21,6 +21,7 @@ use criterion::{
     criterion_group, criterion_main, BenchmarkId, Criterion, SamplingMode, Throughput,
 };
 use tenure_models::bgnbd::{fit_bgnbd, BgNbdParams};
+use tenure_models::bootstrap::{ages_of, replicate, BootstrapOptions};
 use tenure_models::data::{group_rows_of, validate_rfm};
 use tenure_models::gammagamma::{fit_gammagamma, SpendData, SpendRow};
 use tenure_models::group::gather;
@@ -252,5 +253,38 @@ fn simulated(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, fits, scoring, scoring_grouped, simulated);
+/// Parametric bootstrap (issue 9): 200 replications of a BG/NBD fit at 100k customers (the
+/// CDNOW summary resampled), recencies on a one-day grid, on every core.
+fn bootstrap(c: &mut Criterion) {
+    const N: usize = 100_000;
+    let rows: Vec<RfmRow> = resample(&cdnow(), N, 44).iter().map(|c| c.row).collect();
+    let data = Rfm::new(&rows).expect("CDNOW rows are valid");
+    let (fitted, _) = fit_bgnbd(&data, &FitOptions::default()).expect("BG/NBD fits CDNOW");
+    let ages = ages_of(&data);
+    let opts = BootstrapOptions {
+        replications: 200,
+        seed: 1,
+        grid: Some(1.0 / 7.0),
+        threads: 0,
+    };
+    let mut g = c.benchmark_group("bootstrap_200");
+    g.sample_size(10)
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(20))
+        .sampling_mode(SamplingMode::Flat);
+    g.throughput(Throughput::Elements(N as u64));
+    g.bench_function(BenchmarkId::new("bgnbd", label(N)), |b| {
+        b.iter(|| replicate(&fitted, black_box(&ages), &opts, &|_| {}))
+    });
+    g.finish();
+}
+
+criterion_group!(
+    benches,
+    fits,
+    scoring,
+    scoring_grouped,
+    simulated,
+    bootstrap
+);
 criterion_main!(benches);

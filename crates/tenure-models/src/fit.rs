@@ -68,6 +68,12 @@ pub struct FitOptions {
     pub grad_tol: f64,
     /// Extra starting points (θ) tried before the model's own.
     pub extra_starts: Vec<Vec<f64>>,
+    /// Try only `extra_starts` (when there are any), not the model's own starts.
+    pub only_extra_starts: bool,
+    /// Threads for the starts: 0 = one per core, 1 = this thread only.
+    pub threads: usize,
+    /// Compute the observed-information covariance and standard errors (else NaN / `None`).
+    pub covariance: bool,
 }
 
 impl Default for FitOptions {
@@ -76,6 +82,9 @@ impl Default for FitOptions {
             max_iters: 500,
             grad_tol: 1e-8,
             extra_starts: Vec::new(),
+            only_extra_starts: false,
+            threads: 0,
+            covariance: true,
         }
     }
 }
@@ -322,7 +331,9 @@ pub fn maximize<L: Likelihood + ?Sized>(lik: &L, opts: &FitOptions) -> Result<Fi
     let n = lik.observations();
     let obj = Objective::new(lik, 1.0 / n.max(1.0));
     let mut starts = opts.extra_starts.clone();
-    starts.extend(lik.starts());
+    if !opts.only_extra_starts || starts.is_empty() {
+        starts.extend(lik.starts());
+    }
     let valid: Vec<&Vec<f64>> = starts
         .iter()
         .filter(|s| s.iter().all(|v| *v > 0.0 && v.is_finite()))
@@ -330,10 +341,13 @@ pub fn maximize<L: Likelihood + ?Sized>(lik: &L, opts: &FitOptions) -> Result<Fi
     let tried = valid.len();
     // Starts are independent: run them on as many threads as there are cores, then keep the
     // best (ties go to the earlier start, so the answer does not depend on scheduling).
-    let threads = std::thread::available_parallelism()
-        .map(|n| n.get())
-        .unwrap_or(1)
-        .min(valid.len().max(1));
+    let threads = match opts.threads {
+        0 => std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1),
+        t => t,
+    }
+    .min(valid.len().max(1));
     let run_start = |s: &Vec<f64>| -> Option<Candidate> {
         let memo = Memo::new(lik);
         let obj = Objective::new(&memo, 1.0 / n.max(1.0));
@@ -391,7 +405,11 @@ pub fn maximize<L: Likelihood + ?Sized>(lik: &L, opts: &FitOptions) -> Result<Fi
     let gradient_norm = norm(&obj.to_phi_gradient(&best.grad, &theta));
     let ll = best.ll;
     let k = theta.len() as f64;
-    let covariance = covariance_at(lik, &theta, &best.grad);
+    let covariance = if opts.covariance {
+        covariance_at(lik, &theta, &best.grad)
+    } else {
+        None
+    };
     let standard_errors = match &covariance {
         Some(c) => (0..theta.len()).map(|i| c[i][i].max(0.0).sqrt()).collect(),
         None => vec![f64::NAN; theta.len()],

@@ -6,6 +6,7 @@
 
 pub mod bgbb;
 pub mod bgnbd;
+pub mod bootstrap;
 pub mod clv;
 pub mod data;
 pub mod fit;

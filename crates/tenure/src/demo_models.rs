@@ -135,6 +135,8 @@ pub fn run(a: DemoModelsArgs) -> Result<(), CliError> {
         cohort_size: None,
         periods: None,
         level: 0.95,
+        bootstrap: None,
+        seed: 42,
         log: Default::default(),
     };
     let mut fitted = Vec::new();

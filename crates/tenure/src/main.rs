@@ -22,6 +22,7 @@ mod inputs;
 mod log_input;
 mod model_file;
 mod predict_discrete;
+mod progress;
 mod store_log;
 mod table;
 

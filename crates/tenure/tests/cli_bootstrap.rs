@@ -1,0 +1,107 @@
+//! `tenure fit --bootstrap N`: the parametric bootstrap beside the observed-information
+//! intervals — seeded (same seed, same numbers), stated in the output, close to the
+//! observed-information standard errors on CDNOW, and refused where it does not apply.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+use common::*;
+
+fn boot(model: &str, seed: &str) -> serde_json::Value {
+    json(&[
+        "fit",
+        model,
+        "--input",
+        &ref_file("cdnow_customers_summary.csv"),
+        "--bootstrap",
+        "100",
+        "--seed",
+        seed,
+        "--format",
+        "json",
+    ])
+}
+
+#[test]
+fn fit_bootstrap_is_seeded_stated_and_agrees_with_the_observed_information() {
+    let a = boot("bgnbd", "7");
+    let b = &a["bootstrap"];
+    assert_eq!(b["replications"], 100);
+    assert_eq!(b["failed"], 0);
+    assert_eq!(b["seed"], 7);
+    assert_eq!(b["level"], 0.95);
+    assert!(b["method"]
+        .as_str()
+        .unwrap()
+        .starts_with("parametric bootstrap"));
+    for name in ["r", "alpha", "a", "b"] {
+        let p = &b["params"][name];
+        let (sd, lo, hi) = (
+            p["sd"].as_f64().unwrap(),
+            p["lower"].as_f64().unwrap(),
+            p["upper"].as_f64().unwrap(),
+        );
+        let est = a["params"][name].as_f64().unwrap();
+        let se = a["standard_errors"][name].as_f64().unwrap();
+        assert!(lo < est && est < hi, "{name}: {lo} < {est} < {hi}");
+        // Two estimates of the same sampling spread: within a factor 1.5 of each other.
+        assert!(
+            sd / se > 0.67 && sd / se < 1.5,
+            "{name}: bootstrap sd {sd}, SE {se}"
+        );
+    }
+    // Same seed, same replicates; another seed, other ones.
+    assert_eq!(boot("bgnbd", "7")["bootstrap"]["params"], b["params"]);
+    assert_ne!(boot("bgnbd", "8")["bootstrap"]["params"], b["params"]);
+    // The table states both methods.
+    let table = tenure_ok(&[
+        "fit",
+        "mbgnbd",
+        "--input",
+        &ref_file("cdnow_customers_summary.csv"),
+        "--bootstrap",
+        "20",
+    ]);
+    assert!(table.contains("Intervals: delta method"), "{table}");
+    assert!(
+        table.contains("Parametric bootstrap: 20 replications"),
+        "{table}"
+    );
+    assert!(
+        table.contains("Intervals: percentiles of the replicates, 95%."),
+        "{table}"
+    );
+}
+
+#[test]
+fn bootstrap_is_refused_where_it_does_not_apply() {
+    for (args, want) in [
+        (
+            vec![
+                "fit",
+                "gammagamma",
+                "--input",
+                &ref_file("cdnow_customers_summary_with_transactions.csv"),
+                "--bootstrap",
+                "10",
+            ],
+            "--bootstrap: the parametric bootstrap is for bgnbd, paretonbd and mbgnbd",
+        ),
+        (
+            vec![
+                "fit",
+                "bgnbd",
+                "--input",
+                &ref_file("cdnow_customers_summary.csv"),
+                "--bootstrap",
+                "1",
+            ],
+            "at least 2 replications",
+        ),
+    ] {
+        let out = tenure(&args);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert!(err.contains(want), "{args:?}: {err}");
+        assert!(out.stdout.is_empty());
+    }
+}
