@@ -18,6 +18,7 @@ use std::time::Instant;
 use tenure_core::{Duration, Rate, TimeUnit};
 use tenure_engine::SummaryRow;
 use tenure_models::bgnbd::BgNbdParams;
+use tenure_models::bootstrap::{prediction_spreads, replicate, BootstrapOptions, Resample, Spread};
 use tenure_models::clv::{
     combine_clv, det_estimate, discounted_expected_purchases, ClvConfig, Spend,
 };
@@ -27,7 +28,7 @@ use tenure_models::gammagamma::GammaGammaParams;
 use tenure_models::group::gather;
 use tenure_models::mbgnbd::MbgNbdParams;
 use tenure_models::paretonbd::ParetoNbdParams;
-use tenure_models::{Estimate, RfmModel, RfmRow, Scale};
+use tenure_models::{Estimate, RfmRow, Scale};
 
 #[derive(Args, Debug)]
 pub struct PredictArgs {
@@ -73,6 +74,15 @@ pub struct PredictArgs {
     /// Skip the per-customer intervals (faster).
     #[arg(long)]
     pub no_intervals: bool,
+    /// Intervals from a parametric bootstrap with this many replications instead of the delta
+    /// method (bgnbd, paretonbd, mbgnbd; not with --spend): populations like the input (every
+    /// customer's T, recencies on a one-day grid) drawn from the model and refitted; each
+    /// customer's P(alive) and expected purchases, and the total, get percentile intervals.
+    #[arg(long, value_name = "N", conflicts_with_all = ["no_intervals", "spend"])]
+    pub bootstrap: Option<usize>,
+    /// Seed of the bootstrap's draws.
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
     /// How to report what was done.
     #[arg(long, value_enum, default_value_t = Format::Table)]
     pub format: Format,
@@ -126,6 +136,9 @@ struct Scores {
     expected: Column,
     spend: Option<Vec<Estimate>>,
     clv: Option<Vec<Estimate>>,
+    /// With --bootstrap: the replicates made (and failed), and the total expected purchases'
+    /// spread over them.
+    boot: Option<(usize, usize, Spread)>,
 }
 
 impl Scores {
@@ -193,6 +206,16 @@ pub fn run(a: PredictArgs) -> Result<(), CliError> {
             mf.model
         ))
     })?;
+    if let Some(n) = a.bootstrap {
+        if matches!(kind, ModelKind::Bgbb | ModelKind::Sbg) || log_input::is_log(&a.input) {
+            return Err(CliError::input(
+                "--bootstrap is for bgnbd, paretonbd and mbgnbd models scoring a summary file",
+            ));
+        }
+        if n < 2 {
+            return Err(CliError::input("--bootstrap: at least 2 replications"));
+        }
+    }
     if matches!(kind, ModelKind::Bgbb | ModelKind::Sbg) {
         return predict_discrete::run(&a, &mf, kind, t_read);
     }
@@ -264,6 +287,7 @@ pub fn run(a: PredictArgs) -> Result<(), CliError> {
         spend: spend_model.as_ref().map(|(p, c)| (p, c.as_deref())),
         cov: mf.covariance.as_deref(),
         z: normal_quantile_two_sided(a.level),
+        unit,
     };
     let scores = match kind {
         ModelKind::Bgnbd => {
@@ -313,7 +337,8 @@ pub fn run(a: PredictArgs) -> Result<(), CliError> {
     let score_ms = t_score.elapsed().as_secs_f64() * 1000.0;
 
     let t_write = Instant::now();
-    let csv = render_csv(&rows, &scores, !a.no_intervals && mf.covariance.is_some());
+    let intervals = !a.no_intervals && (mf.covariance.is_some() || scores.boot.is_some());
+    let csv = render_csv(&rows, &scores, intervals);
     write_atomically(&a.output, csv.as_bytes())?;
     let write_ms = t_write.elapsed().as_secs_f64() * 1000.0;
 
@@ -338,12 +363,16 @@ struct Ctx<'a> {
     spend: Option<(&'a GammaGammaParams, Option<&'a [Vec<f64>]>)>,
     cov: Option<&'a [Vec<f64>]>,
     z: f64,
+    unit: TimeUnit,
 }
 
 /// Score every row; purchase predictions (and DET, for CLV) once per distinct (x, t_x, T), then
-/// one entry per customer. Points without intervals come from [`RfmModel::score_rows`], which
+/// one entry per customer. Points without intervals come from [`tenure_models::RfmModel::score_rows`], which
 /// shares work between distinct rows.
-fn score_all<M: RfmModel>(model: &M, c: &Ctx<'_>) -> Result<Scores, CliError> {
+fn score_all<M: Resample>(model: &M, c: &Ctx<'_>) -> Result<Scores, CliError> {
+    if let Some(n) = c.args.bootstrap {
+        return score_bootstrap(model, c, n);
+    }
     let path = c.args.input.as_path();
     let cov = c.cov.filter(|_| !c.args.no_intervals);
     let theta = model.params();
@@ -436,6 +465,63 @@ fn score_all<M: RfmModel>(model: &M, c: &Ctx<'_>) -> Result<Scores, CliError> {
         expected: Column::gather(&expected, &g.index, intervals),
         spend,
         clv,
+        boot: None,
+    })
+}
+
+/// [`score_all`] with parametric-bootstrap intervals: replicates drawn like the input (every
+/// customer's T, recencies on a one-day grid), each customer's predictions scored under every
+/// replicate, percentile intervals; the points are the model's own.
+fn score_bootstrap<M: Resample>(model: &M, c: &Ctx<'_>, n: usize) -> Result<Scores, CliError> {
+    let path = c.args.input.as_path();
+    let g = group_rows_of(c.rows, |r| RfmRow {
+        x: r.x,
+        t_x: r.t_x,
+        t: r.t,
+    });
+    for (j, row) in g.distinct.iter().enumerate() {
+        validate_rfm(g.first[j], row).map_err(|e| data_error(path, c.rows, e))?;
+    }
+    let mut counts = vec![0.0; g.distinct.len()];
+    let mut ages = Vec::with_capacity(c.rows.len());
+    for (i, r) in c.rows.iter().enumerate() {
+        counts[g.index[i] as usize] += r.weight;
+        ages.extend(std::iter::repeat_n(r.t, r.weight.round().max(0.0) as usize));
+    }
+    let opts = BootstrapOptions {
+        replications: n,
+        seed: c.args.seed,
+        grid: Some(1.0 / c.unit.days()),
+        threads: 0,
+    };
+    let bar = crate::progress::bar(n as u64, "bootstrap");
+    let reps = replicate(model, &ages, &opts, &|d| bar.set_position(d as u64));
+    bar.finish_and_clear();
+    if reps.params.len() < 2 {
+        return Err(CliError::failure(format!(
+            "--bootstrap: {} of {n} replicates could not be refitted",
+            reps.failed
+        )));
+    }
+    let (spreads, total) = prediction_spreads::<M>(&reps, c.h, &g.distinct, &counts, c.args.level);
+    let points = model.score_rows(c.h, &g.distinct);
+    let est = |v: f64, s: &Spread| Estimate {
+        value: v,
+        se: s.sd,
+        lower: s.lower,
+        upper: s.upper,
+    };
+    let (p_alive, expected): (Vec<Estimate>, Vec<Estimate>) = points
+        .iter()
+        .zip(&spreads)
+        .map(|(&(p, e), (sp, se))| (est(p, sp), est(e, se)))
+        .unzip();
+    Ok(Scores {
+        p_alive: Column::gather(&p_alive, &g.index, true),
+        expected: Column::gather(&expected, &g.index, true),
+        spend: None,
+        clv: None,
+        boot: Some((reps.params.len() + reps.failed, reps.failed, total)),
     })
 }
 
@@ -544,6 +630,12 @@ fn report(
     let total_clv: Option<f64> = scores.clv.as_ref().map(|v| v.iter().map(|c| c.value).sum());
     let method = if a.no_intervals {
         "none".to_string()
+    } else if let Some((n, failed, _)) = scores.boot {
+        format!(
+            "parametric bootstrap ({n} replications, {failed} failed, seed {}), percentile, {}%",
+            a.seed,
+            num(a.level * 100.0, 3)
+        )
     } else {
         format!(
             "delta method (observed information), {}%",
@@ -565,6 +657,8 @@ fn report(
                 "margin": a.margin,
                 "mean_p_alive": mean_alive,
                 "total_expected_purchases": total_purchases,
+                "total_expected_purchases_interval": scores.boot.map(|(_, _, s)| serde_json::json!({
+                    "sd": s.sd, "lower": s.lower, "upper": s.upper })),
                 "total_clv": total_clv,
                 "intervals": method,
                 "elapsed_ms": { "read": ms[0], "score": ms[1], "write": ms[2] },
@@ -586,7 +680,15 @@ fn report(
             t.row(vec!["mean P(alive)".into(), num(mean_alive, 4)]);
             t.row(vec![
                 format!("expected purchases in the next {horizon}"),
-                num(total_purchases, 6),
+                match scores.boot {
+                    Some((_, _, s)) => format!(
+                        "{} ({} – {})",
+                        num(total_purchases, 6),
+                        num(s.lower, 6),
+                        num(s.upper, 6)
+                    ),
+                    None => num(total_purchases, 6),
+                },
             ]);
             if let Some(c) = total_clv {
                 t.row(vec!["discount rate".into(), discount]);

@@ -275,6 +275,8 @@ pub fn run(a: DemoModelsArgs) -> Result<(), CliError> {
         output: a.dir.join("scores.csv"),
         level: 0.95,
         no_intervals: false,
+        bootstrap: None,
+        seed: 42,
         format: Format::Table,
         log: Default::default(),
     })?;

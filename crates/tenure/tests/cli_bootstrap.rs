@@ -105,3 +105,111 @@ fn bootstrap_is_refused_where_it_does_not_apply() {
         assert!(out.stdout.is_empty());
     }
 }
+
+#[test]
+fn predict_bootstrap_gives_percentile_intervals_per_customer_and_for_the_total() {
+    let dir = scratch("bootstrap-predict");
+    let model = dir.join("bg.json");
+    let input = ref_file("cdnow_customers_summary.csv");
+    tenure_ok(&[
+        "fit",
+        "bgnbd",
+        "--input",
+        &input,
+        "--output",
+        model.to_str().unwrap(),
+    ]);
+    let run = |out: &str, extra: &[&str]| -> serde_json::Value {
+        let path = dir.join(out);
+        let mut args = vec![
+            "predict",
+            "--model",
+            model.to_str().unwrap(),
+            "--input",
+            &input,
+            "--horizon",
+            "39w",
+            "--output",
+            path.to_str().unwrap(),
+            "--format",
+            "json",
+        ];
+        args.extend_from_slice(extra);
+        json(&args)
+    };
+    let boot = run("boot.csv", &["--bootstrap", "60", "--seed", "3"]);
+    let delta = run("delta.csv", &[]);
+    assert!(boot["intervals"]
+        .as_str()
+        .unwrap()
+        .starts_with("parametric bootstrap (60 replications, 0 failed, seed 3), percentile, 95%"));
+    assert!(delta["intervals"]
+        .as_str()
+        .unwrap()
+        .starts_with("delta method"));
+    // Same points; the total's interval brackets it.
+    assert_eq!(
+        boot["total_expected_purchases"],
+        delta["total_expected_purchases"]
+    );
+    let total = boot["total_expected_purchases"].as_f64().unwrap();
+    let ti = &boot["total_expected_purchases_interval"];
+    assert!(ti["lower"].as_f64().unwrap() < total && total < ti["upper"].as_f64().unwrap());
+    assert_eq!(
+        delta["total_expected_purchases_interval"],
+        serde_json::Value::Null
+    );
+    let (h, rows) = read_csv(&dir.join("boot.csv"));
+    let (_, drows) = read_csv(&dir.join("delta.csv"));
+    assert_eq!(rows.len(), 2357);
+    let col = |n: &str| h.iter().position(|c| c == n).unwrap();
+    let (e, lo, hi) = (
+        col("expected_purchases"),
+        col("expected_purchases_lower"),
+        col("expected_purchases_upper"),
+    );
+    let mut inside = 0;
+    for (r, d) in rows.iter().zip(&drows) {
+        assert_eq!(
+            r[e], d[e],
+            "the points do not depend on the interval method"
+        );
+        let (v, l, u): (f64, f64, f64) = (
+            r[e].parse().unwrap(),
+            r[lo].parse().unwrap(),
+            r[hi].parse().unwrap(),
+        );
+        assert!(l <= u, "{r:?}");
+        if l <= v && v <= u {
+            inside += 1;
+        }
+    }
+    assert!(
+        inside >= 2357 * 95 / 100,
+        "{inside} of 2357 points inside their interval"
+    );
+    // Same seed, same file.
+    run("boot2.csv", &["--bootstrap", "60", "--seed", "3"]);
+    assert_eq!(
+        std::fs::read(dir.join("boot.csv")).unwrap(),
+        std::fs::read(dir.join("boot2.csv")).unwrap()
+    );
+    // Not with --no-intervals or --spend (usage errors: exit 2).
+    for extra in [vec!["--no-intervals"], vec!["--spend", "x.json"]] {
+        let mut args = vec![
+            "predict",
+            "--model",
+            model.to_str().unwrap(),
+            "--input",
+            &input,
+            "--horizon",
+            "39w",
+            "--output",
+            "/dev/null",
+            "--bootstrap",
+            "10",
+        ];
+        args.extend(extra);
+        assert_eq!(tenure(&args).status.code(), Some(2), "{args:?}");
+    }
+}
