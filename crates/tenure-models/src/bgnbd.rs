@@ -22,7 +22,7 @@ use crate::data::{DataError, Rfm, RfmRow, RowMap};
 use crate::fit::{maximize, Fit, FitOptions, Likelihood};
 use crate::group::KeyTable;
 use crate::rfm::RfmModel;
-use crate::special::{digamma, ln_beta, ln_gamma, trigamma};
+use crate::special::{digamma, ln_beta, ln_gamma, ln_hyp2f1_positive, trigamma};
 use crate::ModelError;
 
 /// Parameter names of BG/NBD and MBG/NBD, in the papers' order.
@@ -72,6 +72,9 @@ impl RfmModel for BgNbdParams {
     /// Eq. (13); 1 when x = 0.
     fn p_alive(&self, x: f64, t_x: f64, t: f64) -> f64 {
         self.geo().p_alive(x, t_x, t)
+    }
+    fn p_alive_at(&self, future: f64, x: f64, t_x: f64, t: f64) -> f64 {
+        self.geo().p_alive_at(future, x, t_x, t)
     }
     /// Eq. (10).
     fn conditional_expected_purchases(&self, horizon: f64, x: f64, t_x: f64, t: f64) -> f64 {
@@ -230,6 +233,31 @@ impl GeoNbd {
             return f64::NAN;
         }
         sigmoid(-self.ln_dead_odds(x, t_x, t))
+    }
+
+    /// P(alive at T + t | x, t_x, T). Given alive at T, λ ~ Gamma(r+x, α+T) and p ~ Beta(a,
+    /// b+x+s) (s = 1 for MBG/NBD, which also survived the chance to drop out at the first
+    /// purchase); the customer survives (T, T+t] unless one of the Poisson(λ) purchases in it
+    /// is followed by dropout, a thinned process of rate λp: P = E[e^{−λpt}]
+    /// = E_p[(1 + pu)^{−(r+x)}], u = t/(α+T), = ₂F₁(r+x, a; a+b+x+s; −u) (Euler's integral)
+    /// = (1+u)^{−(r+x)} ₂F₁(r+x, b+x+s; a+b+x+s; u/(1+u)) (Pfaff), a series of positive terms.
+    pub(crate) fn p_alive_at(&self, future: f64, x: f64, t_x: f64, t: f64) -> f64 {
+        if !self.valid() || !(future >= 0.0) {
+            return f64::NAN;
+        }
+        let now = self.p_alive(x, t_x, t);
+        if future == 0.0 || !now.is_finite() {
+            return now;
+        }
+        if future.is_infinite() {
+            return 0.0;
+        }
+        let s = self.variant.shift();
+        let (p, q) = (self.r + x, self.b + x + s);
+        let u = future / (self.alpha + t);
+        let w = future / (self.alpha + t + future);
+        let ln_f = -p * u.ln_1p() + ln_hyp2f1_positive(p, q, self.a + q, w);
+        now * ln_f.exp().min(1.0)
     }
 
     /// FHL 2005 eq. (10) (s = 0; the MBG/NBD analogue with s = 1):

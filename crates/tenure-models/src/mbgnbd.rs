@@ -61,6 +61,9 @@ impl RfmModel for MbgNbdParams {
     fn p_alive(&self, x: f64, t_x: f64, t: f64) -> f64 {
         self.geo().p_alive(x, t_x, t)
     }
+    fn p_alive_at(&self, future: f64, x: f64, t_x: f64, t: f64) -> f64 {
+        self.geo().p_alive_at(future, x, t_x, t)
+    }
     /// (a+b+x)/(a−1) · [1 − ((α+T)/(α+T+t))^{r+x} ₂F₁(r+x, b+x+1; a+b+x; t/(α+T+t))] · P(alive).
     fn conditional_expected_purchases(&self, horizon: f64, x: f64, t_x: f64, t: f64) -> f64 {
         self.geo()

@@ -236,6 +236,18 @@ impl RfmModel for ParetoNbdParams {
         }
         self.ln_p_alive(x, t_x, t).exp().clamp(0.0, 1.0)
     }
+    /// Given alive at T the dropout rate is μ ~ Gamma(s, β+T) (the data say nothing more about
+    /// it), so P(alive at T + t) = P(alive at T) · E[e^{−μt}] = P(alive) · ((β+T)/(β+T+t))^s.
+    fn p_alive_at(&self, future: f64, x: f64, t_x: f64, t: f64) -> f64 {
+        if !self.valid() || !(future >= 0.0) {
+            return f64::NAN;
+        }
+        let now = self.p_alive(x, t_x, t);
+        if future.is_infinite() {
+            return 0.0 * now;
+        }
+        now * (-self.s * (future / (self.beta + t)).ln_1p()).exp()
+    }
 
     /// Fader & Hardie (2005) (also SMC 1987): E[X(T, T+t) | x, t_x, T] =
     /// (r+x)(β+T) / ((α+T)(s−1)) · [1 − ((β+T)/(β+T+t))^(s−1)] · P(alive), with the s → 1 limit

@@ -24,6 +24,13 @@ pub trait RfmModel: Sync {
     fn p_alive(&self, x: f64, t_x: f64, t: f64) -> f64;
     /// E[X(T, T + horizon) | x, t_x, T]: expected repeat purchases in the next `horizon`.
     fn conditional_expected_purchases(&self, horizon: f64, x: f64, t_x: f64, t: f64) -> f64;
+    /// P(alive at T + `future` | x, t_x, T): alive now and not dropping out in the next
+    /// `future` (PyMC-Marketing's `expected_probability_alive`). Equals [`RfmModel::p_alive`]
+    /// at 0, non-increasing in `future`, 0 at infinity. Models without a closed form give NaN.
+    fn p_alive_at(&self, future: f64, x: f64, t_x: f64, t: f64) -> f64 {
+        let _ = (future, x, t_x, t);
+        f64::NAN
+    }
     /// E[X(t)]: expected purchases in (0, t] of a customer who made a first purchase at 0.
     fn expected_purchases(&self, t: f64) -> f64;
     /// P(X(t) = n) for a new customer.

@@ -45,6 +45,9 @@ pub struct SimulatedCustomer {
     pub alive: bool,
     /// Repeat purchases in the holdout period (T, T + horizon].
     pub holdout: f64,
+    /// Whether the customer is still alive at T + horizon (the truth behind
+    /// [`crate::RfmModel::p_alive_at`]).
+    pub alive_at_end: bool,
 }
 
 /// One simulated subscriber of the sBG model: `tenure` periods observed; `churned` says whether
@@ -224,10 +227,13 @@ fn bg_customer(
         order_statistic(rng, x, n, t, row)?
     };
     let alive = n < max_repeat;
-    let holdout = if alive && horizon > 0.0 {
-        poisson(rng, lambda * horizon, row)?.min(max_repeat - n)
+    // Purchases of the uninterrupted process in the holdout; she dies after the one that
+    // reaches max_repeat, so she is alive at the end when there are fewer than that.
+    let (holdout, alive_at_end) = if alive && horizon > 0.0 {
+        let m = poisson(rng, lambda * horizon, row)?;
+        (m.min(max_repeat - n), m < max_repeat - n)
     } else {
-        0
+        (0, alive)
     };
     Ok(SimulatedCustomer {
         row: RfmRow {
@@ -237,6 +243,7 @@ fn bg_customer(
         },
         alive,
         holdout: holdout as f64,
+        alive_at_end,
     })
 }
 
@@ -387,6 +394,7 @@ pub fn simulate_paretonbd_holdout(
                 },
                 alive,
                 holdout: holdout as f64,
+                alive_at_end: tau > ti + horizon,
             })
         })
         .collect()
@@ -464,6 +472,7 @@ pub fn simulate_bgbb_holdout(
                 },
                 alive,
                 holdout: holdout as f64,
+                alive_at_end: survived >= end + u64::from(horizon),
             })
         })
         .collect()

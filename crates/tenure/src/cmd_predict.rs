@@ -83,6 +83,11 @@ pub struct PredictArgs {
     /// Seed of the bootstrap's draws.
     #[arg(long, default_value_t = 42)]
     pub seed: u64,
+    /// Add p_alive_at_horizon: the probability of being alive at the end of the horizon, not
+    /// only now — alive now and not dropping out within it (bgnbd, paretonbd, mbgnbd; a point,
+    /// without interval).
+    #[arg(long)]
+    pub alive_at_horizon: bool,
     /// How to report what was done.
     #[arg(long, value_enum, default_value_t = Format::Table)]
     pub format: Format,
@@ -139,6 +144,8 @@ struct Scores {
     /// With --bootstrap: the replicates made (and failed), and the total expected purchases'
     /// spread over them.
     boot: Option<(usize, usize, Spread)>,
+    /// With --alive-at-horizon: P(alive at T + horizon) per customer.
+    alive_at: Option<Vec<f64>>,
 }
 
 impl Scores {
@@ -215,6 +222,13 @@ pub fn run(a: PredictArgs) -> Result<(), CliError> {
         if n < 2 {
             return Err(CliError::input("--bootstrap: at least 2 replications"));
         }
+    }
+    if a.alive_at_horizon
+        && (matches!(kind, ModelKind::Bgbb | ModelKind::Sbg) || log_input::is_log(&a.input))
+    {
+        return Err(CliError::input(
+            "--alive-at-horizon is for bgnbd, paretonbd and mbgnbd models scoring a summary file",
+        ));
     }
     if matches!(kind, ModelKind::Bgbb | ModelKind::Sbg) {
         return predict_discrete::run(&a, &mf, kind, t_read);
@@ -370,9 +384,28 @@ struct Ctx<'a> {
 /// one entry per customer. Points without intervals come from [`tenure_models::RfmModel::score_rows`], which
 /// shares work between distinct rows.
 fn score_all<M: Resample>(model: &M, c: &Ctx<'_>) -> Result<Scores, CliError> {
-    if let Some(n) = c.args.bootstrap {
-        return score_bootstrap(model, c, n);
+    let mut scores = match c.args.bootstrap {
+        Some(n) => score_bootstrap(model, c, n)?,
+        None => score_points_and_delta(model, c)?,
+    };
+    if c.args.alive_at_horizon {
+        let g = group_rows_of(c.rows, |r| RfmRow {
+            x: r.x,
+            t_x: r.t_x,
+            t: r.t,
+        });
+        let per: Vec<f64> = g
+            .distinct
+            .iter()
+            .map(|r| model.p_alive_at(c.h, r.x, r.t_x, r.t))
+            .collect();
+        scores.alive_at = Some(gather(&per, &g.index));
     }
+    Ok(scores)
+}
+
+/// Points, and delta-method intervals when the model file has a covariance.
+fn score_points_and_delta<M: Resample>(model: &M, c: &Ctx<'_>) -> Result<Scores, CliError> {
     let path = c.args.input.as_path();
     let cov = c.cov.filter(|_| !c.args.no_intervals);
     let theta = model.params();
@@ -466,6 +499,7 @@ fn score_all<M: Resample>(model: &M, c: &Ctx<'_>) -> Result<Scores, CliError> {
         spend,
         clv,
         boot: None,
+        alive_at: None,
     })
 }
 
@@ -522,6 +556,7 @@ fn score_bootstrap<M: Resample>(model: &M, c: &Ctx<'_>, n: usize) -> Result<Scor
         spend: None,
         clv: None,
         boot: Some((reps.params.len() + reps.failed, reps.failed, total)),
+        alive_at: None,
     })
 }
 
@@ -575,6 +610,9 @@ fn render_csv(rows: &[SummaryRow], scores: &Scores, intervals: bool) -> String {
     if intervals {
         s.push_str(",expected_purchases_lower,expected_purchases_upper");
     }
+    if scores.alive_at.is_some() {
+        s.push_str(",p_alive_at_horizon");
+    }
     if has_spend {
         s.push_str(",expected_spend");
         if intervals {
@@ -596,6 +634,9 @@ fn render_csv(rows: &[SummaryRow], scores: &Scores, intervals: bool) -> String {
         s.push_str(&csv_field(&r.id));
         est(&mut s, &scores.p_alive(i));
         est(&mut s, &scores.expected(i));
+        if let Some(a) = &scores.alive_at {
+            let _ = write!(s, ",{}", fmt(a[i]));
+        }
         if let (Some(sp), Some(clv)) = (scores.spend(i), scores.clv(i)) {
             est(&mut s, sp);
             est(&mut s, clv);

@@ -277,6 +277,7 @@ pub fn run(a: DemoModelsArgs) -> Result<(), CliError> {
         no_intervals: false,
         bootstrap: None,
         seed: 42,
+        alive_at_horizon: false,
         format: Format::Table,
         log: Default::default(),
     })?;

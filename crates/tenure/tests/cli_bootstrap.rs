@@ -213,3 +213,58 @@ fn predict_bootstrap_gives_percentile_intervals_per_customer_and_for_the_total()
         assert_eq!(tenure(&args).status.code(), Some(2), "{args:?}");
     }
 }
+
+#[test]
+fn alive_at_horizon_adds_a_column_no_larger_than_p_alive() {
+    let dir = scratch("alive-at");
+    let model = dir.join("pnbd.json");
+    let input = ref_file("cdnow_customers_summary.csv");
+    tenure_ok(&[
+        "fit",
+        "paretonbd",
+        "--input",
+        &input,
+        "--output",
+        model.to_str().unwrap(),
+    ]);
+    let out = dir.join("scores.csv");
+    tenure_ok(&[
+        "predict",
+        "--model",
+        model.to_str().unwrap(),
+        "--input",
+        &input,
+        "--horizon",
+        "52w",
+        "--alive-at-horizon",
+        "--no-intervals",
+        "--output",
+        out.to_str().unwrap(),
+    ]);
+    let (h, rows) = read_csv(&out);
+    assert_eq!(
+        h,
+        [
+            "customer_id",
+            "p_alive",
+            "expected_purchases",
+            "p_alive_at_horizon"
+        ]
+    );
+    assert_eq!(rows.len(), 2357);
+    // Pareto/NBD: P(alive at T + t) = P(alive) · ((β+T)/(β+T+t))^s, checked row by row.
+    let m: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&model).unwrap()).unwrap();
+    let (s, beta) = (
+        m["params"]["s"].as_f64().unwrap(),
+        m["params"]["beta"].as_f64().unwrap(),
+    );
+    let (_, summary) = read_csv(std::path::Path::new(&input));
+    for (r, x) in rows.iter().zip(&summary) {
+        let (now, later): (f64, f64) = (r[1].parse().unwrap(), r[3].parse().unwrap());
+        let t: f64 = x[3].parse().unwrap();
+        let want = now * ((beta + t) / (beta + t + 52.0)).powf(s);
+        assert!(rel(later, want) < 1e-12, "{r:?}: {later} vs {want}");
+        assert!(later <= now);
+    }
+}
