@@ -76,6 +76,9 @@ impl RfmModel for BgNbdParams {
     fn p_alive_at(&self, future: f64, x: f64, t_x: f64, t: f64) -> f64 {
         self.geo().p_alive_at(future, x, t_x, t)
     }
+    fn prob_future_purchases(&self, horizon: f64, n: u32, x: f64, t_x: f64, t: f64) -> f64 {
+        self.geo().prob_future_purchases(horizon, n, x, t_x, t)
+    }
     /// Eq. (10).
     fn conditional_expected_purchases(&self, horizon: f64, x: f64, t_x: f64, t: f64) -> f64 {
         self.geo()
@@ -502,6 +505,40 @@ impl GeoNbd {
             + ln_nbd_upper_tail(r, n, ln_p, ln_q))
         .exp();
         first + second
+    }
+}
+
+impl GeoNbd {
+    /// P(X(T, T+t) = n | x, t_x, T): n repeat purchases in the next t. Given alive at T,
+    /// λ ~ Gamma(r+x, α+T) and p ~ Beta(a, b') with b' = b+x+s, independent; with N ~
+    /// Poisson(λt) the uninterrupted arrivals, she makes n ≥ 1 purchases when she survives n−1
+    /// of them and drops out at the n-th (N ≥ n), or survives all n and N = n:
+    /// P(n | alive) = B(a+1, b'+n−1)/B(a, b') · P(NBD ≥ n) + B(a, b'+n)/B(a, b') · P(NBD = n),
+    /// NBD(r+x, (α+T)/(α+T+t)); a dead customer makes none. Sums to 1 over n, and its mean is
+    /// eq. (10).
+    pub(crate) fn prob_future_purchases(&self, t: f64, n: u32, x: f64, t_x: f64, tt: f64) -> f64 {
+        if !self.valid() || !t.is_finite() || t < 0.0 {
+            return f64::NAN;
+        }
+        if t == 0.0 {
+            return if n == 0 { 1.0 } else { 0.0 };
+        }
+        let alive = self.p_alive(x, t_x, tt);
+        let rp = self.r + x;
+        let al = self.alpha + tt;
+        let bp = self.b + x + self.variant.shift();
+        let a = self.a;
+        let nf = f64::from(n);
+        let ln_p = -(t / al).ln_1p();
+        let ln_q = -(al / t).ln_1p();
+        let ln_bab = ln_beta(a, bp);
+        let stay = (ln_beta(a, bp + nf) - ln_bab + ln_nbd_pmf(rp, nf, ln_p, ln_q)).exp();
+        if n == 0 {
+            return alive * stay + (1.0 - alive);
+        }
+        let drop =
+            (ln_beta(a + 1.0, bp + nf - 1.0) - ln_bab + ln_nbd_upper_tail(rp, n, ln_p, ln_q)).exp();
+        alive * (stay + drop)
     }
 }
 

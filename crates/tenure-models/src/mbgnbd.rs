@@ -64,6 +64,9 @@ impl RfmModel for MbgNbdParams {
     fn p_alive_at(&self, future: f64, x: f64, t_x: f64, t: f64) -> f64 {
         self.geo().p_alive_at(future, x, t_x, t)
     }
+    fn prob_future_purchases(&self, horizon: f64, n: u32, x: f64, t_x: f64, t: f64) -> f64 {
+        self.geo().prob_future_purchases(horizon, n, x, t_x, t)
+    }
     /// (a+b+x)/(a−1) · [1 − ((α+T)/(α+T+t))^{r+x} ₂F₁(r+x, b+x+1; a+b+x; t/(α+T+t))] · P(alive).
     fn conditional_expected_purchases(&self, horizon: f64, x: f64, t_x: f64, t: f64) -> f64 {
         self.geo()

@@ -236,6 +236,43 @@ impl RfmModel for ParetoNbdParams {
         }
         self.ln_p_alive(x, t_x, t).exp().clamp(0.0, 1.0)
     }
+    /// P(X(T, T+t) = n | x, t_x, T). Given alive at T, λ ~ Gamma(r+x, α+T) and μ ~ Gamma(s,
+    /// β+T) independently, and the remaining lifetime is Exp(μ) (memoryless): she buys
+    /// Poisson(λ·min(τ, t)). Over λ the Poisson becomes NBD(n; τ) = NBD(r+x, (α+T)/(α+T+τ)),
+    /// over μ: P(n | alive) = ((β+T)/(β+T+t))^s NBD(n; t) + ∫₀ᵗ s(β+T)^s (β+T+τ)^(−s−1)
+    /// NBD(n; τ) dτ, the integral by adaptive Gauss–Kronrod in log space. A dead customer
+    /// makes none.
+    fn prob_future_purchases(&self, horizon: f64, n: u32, x: f64, t_x: f64, t: f64) -> f64 {
+        if !self.valid() || !horizon.is_finite() || horizon < 0.0 {
+            return f64::NAN;
+        }
+        let alive = self.p_alive(x, t_x, t);
+        let none = if n == 0 { 1.0 - alive } else { 0.0 };
+        if horizon == 0.0 {
+            return if n == 0 { 1.0 } else { 0.0 };
+        }
+        let (rp, al, s, bp) = (self.r + x, self.alpha + t, self.s, self.beta + t);
+        let nf = f64::from(n);
+        let ln_coef = ln_gamma(rp + nf) - ln_gamma(rp) - ln_gamma(nf + 1.0);
+        // ln NBD(n; τ) = coef − (r+x) ln(1 + τ/α') − n ln(1 + α'/τ).
+        let ln_nbd = |tau: f64| {
+            let tail = if n == 0 {
+                0.0
+            } else {
+                -nf * (al / tau).ln_1p()
+            };
+            ln_coef - rp * (tau / al).ln_1p() + tail
+        };
+        let survive = -s * (horizon / bp).ln_1p() + ln_nbd(horizon);
+        let ln_s_bp = s.ln() + s * bp.ln();
+        let ln_die = ln_integrate(
+            |tau| ln_s_bp - (s + 1.0) * (bp + tau).ln() + ln_nbd(tau),
+            0.0,
+            horizon,
+        );
+        alive * log_add(survive, ln_die).exp() + none
+    }
+
     /// Given alive at T the dropout rate is μ ~ Gamma(s, β+T) (the data say nothing more about
     /// it), so P(alive at T + t) = P(alive at T) · E[e^{−μt}] = P(alive) · ((β+T)/(β+T+t))^s.
     fn p_alive_at(&self, future: f64, x: f64, t_x: f64, t: f64) -> f64 {

@@ -31,6 +31,13 @@ pub trait RfmModel: Sync {
         let _ = (future, x, t_x, t);
         f64::NAN
     }
+    /// P(X(T, T + horizon) = n | x, t_x, T): the distribution of the customer's repeat
+    /// purchases in the next `horizon` (sums to 1 over n; its mean is
+    /// [`RfmModel::conditional_expected_purchases`]). NaN where a model has none.
+    fn prob_future_purchases(&self, horizon: f64, n: u32, x: f64, t_x: f64, t: f64) -> f64 {
+        let _ = (horizon, n, x, t_x, t);
+        f64::NAN
+    }
     /// E[X(t)]: expected purchases in (0, t] of a customer who made a first purchase at 0.
     fn expected_purchases(&self, t: f64) -> f64;
     /// P(X(t) = n) for a new customer.

@@ -1,6 +1,8 @@
-//! P(alive at T + t | x, t_x, T) (`RfmModel::p_alive_at`) for BG/NBD, MBG/NBD and Pareto/NBD:
-//! the BG family's ₂F₁ against a quadrature of its defining integral, and every model against
-//! simulated populations whose survival to T + t is known.
+//! Predictions about the future beyond the expected count, for BG/NBD, MBG/NBD and Pareto/NBD:
+//! P(alive at T + t | x, t_x, T) (`RfmModel::p_alive_at`) — the BG family's ₂F₁ against a
+//! quadrature of its defining integral — and the distribution of the next t's purchases
+//! (`RfmModel::prob_future_purchases`) — summing to 1, with the mean of eq. (10) — and both
+//! against simulated populations whose future is known.
 #![allow(clippy::unwrap_used)]
 
 use tenure_models::bgnbd::BgNbdParams;
@@ -136,5 +138,90 @@ fn expected_survivors_match_simulated_populations() {
         "Pareto/NBD",
         &PNBD,
         simulate_paretonbd_holdout(PNBD.r, PNBD.alpha, PNBD.s, PNBD.beta, &ages, h, 23).unwrap(),
+    );
+}
+
+const ROWS: [(f64, f64, f64); 5] = [
+    (0.0, 0.0, 30.0),
+    (1.0, 2.0, 38.0),
+    (4.0, 30.0, 38.0),
+    (25.0, 37.0, 38.0),
+    (300.0, 90.0, 100.0),
+];
+
+#[test]
+fn future_purchase_distribution_sums_to_one_with_the_conditional_mean() {
+    let models: [(&str, &dyn RfmModel); 3] =
+        [("BG/NBD", &BG), ("MBG/NBD", &MBG), ("Pareto/NBD", &PNBD)];
+    for (name, m) in models {
+        for &(x, t_x, t) in &ROWS {
+            for h in [1.0, 39.0, 104.0] {
+                let (mut total, mut mean) = (0.0, 0.0);
+                let mut n = 0u32;
+                loop {
+                    let p = m.prob_future_purchases(h, n, x, t_x, t);
+                    assert!((0.0..=1.0).contains(&p), "{name} {x} {h} n={n}: {p}");
+                    total += p;
+                    mean += f64::from(n) * p;
+                    n += 1;
+                    // Past the mass: the terms left add nothing to the total or the mean.
+                    if (n > 30 && p < 1e-20 && f64::from(n) * p < 1e-20) || n > 20_000 {
+                        break;
+                    }
+                }
+                assert!(
+                    (total - 1.0).abs() < 1e-9,
+                    "{name} x={x} h={h}: Σ = {total}"
+                );
+                let want = m.conditional_expected_purchases(h, x, t_x, t);
+                assert!(
+                    (mean - want).abs() <= 1e-7 * want.max(1e-12),
+                    "{name} x={x} h={h}: mean {mean} vs eq. 10 {want}"
+                );
+            }
+        }
+    }
+}
+
+/// Σ over simulated customers of P(n purchases in the holdout | their data) against the number
+/// who made n, for n = 0..4: each within 4 standard deviations.
+#[test]
+fn future_purchase_distribution_matches_simulated_holdouts() {
+    let n = 100_000;
+    let ages = uniform_ages(n, 10.0, 60.0, 12).unwrap();
+    let h = 26.0;
+    let check = |name: &str,
+                 m: &dyn RfmModel,
+                 sims: Vec<tenure_models::simulate::SimulatedCustomer>| {
+        for k in 0..5u32 {
+            let (mut expected, mut var, mut actual) = (0.0, 0.0, 0usize);
+            for c in &sims {
+                let p = m.prob_future_purchases(h, k, c.row.x, c.row.t_x, c.row.t);
+                expected += p;
+                var += p * (1.0 - p);
+                actual += usize::from(c.holdout == f64::from(k));
+            }
+            let z = (actual as f64 - expected) / var.sqrt();
+            eprintln!("{name}: {actual} customers with {k} holdout purchases, expected {expected:.1} (z = {z:.2})");
+            assert!(
+                z.abs() < 4.0,
+                "{name} n={k}: {actual} vs {expected:.1}, z = {z:.2}"
+            );
+        }
+    };
+    check(
+        "BG/NBD",
+        &BG,
+        simulate_bgnbd_holdout(BG.r, BG.alpha, BG.a, BG.b, &ages, h, 31).unwrap(),
+    );
+    check(
+        "MBG/NBD",
+        &MBG,
+        simulate_mbgnbd_holdout(MBG.r, MBG.alpha, MBG.a, MBG.b, &ages, h, 32).unwrap(),
+    );
+    check(
+        "Pareto/NBD",
+        &PNBD,
+        simulate_paretonbd_holdout(PNBD.r, PNBD.alpha, PNBD.s, PNBD.beta, &ages, h, 33).unwrap(),
     );
 }

@@ -88,6 +88,11 @@ pub struct PredictArgs {
     /// without interval).
     #[arg(long)]
     pub alive_at_horizon: bool,
+    /// Add the distribution of each customer's repeat purchases within the horizon:
+    /// p_purchases_0 … p_purchases_{K−1} and p_purchases_{K}_plus (bgnbd, paretonbd, mbgnbd;
+    /// points, without intervals). E.g. 3: none, one, two, three or more.
+    #[arg(long, value_name = "K")]
+    pub purchase_pmf: Option<u32>,
     /// How to report what was done.
     #[arg(long, value_enum, default_value_t = Format::Table)]
     pub format: Format,
@@ -146,6 +151,9 @@ struct Scores {
     boot: Option<(usize, usize, Spread)>,
     /// With --alive-at-horizon: P(alive at T + horizon) per customer.
     alive_at: Option<Vec<f64>>,
+    /// With --purchase-pmf K: per distinct row, P(0), …, P(K−1) purchases and P(≥ K); and
+    /// each customer's distinct row.
+    pmf: Option<(Vec<Vec<f64>>, Vec<u32>)>,
 }
 
 impl Scores {
@@ -223,11 +231,16 @@ pub fn run(a: PredictArgs) -> Result<(), CliError> {
             return Err(CliError::input("--bootstrap: at least 2 replications"));
         }
     }
-    if a.alive_at_horizon
+    if (a.alive_at_horizon || a.purchase_pmf.is_some())
         && (matches!(kind, ModelKind::Bgbb | ModelKind::Sbg) || log_input::is_log(&a.input))
     {
         return Err(CliError::input(
-            "--alive-at-horizon is for bgnbd, paretonbd and mbgnbd models scoring a summary file",
+            "--alive-at-horizon and --purchase-pmf are for bgnbd, paretonbd and mbgnbd models scoring a summary file",
+        ));
+    }
+    if a.purchase_pmf == Some(0) {
+        return Err(CliError::input(
+            "--purchase-pmf: at least 1 (1 gives P(no purchase) and P(one or more))",
         ));
     }
     if matches!(kind, ModelKind::Bgbb | ModelKind::Sbg) {
@@ -401,6 +414,27 @@ fn score_all<M: Resample>(model: &M, c: &Ctx<'_>) -> Result<Scores, CliError> {
             .collect();
         scores.alive_at = Some(gather(&per, &g.index));
     }
+    if let Some(k) = c.args.purchase_pmf {
+        let g = group_rows_of(c.rows, |r| RfmRow {
+            x: r.x,
+            t_x: r.t_x,
+            t: r.t,
+        });
+        let per: Vec<Vec<f64>> = g
+            .distinct
+            .iter()
+            .map(|r| {
+                let mut head: Vec<f64> = (0..k)
+                    .map(|n| model.prob_future_purchases(c.h, n, r.x, r.t_x, r.t))
+                    .collect();
+                // P(≥ K) = 1 − P(< K), never below 0 from rounding.
+                let rest = (1.0 - head.iter().sum::<f64>()).max(0.0);
+                head.push(rest);
+                head
+            })
+            .collect();
+        scores.pmf = Some((per, g.index));
+    }
     Ok(scores)
 }
 
@@ -500,6 +534,7 @@ fn score_points_and_delta<M: Resample>(model: &M, c: &Ctx<'_>) -> Result<Scores,
         clv,
         boot: None,
         alive_at: None,
+        pmf: None,
     })
 }
 
@@ -557,6 +592,7 @@ fn score_bootstrap<M: Resample>(model: &M, c: &Ctx<'_>, n: usize) -> Result<Scor
         clv: None,
         boot: Some((reps.params.len() + reps.failed, reps.failed, total)),
         alive_at: None,
+        pmf: None,
     })
 }
 
@@ -613,6 +649,13 @@ fn render_csv(rows: &[SummaryRow], scores: &Scores, intervals: bool) -> String {
     if scores.alive_at.is_some() {
         s.push_str(",p_alive_at_horizon");
     }
+    if let Some(first) = scores.pmf.as_ref().and_then(|p| p.0.first()) {
+        let k = first.len() - 1;
+        for n in 0..k {
+            let _ = write!(s, ",p_purchases_{n}");
+        }
+        let _ = write!(s, ",p_purchases_{k}_plus");
+    }
     if has_spend {
         s.push_str(",expected_spend");
         if intervals {
@@ -636,6 +679,11 @@ fn render_csv(rows: &[SummaryRow], scores: &Scores, intervals: bool) -> String {
         est(&mut s, &scores.expected(i));
         if let Some(a) = &scores.alive_at {
             let _ = write!(s, ",{}", fmt(a[i]));
+        }
+        if let Some((per, index)) = &scores.pmf {
+            for v in &per[index[i] as usize] {
+                let _ = write!(s, ",{}", fmt(*v));
+            }
         }
         if let (Some(sp), Some(clv)) = (scores.spend(i), scores.clv(i)) {
             est(&mut s, sp);

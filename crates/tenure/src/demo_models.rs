@@ -278,6 +278,7 @@ pub fn run(a: DemoModelsArgs) -> Result<(), CliError> {
         bootstrap: None,
         seed: 42,
         alive_at_horizon: false,
+        purchase_pmf: None,
         format: Format::Table,
         log: Default::default(),
     })?;
