@@ -22,7 +22,7 @@ use tenure_models::bootstrap::{prediction_spreads, replicate, BootstrapOptions, 
 use tenure_models::clv::{
     combine_clv, det_estimate, discounted_expected_purchases, ClvConfig, Spend,
 };
-use tenure_models::data::{group_rows_of, validate_rfm};
+use tenure_models::data::{group_rows_of, validate_rfm, Grouping};
 use tenure_models::fit::{delta_method, normal_quantile_two_sided};
 use tenure_models::gammagamma::GammaGammaParams;
 use tenure_models::group::gather;
@@ -397,16 +397,20 @@ struct Ctx<'a> {
 /// one entry per customer. Points without intervals come from [`tenure_models::RfmModel::score_rows`], which
 /// shares work between distinct rows.
 fn score_all<M: Resample>(model: &M, c: &Ctx<'_>) -> Result<Scores, CliError> {
+    let path = c.args.input.as_path();
+    let g = group_rows_of(c.rows, |r| RfmRow {
+        x: r.x,
+        t_x: r.t_x,
+        t: r.t,
+    });
+    for (j, row) in g.distinct.iter().enumerate() {
+        validate_rfm(g.first[j], row).map_err(|e| data_error(path, c.rows, e))?;
+    }
     let mut scores = match c.args.bootstrap {
-        Some(n) => score_bootstrap(model, c, n)?,
-        None => score_points_and_delta(model, c)?,
+        Some(n) => score_bootstrap(model, c, &g, n)?,
+        None => score_points_and_delta(model, c, &g)?,
     };
     if c.args.alive_at_horizon {
-        let g = group_rows_of(c.rows, |r| RfmRow {
-            x: r.x,
-            t_x: r.t_x,
-            t: r.t,
-        });
         let per: Vec<f64> = g
             .distinct
             .iter()
@@ -415,11 +419,6 @@ fn score_all<M: Resample>(model: &M, c: &Ctx<'_>) -> Result<Scores, CliError> {
         scores.alive_at = Some(gather(&per, &g.index));
     }
     if let Some(k) = c.args.purchase_pmf {
-        let g = group_rows_of(c.rows, |r| RfmRow {
-            x: r.x,
-            t_x: r.t_x,
-            t: r.t,
-        });
         let per: Vec<Vec<f64>> = g
             .distinct
             .iter()
@@ -439,18 +438,14 @@ fn score_all<M: Resample>(model: &M, c: &Ctx<'_>) -> Result<Scores, CliError> {
 }
 
 /// Points, and delta-method intervals when the model file has a covariance.
-fn score_points_and_delta<M: Resample>(model: &M, c: &Ctx<'_>) -> Result<Scores, CliError> {
+fn score_points_and_delta<M: Resample>(
+    model: &M,
+    c: &Ctx<'_>,
+    g: &Grouping,
+) -> Result<Scores, CliError> {
     let path = c.args.input.as_path();
     let cov = c.cov.filter(|_| !c.args.no_intervals);
     let theta = model.params();
-    let g = group_rows_of(c.rows, |r| RfmRow {
-        x: r.x,
-        t_x: r.t_x,
-        t: r.t,
-    });
-    for (j, row) in g.distinct.iter().enumerate() {
-        validate_rfm(g.first[j], row).map_err(|e| data_error(path, c.rows, e))?;
-    }
     let mut det = Vec::with_capacity(if c.spend.is_some() {
         g.distinct.len()
     } else {
@@ -541,16 +536,12 @@ fn score_points_and_delta<M: Resample>(model: &M, c: &Ctx<'_>) -> Result<Scores,
 /// [`score_all`] with parametric-bootstrap intervals: replicates drawn like the input (every
 /// customer's T, recencies on a one-day grid), each customer's predictions scored under every
 /// replicate, percentile intervals; the points are the model's own.
-fn score_bootstrap<M: Resample>(model: &M, c: &Ctx<'_>, n: usize) -> Result<Scores, CliError> {
-    let path = c.args.input.as_path();
-    let g = group_rows_of(c.rows, |r| RfmRow {
-        x: r.x,
-        t_x: r.t_x,
-        t: r.t,
-    });
-    for (j, row) in g.distinct.iter().enumerate() {
-        validate_rfm(g.first[j], row).map_err(|e| data_error(path, c.rows, e))?;
-    }
+fn score_bootstrap<M: Resample>(
+    model: &M,
+    c: &Ctx<'_>,
+    g: &Grouping,
+    n: usize,
+) -> Result<Scores, CliError> {
     let mut counts = vec![0.0; g.distinct.len()];
     let mut ages = Vec::with_capacity(c.rows.len());
     for (i, r) in c.rows.iter().enumerate() {
