@@ -11,6 +11,7 @@ pub mod clv;
 pub mod data;
 pub mod fit;
 pub mod gammagamma;
+pub mod ggomnbd;
 pub mod group;
 mod hyp2f1;
 pub mod mbgnbd;

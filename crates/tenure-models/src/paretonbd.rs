@@ -169,7 +169,7 @@ impl ParetoNbdParams {
 
 /// ln(eᵃ + eᵇ).
 #[inline]
-fn log_add(a: f64, b: f64) -> f64 {
+pub(crate) fn log_add(a: f64, b: f64) -> f64 {
     let (hi, lo) = if a >= b { (a, b) } else { (b, a) };
     hi + (lo - hi).exp().ln_1p()
 }
@@ -359,7 +359,7 @@ impl RfmModel for ParetoNbdParams {
 /// (Piessens et al. 1983, QUADPACK QAG with QK15) on e^{f − shift}: the interval with the
 /// largest error estimate is bisected until the total is below 1e-13 relative, or below the
 /// rounding noise of f itself (f of size F is known to ~F·ε), or 1000 intervals are used.
-fn ln_integrate(f: impl Fn(f64) -> f64, a: f64, b: f64) -> f64 {
+pub(crate) fn ln_integrate(f: impl Fn(f64) -> f64, a: f64, b: f64) -> f64 {
     // Scale by the largest value on a grid so that e^{f − shift} neither overflows nor vanishes.
     let grid = 64;
     let values: Vec<f64> = (0..=grid)

@@ -67,6 +67,7 @@ const STREAM_BGBB: u64 = 0x6267_6262;
 const STREAM_SBG: u64 = 0x0073_6267;
 const STREAM_SPEND: u64 = 0x7370_656e;
 const STREAM_AGES: u64 = 0x6167_6573;
+const STREAM_GGOM: u64 = 0x6767_6f6d;
 
 fn splitmix64(mut z: u64) -> u64 {
     z = z.wrapping_add(0x9e37_79b9_7f4a_7c15);
@@ -373,6 +374,61 @@ pub fn simulate_paretonbd_holdout(
             let mu = death.sample(&mut rng);
             let e: f64 = Exp1.sample(&mut rng);
             let tau = e / mu; // +∞ when μ underflows to 0: she never dies.
+            let end = tau.min(ti);
+            let x = poisson(&mut rng, lambda * end, i)?;
+            let t_x = if x == 0 {
+                0.0
+            } else {
+                order_statistic(&mut rng, x, x, end, i)?
+            };
+            let alive = tau > ti;
+            let holdout = if alive && horizon > 0.0 {
+                poisson(&mut rng, lambda * (tau.min(ti + horizon) - ti), i)?
+            } else {
+                0
+            };
+            Ok(SimulatedCustomer {
+                row: RfmRow {
+                    x: x as f64,
+                    t_x,
+                    t: ti,
+                },
+                alive,
+                holdout: holdout as f64,
+                alive_at_end: tau > ti + horizon,
+            })
+        })
+        .collect()
+}
+
+/// Draw a GGom/NBD population (Bemmaor & Glady 2012): λ ~ Gamma(r, rate α) as in the NBD;
+/// the lifetime is Gompertz with shape b and an individual scale η ~ Gamma(s, rate β),
+/// S(τ | η) = exp(−η(e^{bτ} − 1)), drawn as τ = ln(1 + E/η)/b with E ~ Exp(1). With holdout
+/// purchases in (T, T + `horizon`] and survival to T and to T + `horizon`.
+#[allow(clippy::too_many_arguments)]
+pub fn simulate_ggomnbd_holdout(
+    r: f64,
+    alpha: f64,
+    b: f64,
+    s: f64,
+    beta: f64,
+    t: &[f64],
+    horizon: f64,
+    seed: u64,
+) -> Result<Vec<SimulatedCustomer>, SimulationError> {
+    let rate = gamma_rate("r", r, "alpha", alpha)?;
+    let scale = gamma_rate("s", s, "beta", beta)?;
+    positive("b", b)?;
+    check_ages(t)?;
+    check_horizon(horizon)?;
+    t.iter()
+        .enumerate()
+        .map(|(i, &ti)| {
+            let mut rng = customer_rng(seed, STREAM_GGOM, i);
+            let lambda = rate.sample(&mut rng);
+            let eta = scale.sample(&mut rng);
+            let e: f64 = Exp1.sample(&mut rng);
+            let tau = (e / eta).ln_1p() / b; // +∞ when η underflows to 0.
             let end = tau.min(ti);
             let x = poisson(&mut rng, lambda * end, i)?;
             let t_x = if x == 0 {
