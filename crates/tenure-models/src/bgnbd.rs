@@ -322,22 +322,8 @@ impl GeoNbd {
         let c = self.eq10_c(x);
         let (p, q) = (r + x, b + x + s);
         let z = horizon / (self.alpha + t + horizon);
-        let ln_z = z.ln();
-        let mut ln_term = -p * (horizon / (self.alpha + t)).ln_1p();
-        let mut sum = ln_term.exp();
-        let mut k = 0.0;
-        while k < 1e8 {
-            let ratio = (p + k) * (q + k) / ((c + k) * (k + 1.0));
-            ln_term += ratio.ln() + ln_z;
-            let term = ln_term.exp();
-            sum += term;
-            k += 1.0;
-            // Past the peak the ratios fall towards z < 1: the rest is below term·ρ/(1−ρ).
-            let rho = ratio * z;
-            if term == 0.0 || (rho < 1.0 && term * rho <= 1e-17 * sum * (1.0 - rho)) {
-                break;
-            }
-        }
+        let ln_sum = -p * (horizon / (self.alpha + t)).ln_1p() + ln_hyp2f1_positive(p, q, c, z);
+        let sum = ln_sum.exp();
         if !sum.is_finite() {
             return f64::NAN;
         }
@@ -491,24 +477,21 @@ impl GeoNbd {
         if t == 0.0 {
             return if n == 0 { 1.0 } else { 0.0 };
         }
-        let (r, al, a, b) = (self.r, self.alpha, self.a, self.b);
         let s = self.variant.shift();
-        let nf = f64::from(n);
-        let ln_p = -(t / al).ln_1p();
-        let ln_q = -(al / t).ln_1p();
-        let ln_bab = ln_beta(a, b);
-        let first = (ln_beta(a, b + nf + s) - ln_bab + ln_nbd_pmf(r, nf, ln_p, ln_q)).exp();
-        if nf + s == 0.0 {
-            return first;
-        }
-        let second = (ln_beta(a + 1.0, b + nf + s - 1.0) - ln_bab
-            + ln_nbd_upper_tail(r, n, ln_p, ln_q))
-        .exp();
-        first + second
+        // Dropout can precede the n-th repeat purchase unless n = 0 in BG/NBD (no dropout at
+        // the first purchase).
+        nbd_geometric_pmf(
+            self.r,
+            self.alpha,
+            self.a,
+            self.b + s,
+            self.b,
+            n,
+            t,
+            f64::from(n) + s > 0.0,
+        )
     }
-}
 
-impl GeoNbd {
     /// P(X(T, T+t) = n | x, t_x, T): n repeat purchases in the next t. Given alive at T,
     /// λ ~ Gamma(r+x, α+T) and p ~ Beta(a, b') with b' = b+x+s, independent; with N ~
     /// Poisson(λt) the uninterrupted arrivals, she makes n ≥ 1 purchases when she survives n−1
@@ -524,21 +507,10 @@ impl GeoNbd {
             return if n == 0 { 1.0 } else { 0.0 };
         }
         let alive = self.p_alive(x, t_x, tt);
-        let rp = self.r + x;
-        let al = self.alpha + tt;
         let bp = self.b + x + self.variant.shift();
-        let a = self.a;
-        let nf = f64::from(n);
-        let ln_p = -(t / al).ln_1p();
-        let ln_q = -(al / t).ln_1p();
-        let ln_bab = ln_beta(a, bp);
-        let stay = (ln_beta(a, bp + nf) - ln_bab + ln_nbd_pmf(rp, nf, ln_p, ln_q)).exp();
-        if n == 0 {
-            return alive * stay + (1.0 - alive);
-        }
-        let drop =
-            (ln_beta(a + 1.0, bp + nf - 1.0) - ln_bab + ln_nbd_upper_tail(rp, n, ln_p, ln_q)).exp();
-        alive * (stay + drop)
+        let future = nbd_geometric_pmf(self.r + x, self.alpha + tt, self.a, bp, bp, n, t, n > 0);
+        // A dead customer makes none.
+        alive * future + if n == 0 { 1.0 - alive } else { 0.0 }
     }
 }
 
@@ -583,6 +555,36 @@ fn eq10_series(big_a: f64, z: f64, c: f64, mut ratios: impl FnMut(u32) -> [f64; 
         }
     }
     f64::NAN
+}
+
+/// P(n purchases in (0, t]) of an NBD(r, α) purchaser who drops out after each purchase with
+/// p ~ Beta(a, b_den), counting from a state that has already weighed p by (1−p)^(b_num−b_den):
+/// she survives all n and the process stops at n, B(a, b_num+n)/B(a, b_den) · P(NBD = n), or
+/// (when `can_drop`) survives n−1 and drops out at the n-th, B(a+1, b_num+n−1)/B(a, b_den) ·
+/// P(NBD ≥ n); NBD(r, α/(α+t)). FHL 2005 eq. (8) is (r, α, a, b+s, b); a customer alive at T
+/// is (r+x, α+T, a, b', b') with b' = b+x+s.
+#[allow(clippy::too_many_arguments)]
+fn nbd_geometric_pmf(
+    r: f64,
+    alpha: f64,
+    a: f64,
+    b_num: f64,
+    b_den: f64,
+    n: u32,
+    t: f64,
+    can_drop: bool,
+) -> f64 {
+    let nf = f64::from(n);
+    let ln_p = -(t / alpha).ln_1p();
+    let ln_q = -(alpha / t).ln_1p();
+    let ln_bab = ln_beta(a, b_den);
+    let stay = (ln_beta(a, b_num + nf) - ln_bab + ln_nbd_pmf(r, nf, ln_p, ln_q)).exp();
+    if !can_drop {
+        return stay;
+    }
+    let drop =
+        (ln_beta(a + 1.0, b_num + nf - 1.0) - ln_bab + ln_nbd_upper_tail(r, n, ln_p, ln_q)).exp();
+    stay + drop
 }
 
 /// ln P(N = n) for N ~ NBD: Γ(r+n)/(Γ(r) n!) p^r q^n, given ln p and ln q = ln(1 − p).
