@@ -248,6 +248,41 @@ fn bg_customer(
     })
 }
 
+/// A customer who buys as a Poisson process of rate λ until her lifetime τ ends (Pareto/NBD,
+/// GGom/NBD), observed to T with a holdout of `horizon` after it.
+fn lifetime_customer(
+    rng: &mut StdRng,
+    lambda: f64,
+    tau: f64,
+    t: f64,
+    horizon: f64,
+    row: usize,
+) -> Result<SimulatedCustomer, SimulationError> {
+    let end = tau.min(t);
+    let x = poisson(rng, lambda * end, row)?;
+    let t_x = if x == 0 {
+        0.0
+    } else {
+        order_statistic(rng, x, x, end, row)?
+    };
+    let alive = tau > t;
+    let holdout = if alive && horizon > 0.0 {
+        poisson(rng, lambda * (tau.min(t + horizon) - t), row)?
+    } else {
+        0
+    };
+    Ok(SimulatedCustomer {
+        row: RfmRow {
+            x: x as f64,
+            t_x,
+            t,
+        },
+        alive,
+        holdout: holdout as f64,
+        alive_at_end: tau > t + horizon,
+    })
+}
+
 /// BG/NBD and MBG/NBD share everything but whether dropout can follow the first purchase.
 #[allow(clippy::too_many_arguments)]
 fn simulate_bg_family(
@@ -374,29 +409,7 @@ pub fn simulate_paretonbd_holdout(
             let mu = death.sample(&mut rng);
             let e: f64 = Exp1.sample(&mut rng);
             let tau = e / mu; // +∞ when μ underflows to 0: she never dies.
-            let end = tau.min(ti);
-            let x = poisson(&mut rng, lambda * end, i)?;
-            let t_x = if x == 0 {
-                0.0
-            } else {
-                order_statistic(&mut rng, x, x, end, i)?
-            };
-            let alive = tau > ti;
-            let holdout = if alive && horizon > 0.0 {
-                poisson(&mut rng, lambda * (tau.min(ti + horizon) - ti), i)?
-            } else {
-                0
-            };
-            Ok(SimulatedCustomer {
-                row: RfmRow {
-                    x: x as f64,
-                    t_x,
-                    t: ti,
-                },
-                alive,
-                holdout: holdout as f64,
-                alive_at_end: tau > ti + horizon,
-            })
+            lifetime_customer(&mut rng, lambda, tau, ti, horizon, i)
         })
         .collect()
 }
@@ -429,29 +442,7 @@ pub fn simulate_ggomnbd_holdout(
             let eta = scale.sample(&mut rng);
             let e: f64 = Exp1.sample(&mut rng);
             let tau = (e / eta).ln_1p() / b; // +∞ when η underflows to 0.
-            let end = tau.min(ti);
-            let x = poisson(&mut rng, lambda * end, i)?;
-            let t_x = if x == 0 {
-                0.0
-            } else {
-                order_statistic(&mut rng, x, x, end, i)?
-            };
-            let alive = tau > ti;
-            let holdout = if alive && horizon > 0.0 {
-                poisson(&mut rng, lambda * (tau.min(ti + horizon) - ti), i)?
-            } else {
-                0
-            };
-            Ok(SimulatedCustomer {
-                row: RfmRow {
-                    x: x as f64,
-                    t_x,
-                    t: ti,
-                },
-                alive,
-                holdout: holdout as f64,
-                alive_at_end: tau > ti + horizon,
-            })
+            lifetime_customer(&mut rng, lambda, tau, ti, horizon, i)
         })
         .collect()
 }

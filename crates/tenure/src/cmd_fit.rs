@@ -123,6 +123,8 @@ pub struct Fitted {
     pub distinct: usize,
     pub time_unit: Option<String>,
     pub extra: Vec<(String, String)>,
+    /// The grouped rows of a recency-frequency fit of a summary file (for `--bootstrap`).
+    pub data: Option<Rfm>,
     /// Milliseconds spent reading and parsing the input file.
     pub read_ms: f64,
     /// Milliseconds from the parsed rows to the finished fit: validation, grouping,
@@ -193,6 +195,7 @@ pub fn fit_file(a: &FitArgs) -> Result<Fitted, CliError> {
                 distinct: data.distinct(),
                 time_unit: Some(unit.name().to_string()),
                 extra: vec![],
+                data: Some(data),
                 read_ms,
                 fit_ms,
             })
@@ -222,6 +225,7 @@ pub fn fit_file(a: &FitArgs) -> Result<Fitted, CliError> {
                 distinct: data.distinct(),
                 time_unit: Some("opportunities".into()),
                 extra: vec![],
+                data: None,
                 read_ms,
                 fit_ms,
             })
@@ -267,6 +271,7 @@ pub fn fit_file(a: &FitArgs) -> Result<Fitted, CliError> {
                     "rows skipped (frequency 0)".into(),
                     data.skipped().to_string(),
                 )],
+                data: None,
                 read_ms,
                 fit_ms,
             })
@@ -352,6 +357,7 @@ fn fit_log(a: &FitArgs, opts: &FitOptions) -> Result<Fitted, CliError> {
             ),
             ("engine".into(), a.log.describe(used.as_ref())),
         ],
+        data: None,
         read_ms,
         fit_ms,
     })
@@ -379,6 +385,7 @@ fn fit_sbg_file(a: &FitArgs) -> Result<Fitted, CliError> {
             distinct: data.distinct(),
             time_unit: Some(unit),
             extra: vec![("input".into(), "per-customer records".into())],
+            data: None,
             read_ms,
             fit_ms,
         });
@@ -421,6 +428,7 @@ fn fit_sbg_file(a: &FitArgs) -> Result<Fitted, CliError> {
             ("cohort size".into(), num(series.active()[0], 12)),
             ("periods".into(), format!("0..{}", values.len() - 1)),
         ],
+        data: None,
         read_ms,
         fit_ms,
     })
@@ -653,19 +661,10 @@ fn run_bootstrap(a: &FitArgs, fitted: &Fitted, n: usize) -> Result<Boot, CliErro
         return Err(CliError::input("--bootstrap: at least 2 replications"));
     }
     let unit = rfm_unit(a)?;
-    let rows = inputs::summaries(&a.input)?;
-    let data = Rfm::from_rows(&rows, |r| {
-        (
-            RfmRow {
-                x: r.x,
-                t_x: r.t_x,
-                t: r.t,
-            },
-            r.weight,
-        )
-    })
-    .map_err(|e| data_error(&a.input, &rows, e))?;
-    let ages = ages_of(&data);
+    let data = fitted.data.as_ref().ok_or_else(|| {
+        CliError::failure("--bootstrap: the fit kept no grouped rows to draw ages from")
+    })?;
+    let ages = ages_of(data);
     let grid = 1.0 / unit.days();
     let opts = BootstrapOptions {
         replications: n,

@@ -15,9 +15,6 @@ use tenure_core::TimeUnit;
 use tenure_engine::{
     summarize_file, write_summaries_to, NaiveDate, SummaryConfig, TransactionFormat,
 };
-use tenure_models::bgnbd::BgNbdParams;
-use tenure_models::mbgnbd::MbgNbdParams;
-use tenure_models::paretonbd::ParetoNbdParams;
 use tenure_models::simulate::{simulate_bgnbd_purchases, uniform_ages};
 use tenure_models::RfmModel;
 
@@ -205,28 +202,10 @@ pub fn run(a: DemoModelsArgs) -> Result<(), CliError> {
     ]);
     let mut best: Option<(f64, usize)> = None;
     for (i, (kind, f, _)) in fitted.iter().enumerate() {
-        let p = &f.fit.params;
-        let pred = match kind {
-            ModelKind::Bgnbd => predicted(&BgNbdParams {
-                r: p[0],
-                alpha: p[1],
-                a: p[2],
-                b: p[3],
-            }),
-            ModelKind::Paretonbd => predicted(&ParetoNbdParams {
-                r: p[0],
-                alpha: p[1],
-                s: p[2],
-                beta: p[3],
-            }),
-            ModelKind::Mbgnbd => predicted(&MbgNbdParams {
-                r: p[0],
-                alpha: p[1],
-                a: p[2],
-                b: p[3],
-            }),
-            _ => continue,
+        let Some(model) = crate::cmd_validate::rfm_model(*kind, &f.fit.params) else {
+            continue;
         };
+        let pred = predicted(model.as_ref());
         if best.is_none_or(|(b, _)| f.fit.bic < b) {
             best = Some((f.fit.bic, i));
         }
