@@ -279,12 +279,73 @@ fn bootstrap(c: &mut Criterion) {
     g.finish();
 }
 
+/// Covariate fits (issue 9) at 100k customers simulated from each model with a binary and a
+/// standard-normal covariate on both processes (8 parameters; every row distinct because of
+/// the continuous covariate, so nothing groups). Each fit includes the plain fit it starts
+/// from and the observed-information standard errors.
+fn covariate_fits(c: &mut Criterion) {
+    use tenure_models::covariates::{
+        fit_covariates, CovariateModel, CovariateParams, CovariateSpec, Design,
+    };
+    use tenure_models::simulate::{simulate_bgnbd_each, simulate_paretonbd_each};
+    const N: usize = 100_000;
+    let mut state = 0x2545_f491_4f6c_dd1d_u64;
+    let mut uniform = move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        (state >> 11) as f64 / (1u64 << 53) as f64
+    };
+    let mut values = Vec::with_capacity(2 * N);
+    for _ in 0..N {
+        let premium = if uniform() < 0.4 { 1.0 } else { 0.0 };
+        // Box–Muller.
+        let (u1, u2) = (1.0 - uniform(), uniform());
+        let size = (-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos();
+        values.extend([premium, size]);
+    }
+    let design = Design::raw(&["premium", "size"], values);
+    let ages = uniform_ages(N, 26.0, 78.0, 3).expect("a valid age range");
+    let spec = CovariateSpec::both(2);
+    let opts = FitOptions::default();
+    let mut g = c.benchmark_group("covariate_fit");
+    g.sample_size(10)
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(30))
+        .sampling_mode(SamplingMode::Flat);
+    g.throughput(Throughput::Elements(N as u64));
+    for (model, truth) in [
+        (
+            CovariateModel::BgNbd,
+            [0.24, 4.4, 0.79, 2.4, 0.6, -0.3, -0.5, 0.4],
+        ),
+        (
+            CovariateModel::ParetoNbd,
+            [0.55, 10.6, 0.61, 11.7, 0.6, -0.3, -0.5, 0.4],
+        ),
+    ] {
+        let p = CovariateParams::from_theta(model, spec.clone(), &truth);
+        let each: Vec<[f64; 4]> = (0..N).map(|i| p.individual(design.row(i))).collect();
+        let sim = match model {
+            CovariateModel::BgNbd => simulate_bgnbd_each(&each, &ages, 0.0, 3),
+            CovariateModel::ParetoNbd => simulate_paretonbd_each(&each, &ages, 0.0, 3),
+        }
+        .expect("valid parameters");
+        let rows: Vec<RfmRow> = sim.iter().map(|c| c.row).collect();
+        g.bench_function(BenchmarkId::new(model.name(), label(N)), |b| {
+            b.iter(|| fit_covariates(model, &rows, &design, &spec, &opts).expect("fits"))
+        });
+    }
+    g.finish();
+}
+
 criterion_group!(
     benches,
     fits,
     scoring,
     scoring_grouped,
     simulated,
-    bootstrap
+    bootstrap,
+    covariate_fits
 );
 criterion_main!(benches);

@@ -15,8 +15,18 @@ use argmin::solver::quasinewton::LBFGS;
 
 /// A log-likelihood over positive parameters θ, with data bound in.
 pub trait Likelihood: Sync {
-    /// Parameter names in the papers' notation, in order.
+    /// The model's own parameter names in the papers' notation, in order.
     fn names(&self) -> &'static [&'static str];
+    /// Every parameter's name, in order: [`Likelihood::names`] and then, for models with
+    /// regression coefficients, theirs (the default adds none).
+    fn param_names(&self) -> Vec<String> {
+        self.names().iter().map(|n| n.to_string()).collect()
+    }
+    /// How many of the parameters, the last ones, are real-valued (regression coefficients,
+    /// optimised as they are); the others are positive and optimised on ln θ. Default 0.
+    fn real_params(&self) -> usize {
+        0
+    }
     /// Total (weighted) log-likelihood at θ. May return NaN or −∞ where undefined.
     fn log_likelihood(&self, theta: &[f64]) -> f64;
     /// Log-likelihood and its gradient with respect to θ. The default uses central
@@ -43,12 +53,16 @@ pub trait Likelihood: Sync {
     fn starts(&self) -> Vec<Vec<f64>>;
 }
 
-/// Central-difference gradient in θ with steps relative to each θ_i.
+/// Central-difference gradient in θ with steps relative to each θ_i (10⁻⁶ |θ_i|, at least
+/// 10⁻⁷ so a coefficient at 0 gets a usable step, and at most half of a nonzero |θ_i| so a
+/// positive parameter stays positive).
 pub fn numeric_gradient(f: impl Fn(&[f64]) -> f64, theta: &[f64]) -> Vec<f64> {
     let mut t = theta.to_vec();
     (0..theta.len())
         .map(|i| {
-            let h = 1e-6 * theta[i].abs().max(1e-8);
+            let a = theta[i].abs();
+            let h = 1e-6 * a.max(0.1);
+            let h = if a > 0.0 { h.min(0.5 * a) } else { h };
             t[i] = theta[i] + h;
             let up = f(&t);
             t[i] = theta[i] - h;
@@ -57,6 +71,50 @@ pub fn numeric_gradient(f: impl Fn(&[f64]) -> f64, theta: &[f64]) -> Vec<f64> {
             (up - down) / (2.0 * h)
         })
         .collect()
+}
+
+/// The optimiser's coordinates: φ_i = ln θ_i for the first `positive` parameters, φ_i = θ_i
+/// for the real-valued rest.
+#[derive(Debug, Clone, Copy)]
+struct Coords {
+    positive: usize,
+}
+
+impl Coords {
+    fn of<L: Likelihood + ?Sized>(lik: &L) -> Coords {
+        let k = lik.param_names().len();
+        Coords {
+            positive: k.saturating_sub(lik.real_params()),
+        }
+    }
+    fn theta(&self, phi: &[f64]) -> Vec<f64> {
+        phi.iter()
+            .enumerate()
+            .map(|(i, p)| if i < self.positive { p.exp() } else { *p })
+            .collect()
+    }
+    fn phi(&self, theta: &[f64]) -> Vec<f64> {
+        theta
+            .iter()
+            .enumerate()
+            .map(|(i, t)| if i < self.positive { t.ln() } else { *t })
+            .collect()
+    }
+    /// dθ_i/dφ_i: θ_i for a positive parameter, 1 for a real one.
+    fn jacobian(&self, theta: &[f64]) -> Vec<f64> {
+        theta
+            .iter()
+            .enumerate()
+            .map(|(i, t)| if i < self.positive { *t } else { 1.0 })
+            .collect()
+    }
+    /// Whether θ is a valid start: finite, and positive where it must be.
+    fn valid(&self, theta: &[f64]) -> bool {
+        theta
+            .iter()
+            .enumerate()
+            .all(|(i, v)| v.is_finite() && (i >= self.positive || *v > 0.0))
+    }
 }
 
 /// Options for [`maximize`].
@@ -94,7 +152,7 @@ impl Default for FitOptions {
 /// the information matrix is not positive definite (then `standard_errors` are NaN).
 #[derive(Debug, Clone)]
 pub struct Fit {
-    pub names: &'static [&'static str],
+    pub names: Vec<String>,
     pub params: Vec<f64>,
     pub standard_errors: Vec<f64>,
     pub covariance: Option<Vec<Vec<f64>>>,
@@ -106,7 +164,7 @@ pub struct Fit {
     pub converged: bool,
     /// L-BFGS iterations of the winning start.
     pub iterations: u64,
-    /// Euclidean norm of the gradient of the mean log-likelihood in φ = ln θ at the optimum.
+    /// Euclidean norm of the gradient of the mean log-likelihood in φ at the optimum.
     pub gradient_norm: f64,
     /// Which optimiser produced the answer: "lbfgs" or "nelder-mead+lbfgs".
     pub method: &'static str,
@@ -136,6 +194,7 @@ pub enum FitError {
 struct Objective<'a, L: Likelihood + ?Sized> {
     lik: &'a L,
     scale: f64,
+    coords: Coords,
     last: std::cell::RefCell<Option<(Vec<f64>, Vec<f64>)>>,
 }
 
@@ -144,11 +203,12 @@ impl<'a, L: Likelihood + ?Sized> Objective<'a, L> {
         Objective {
             lik,
             scale,
+            coords: Coords::of(lik),
             last: std::cell::RefCell::new(None),
         }
     }
     fn cost_at(&self, phi: &[f64]) -> f64 {
-        let theta: Vec<f64> = phi.iter().map(|p| p.exp()).collect();
+        let theta = self.coords.theta(phi);
         let ll = if self.lik.has_analytic_gradient() {
             let (ll, g) = self.lik.value_and_gradient(&theta);
             *self.last.borrow_mut() = Some((phi.to_vec(), self.to_phi_gradient(&g, &theta)));
@@ -164,8 +224,8 @@ impl<'a, L: Likelihood + ?Sized> Objective<'a, L> {
     }
     fn to_phi_gradient(&self, g: &[f64], theta: &[f64]) -> Vec<f64> {
         g.iter()
-            .zip(theta)
-            .map(|(gi, ti)| -gi * ti * self.scale)
+            .zip(self.coords.jacobian(theta))
+            .map(|(gi, ji)| -gi * ji * self.scale)
             .collect()
     }
     fn grad_at(&self, phi: &[f64]) -> Vec<f64> {
@@ -174,7 +234,7 @@ impl<'a, L: Likelihood + ?Sized> Objective<'a, L> {
                 return g.clone();
             }
         }
-        let theta: Vec<f64> = phi.iter().map(|p| p.exp()).collect();
+        let theta = self.coords.theta(phi);
         let (_, g) = self.lik.value_and_gradient(&theta);
         self.to_phi_gradient(&g, &theta)
     }
@@ -253,6 +313,12 @@ impl<'a, L: Likelihood + ?Sized> Memo<'a, L> {
 impl<L: Likelihood + ?Sized> Likelihood for Memo<'_, L> {
     fn names(&self) -> &'static [&'static str] {
         self.lik.names()
+    }
+    fn param_names(&self) -> Vec<String> {
+        self.lik.param_names()
+    }
+    fn real_params(&self) -> usize {
+        self.lik.real_params()
     }
     fn log_likelihood(&self, theta: &[f64]) -> f64 {
         if let Some((v, _)) = self.find(theta) {
@@ -334,9 +400,11 @@ pub fn maximize<L: Likelihood + ?Sized>(lik: &L, opts: &FitOptions) -> Result<Fi
     if !opts.only_extra_starts || starts.is_empty() {
         starts.extend(lik.starts());
     }
+    let coords = Coords::of(lik);
+    let n_params = lik.param_names().len();
     let valid: Vec<&Vec<f64>> = starts
         .iter()
-        .filter(|s| s.iter().all(|v| *v > 0.0 && v.is_finite()))
+        .filter(|s| s.len() == n_params && coords.valid(s))
         .collect();
     let tried = valid.len();
     // Starts are independent: run them on as many threads as there are cores, then keep the
@@ -351,7 +419,7 @@ pub fn maximize<L: Likelihood + ?Sized>(lik: &L, opts: &FitOptions) -> Result<Fi
     let run_start = |s: &Vec<f64>| -> Option<Candidate> {
         let memo = Memo::new(lik);
         let obj = Objective::new(&memo, 1.0 / n.max(1.0));
-        let phi0: Vec<f64> = s.iter().map(|v| v.ln()).collect();
+        let phi0 = coords.phi(s);
         if !obj.cost_at(&phi0).is_finite() {
             return None;
         }
@@ -365,7 +433,7 @@ pub fn maximize<L: Likelihood + ?Sized>(lik: &L, opts: &FitOptions) -> Result<Fi
                 }
             }
         };
-        let theta: Vec<f64> = phi.iter().map(|p| p.exp()).collect();
+        let theta = coords.theta(&phi);
         let (_, grad) = memo.value_and_gradient(&theta);
         let ll = memo.log_likelihood(&theta);
         Some(Candidate {
@@ -401,7 +469,7 @@ pub fn maximize<L: Likelihood + ?Sized>(lik: &L, opts: &FitOptions) -> Result<Fi
     let best = best.ok_or_else(|| {
         FitError::NoFiniteStart(format!("{} starting points tried", starts.len()))
     })?;
-    let theta: Vec<f64> = best.phi.iter().map(|p| p.exp()).collect();
+    let theta = coords.theta(&best.phi);
     let gradient_norm = norm(&obj.to_phi_gradient(&best.grad, &theta));
     let ll = best.ll;
     let k = theta.len() as f64;
@@ -415,7 +483,7 @@ pub fn maximize<L: Likelihood + ?Sized>(lik: &L, opts: &FitOptions) -> Result<Fi
         None => vec![f64::NAN; theta.len()],
     };
     Ok(Fit {
-        names: lik.names(),
+        names: lik.param_names(),
         params: theta,
         standard_errors,
         covariance,
@@ -431,9 +499,10 @@ pub fn maximize<L: Likelihood + ?Sized>(lik: &L, opts: &FitOptions) -> Result<Fi
     })
 }
 
-/// Inverse observed information in θ, from the Hessian in φ = ln θ: Cov(θ) = D H_φ⁻¹ D with
-/// D = diag(θ). H_φ = D H_θ D + diag(θ ∘ ∇_θ ll) from the model's analytic Hessian when it has
-/// one ([`Likelihood::hessian`]), else by central differences of the gradient
+/// Inverse observed information in θ, from the Hessian in φ (φ = ln θ for positive
+/// parameters, θ itself for real ones): Cov(θ) = D H_φ⁻¹ D with D = diag(dθ/dφ).
+/// H_φ = D H_θ D + diag(∂²θ/∂φ² ∘ ∇_θ ll) from the model's analytic Hessian when it has one
+/// ([`Likelihood::hessian`]), else by central differences of the gradient
 /// ([`numeric_observed_covariance`]).
 pub fn observed_covariance<L: Likelihood + ?Sized>(
     lik: &L,
@@ -452,33 +521,44 @@ fn covariance_at<L: Likelihood + ?Sized>(
     let Some(h_theta) = lik.hessian(theta) else {
         return numeric_observed_covariance(lik, theta);
     };
+    let coords = Coords::of(lik);
+    let d = coords.jacobian(theta);
     let k = theta.len();
     let hess: Vec<Vec<f64>> = (0..k)
         .map(|i| {
             (0..k)
                 .map(|j| {
-                    let diag = if i == j { theta[i] * g[i] } else { 0.0 };
-                    theta[i] * h_theta[i][j] * theta[j] + diag
+                    // ∂²θ/∂φ² is θ for a positive parameter, 0 for a real one.
+                    let diag = if i == j && i < coords.positive {
+                        theta[i] * g[i]
+                    } else {
+                        0.0
+                    };
+                    d[i] * h_theta[i][j] * d[j] + diag
                 })
                 .collect()
         })
         .collect();
-    covariance_from_phi_hessian(&hess, theta)
+    covariance_from_phi_hessian(&hess, &d)
 }
 
-/// [`observed_covariance`] with the Hessian in φ = ln θ by central differences of the gradient
-/// in φ (the gradient term vanishes at the optimum), whatever the model provides.
+/// [`observed_covariance`] with the Hessian in φ by central differences of the gradient in φ
+/// (the gradient term vanishes at the optimum), whatever the model provides.
 pub fn numeric_observed_covariance<L: Likelihood + ?Sized>(
     lik: &L,
     theta: &[f64],
 ) -> Option<Vec<Vec<f64>>> {
+    let coords = Coords::of(lik);
     let k = theta.len();
     let grad_phi = |phi: &[f64]| -> Vec<f64> {
-        let t: Vec<f64> = phi.iter().map(|p| p.exp()).collect();
+        let t = coords.theta(phi);
         let (_, g) = lik.value_and_gradient(&t);
-        g.iter().zip(&t).map(|(gi, ti)| gi * ti).collect()
+        g.iter()
+            .zip(coords.jacobian(&t))
+            .map(|(gi, di)| gi * di)
+            .collect()
     };
-    let phi: Vec<f64> = theta.iter().map(|t| t.ln()).collect();
+    let phi = coords.phi(theta);
     let h = 1e-4;
     let mut hess = vec![vec![0.0; k]; k];
     for j in 0..k {
@@ -492,13 +572,13 @@ pub fn numeric_observed_covariance<L: Likelihood + ?Sized>(
             hess[i][j] = (gu[i] - gd[i]) / (2.0 * h);
         }
     }
-    covariance_from_phi_hessian(&hess, theta)
+    covariance_from_phi_hessian(&hess, &coords.jacobian(theta))
 }
 
-/// Cov(θ) = D (−H_φ)⁻¹ D from the Hessian in φ (symmetrised), `None` unless −H_φ is positive
-/// definite.
-fn covariance_from_phi_hessian(hess: &[Vec<f64>], theta: &[f64]) -> Option<Vec<Vec<f64>>> {
-    let k = theta.len();
+/// Cov(θ) = D (−H_φ)⁻¹ D from the Hessian in φ (symmetrised) and D = diag(dθ/dφ), `None`
+/// unless −H_φ is positive definite.
+fn covariance_from_phi_hessian(hess: &[Vec<f64>], d: &[f64]) -> Option<Vec<Vec<f64>>> {
+    let k = d.len();
     // Observed information in φ: −H, symmetrised.
     let mut info = vec![vec![0.0; k]; k];
     for i in 0..k {
@@ -509,7 +589,7 @@ fn covariance_from_phi_hessian(hess: &[Vec<f64>], theta: &[f64]) -> Option<Vec<V
     let inv = invert_spd(&info)?;
     Some(
         (0..k)
-            .map(|i| (0..k).map(|j| theta[i] * inv[i][j] * theta[j]).collect())
+            .map(|i| (0..k).map(|j| d[i] * inv[i][j] * d[j]).collect())
             .collect(),
     )
 }

@@ -68,6 +68,7 @@ const STREAM_SBG: u64 = 0x0073_6267;
 const STREAM_SPEND: u64 = 0x7370_656e;
 const STREAM_AGES: u64 = 0x6167_6573;
 const STREAM_GGOM: u64 = 0x6767_6f6d;
+const STREAM_PARETO_COR: u64 = 0x7063_6f72;
 
 fn splitmix64(mut z: u64) -> u64 {
     z = z.wrapping_add(0x9e37_79b9_7f4a_7c15);
@@ -308,21 +309,162 @@ fn simulate_bg_family(
         .enumerate()
         .map(|(i, &ti)| {
             let mut rng = customer_rng(seed, stream, i);
-            let lambda = rate.sample(&mut rng);
-            let p = dropout.sample(&mut rng);
-            // Number of purchases survived before the one after which she drops out:
-            // P(G = g) = p (1 − p)^g. BG/NBD counts only repeat purchases (die after repeat
-            // purchase G + 1); MBG/NBD also the first (die after repeat purchase G, G = 0
-            // meaning right after the first purchase).
-            let g = geometric(&mut rng, p, i)?;
-            let max_repeat = if dropout_at_first {
-                g
-            } else {
-                g.saturating_add(1)
-            };
-            bg_customer(&mut rng, lambda, max_repeat, ti, horizon, i)
+            bg_family_customer(&mut rng, &rate, &dropout, ti, horizon, i, dropout_at_first)
         })
         .collect()
+}
+
+/// One BG/NBD or MBG/NBD customer drawn from the given mixing distributions.
+fn bg_family_customer(
+    rng: &mut StdRng,
+    rate: &Gamma<f64>,
+    dropout: &Beta<f64>,
+    t: f64,
+    horizon: f64,
+    row: usize,
+    dropout_at_first: bool,
+) -> Result<SimulatedCustomer, SimulationError> {
+    let lambda = rate.sample(rng);
+    let p = dropout.sample(rng);
+    // Number of purchases survived before the one after which she drops out:
+    // P(G = g) = p (1 − p)^g. BG/NBD counts only repeat purchases (die after repeat
+    // purchase G + 1); MBG/NBD also the first (die after repeat purchase G, G = 0
+    // meaning right after the first purchase).
+    let g = geometric(rng, p, row)?;
+    let max_repeat = if dropout_at_first {
+        g
+    } else {
+        g.saturating_add(1)
+    };
+    bg_customer(rng, lambda, max_repeat, t, horizon, row)
+}
+
+/// [`simulate_bgnbd_holdout`] with parameters that differ by customer (covariate models):
+/// customer `i` draws from BG/NBD with `params[i]` = (r, α, a, b). With the same parameters
+/// for everyone it gives exactly [`simulate_bgnbd_holdout`]'s customers.
+pub fn simulate_bgnbd_each(
+    params: &[[f64; 4]],
+    t: &[f64],
+    horizon: f64,
+    seed: u64,
+) -> Result<Vec<SimulatedCustomer>, SimulationError> {
+    check_lengths(params.len(), t.len())?;
+    check_ages(t)?;
+    check_horizon(horizon)?;
+    t.iter()
+        .zip(params)
+        .enumerate()
+        .map(|(i, (&ti, &[r, alpha, a, b]))| {
+            let rate = gamma_rate("r", r, "alpha", alpha)?;
+            let dropout = beta("a", a, "b", b)?;
+            let mut rng = customer_rng(seed, STREAM_BGNBD, i);
+            bg_family_customer(&mut rng, &rate, &dropout, ti, horizon, i, false)
+        })
+        .collect()
+}
+
+/// [`simulate_paretonbd_holdout`] with parameters that differ by customer (covariate models):
+/// customer `i` draws from Pareto/NBD with `params[i]` = (r, α, s, β). With the same
+/// parameters for everyone it gives exactly [`simulate_paretonbd_holdout`]'s customers.
+pub fn simulate_paretonbd_each(
+    params: &[[f64; 4]],
+    t: &[f64],
+    horizon: f64,
+    seed: u64,
+) -> Result<Vec<SimulatedCustomer>, SimulationError> {
+    check_lengths(params.len(), t.len())?;
+    check_ages(t)?;
+    check_horizon(horizon)?;
+    t.iter()
+        .zip(params)
+        .enumerate()
+        .map(|(i, (&ti, &[r, alpha, s, beta]))| {
+            let rate = gamma_rate("r", r, "alpha", alpha)?;
+            let death = gamma_rate("s", s, "beta", beta)?;
+            let mut rng = customer_rng(seed, STREAM_PARETO, i);
+            pareto_customer(&mut rng, &rate, &death, ti, horizon, i)
+        })
+        .collect()
+}
+
+/// Draw a Pareto/NBD population whose purchase and dropout rates are correlated through a
+/// Sarmanov density with coefficient ω (see [`crate::paretonbd_cor`]): (λ, μ) drawn from the
+/// independent gammas and accepted with probability [1 + ω(e^{−λ} − L₁)(e^{−μ} − L₂)] / M,
+/// M the largest value of that bracket (rejection sampling; at least half the draws are
+/// accepted). Then as [`simulate_paretonbd_holdout`].
+#[allow(clippy::too_many_arguments)]
+pub fn simulate_paretonbd_correlated(
+    r: f64,
+    alpha: f64,
+    s: f64,
+    beta: f64,
+    omega: f64,
+    t: &[f64],
+    horizon: f64,
+    seed: u64,
+) -> Result<Vec<SimulatedCustomer>, SimulationError> {
+    let rate = gamma_rate("r", r, "alpha", alpha)?;
+    let death = gamma_rate("s", s, "beta", beta)?;
+    check_ages(t)?;
+    check_horizon(horizon)?;
+    let (lo, hi) = crate::paretonbd_cor::omega_bounds(r, alpha, s, beta);
+    if !(omega >= lo && omega <= hi) {
+        return Err(SimulationError::Parameter {
+            name: "omega",
+            value: omega,
+            reason: "outside the bounds that keep the Sarmanov density non-negative",
+        });
+    }
+    let l1 = (-r * (1.0 / alpha).ln_1p()).exp();
+    let l2 = (-s * (1.0 / beta).ln_1p()).exp();
+    let top = if omega >= 0.0 {
+        1.0 + omega * ((1.0 - l1) * (1.0 - l2)).max(l1 * l2)
+    } else {
+        1.0 - omega * (l1 * (1.0 - l2)).max((1.0 - l1) * l2)
+    };
+    t.iter()
+        .enumerate()
+        .map(|(i, &ti)| {
+            let mut rng = customer_rng(seed, STREAM_PARETO_COR, i);
+            let (lambda, mu) = loop {
+                let lambda = rate.sample(&mut rng);
+                let mu = death.sample(&mut rng);
+                let accept = (1.0 + omega * ((-lambda).exp() - l1) * ((-mu).exp() - l2)) / top;
+                if rng.random::<f64>() < accept {
+                    break (lambda, mu);
+                }
+            };
+            let e: f64 = Exp1.sample(&mut rng);
+            lifetime_customer(&mut rng, lambda, e / mu, ti, horizon, i)
+        })
+        .collect()
+}
+
+fn check_lengths(params: usize, t: usize) -> Result<(), SimulationError> {
+    if params == t {
+        Ok(())
+    } else {
+        Err(SimulationError::Numerical {
+            row: params.min(t),
+            reason: format!("{params} parameter sets for {t} customers"),
+        })
+    }
+}
+
+/// One Pareto/NBD customer drawn from the given mixing distributions.
+fn pareto_customer(
+    rng: &mut StdRng,
+    rate: &Gamma<f64>,
+    death: &Gamma<f64>,
+    t: f64,
+    horizon: f64,
+    row: usize,
+) -> Result<SimulatedCustomer, SimulationError> {
+    let lambda = rate.sample(rng);
+    let mu = death.sample(rng);
+    let e: f64 = Exp1.sample(rng);
+    let tau = e / mu; // +∞ when μ underflows to 0: she never dies.
+    lifetime_customer(rng, lambda, tau, t, horizon, row)
 }
 
 /// Draw a BG/NBD population (Fader, Hardie & Lee 2005, "Counting your customers the easy
@@ -405,11 +547,7 @@ pub fn simulate_paretonbd_holdout(
         .enumerate()
         .map(|(i, &ti)| {
             let mut rng = customer_rng(seed, STREAM_PARETO, i);
-            let lambda = rate.sample(&mut rng);
-            let mu = death.sample(&mut rng);
-            let e: f64 = Exp1.sample(&mut rng);
-            let tau = e / mu; // +∞ when μ underflows to 0: she never dies.
-            lifetime_customer(&mut rng, lambda, tau, ti, horizon, i)
+            pareto_customer(&mut rng, &rate, &death, ti, horizon, i)
         })
         .collect()
 }
@@ -713,6 +851,25 @@ mod tests {
     use super::*;
     use crate::data::Rfm;
     use crate::special::ln_beta;
+
+    #[test]
+    fn per_customer_simulators_equal_the_population_ones_at_equal_parameters() {
+        let t: Vec<f64> = (0..500).map(|i| 10.0 + (i % 70) as f64).collect();
+        let p = [0.6, 8.0, 0.7, 2.5];
+        let each = vec![p; t.len()];
+        assert_eq!(
+            simulate_bgnbd_each(&each, &t, 26.0, 9).unwrap(),
+            simulate_bgnbd_holdout(p[0], p[1], p[2], p[3], &t, 26.0, 9).unwrap()
+        );
+        assert_eq!(
+            simulate_paretonbd_each(&each, &t, 26.0, 9).unwrap(),
+            simulate_paretonbd_holdout(p[0], p[1], p[2], p[3], &t, 26.0, 9).unwrap()
+        );
+        assert!(simulate_paretonbd_each(&each[1..], &t, 26.0, 9).is_err());
+        let mut bad = each.clone();
+        bad[3][1] = -1.0;
+        assert!(simulate_bgnbd_each(&bad, &t, 26.0, 9).is_err());
+    }
 
     use crate::special::hyp2f1;
 

@@ -1,6 +1,7 @@
 //! `tenure fit MODEL --input FILE`: maximum-likelihood fit, printed as a table or one JSON
 //! object, optionally saved as a model file for `tenure predict`.
 
+use crate::covariate_cli::{self, CovFitted, CovariateArgs};
 use crate::error::CliError;
 use crate::inputs::{self, data_error};
 use crate::log_input::{self, LogArgs};
@@ -113,6 +114,9 @@ pub struct FitArgs {
     /// Fitting straight from a Parquet transaction log (bgnbd, paretonbd, mbgnbd).
     #[command(flatten)]
     pub log: LogArgs,
+    /// Time-invariant covariates (bgnbd, paretonbd; summary files).
+    #[command(flatten)]
+    pub cov: CovariateArgs,
 }
 
 /// A finished fit with what the reports need.
@@ -130,6 +134,8 @@ pub struct Fitted {
     /// Milliseconds from the parsed rows to the finished fit: validation, grouping,
     /// optimisation and standard errors (not reading, not writing, not releasing the rows).
     pub fit_ms: f64,
+    /// A fit with covariates (`--covariates`): `fit` is then its fit, names and all.
+    pub covariates: Option<CovFitted>,
 }
 
 fn model_err(path: &Path, rows: &[tenure_engine::SummaryRow], e: ModelError) -> CliError {
@@ -162,6 +168,20 @@ pub fn fit_file(a: &FitArgs) -> Result<Fitted, CliError> {
             path.display(),
             a.model.name()
         )));
+    }
+    if let Some(cov) = &a.cov.covariates {
+        if !matches!(a.model, ModelKind::Bgnbd | ModelKind::Paretonbd) || log_input::is_log(path) {
+            return Err(CliError::input(format!(
+                "--covariates {}: covariate fits are for bgnbd and paretonbd on a summary file",
+                cov.display()
+            )));
+        }
+        return fit_with_covariates(a, cov);
+    }
+    if !a.cov.trans.is_empty() || !a.cov.life.is_empty() || !a.cov.constrain.is_empty() {
+        return Err(CliError::input(
+            "--trans, --life and --constrain name columns of the --covariates file",
+        ));
     }
     match a.model {
         ModelKind::Bgnbd | ModelKind::Paretonbd | ModelKind::Mbgnbd if log_input::is_log(path) => {
@@ -198,6 +218,7 @@ pub fn fit_file(a: &FitArgs) -> Result<Fitted, CliError> {
                 data: Some(data),
                 read_ms,
                 fit_ms,
+                covariates: None,
             })
         }
         ModelKind::Bgbb => {
@@ -228,6 +249,7 @@ pub fn fit_file(a: &FitArgs) -> Result<Fitted, CliError> {
                 data: None,
                 read_ms,
                 fit_ms,
+                covariates: None,
             })
         }
         ModelKind::Gammagamma => {
@@ -274,10 +296,39 @@ pub fn fit_file(a: &FitArgs) -> Result<Fitted, CliError> {
                 data: None,
                 read_ms,
                 fit_ms,
+                covariates: None,
             })
         }
         ModelKind::Sbg => fit_sbg_file(a),
     }
+}
+
+/// A BG/NBD or Pareto/NBD fit with covariates from `--covariates`.
+fn fit_with_covariates(a: &FitArgs, cov: &Path) -> Result<Fitted, CliError> {
+    let path = a.input.as_path();
+    let unit = rfm_unit(a)?;
+    let t0 = Instant::now();
+    let rows = inputs::summaries(path)?;
+    let read_ms = ms_since(t0);
+    let t_fit = Instant::now();
+    let model = match a.model {
+        ModelKind::Bgnbd => tenure_models::covariates::CovariateModel::BgNbd,
+        _ => tenure_models::covariates::CovariateModel::ParetoNbd,
+    };
+    let c = covariate_cli::fit(model, path, &rows, &a.cov, cov)?;
+    let fit_ms = ms_since(t_fit);
+    Ok(Fitted {
+        kind: a.model,
+        fit: c.fit.fit.clone(),
+        rows: rows.len(),
+        distinct: c.distinct,
+        time_unit: Some(unit.name().to_string()),
+        extra: vec![("covariates".into(), cov.display().to_string())],
+        data: None,
+        read_ms,
+        fit_ms,
+        covariates: Some(c),
+    })
 }
 
 /// Fit a recency-frequency model (BG/NBD, Pareto/NBD, or MBG/NBD for any other kind).
@@ -360,6 +411,7 @@ fn fit_log(a: &FitArgs, opts: &FitOptions) -> Result<Fitted, CliError> {
         data: None,
         read_ms,
         fit_ms,
+        covariates: None,
     })
 }
 
@@ -388,6 +440,7 @@ fn fit_sbg_file(a: &FitArgs) -> Result<Fitted, CliError> {
             data: None,
             read_ms,
             fit_ms,
+            covariates: None,
         });
     }
     let column = match &a.column {
@@ -431,6 +484,7 @@ fn fit_sbg_file(a: &FitArgs) -> Result<Fitted, CliError> {
         data: None,
         read_ms,
         fit_ms,
+        covariates: None,
     })
 }
 
@@ -448,10 +502,15 @@ pub fn run(a: FitArgs) -> Result<(), CliError> {
     let fitted = fit_file(&a)?;
     let fit_ms = fitted.fit_ms;
     let boot = match a.bootstrap {
+        Some(_) if fitted.covariates.is_some() => {
+            return Err(CliError::input(
+                "--bootstrap is not available for covariate fits yet: their intervals come from the observed information",
+            ))
+        }
         Some(n) => Some(run_bootstrap(&a, &fitted, n)?),
         None => None,
     };
-    let file = ModelFile::from_fit(
+    let mut file = ModelFile::from_fit(
         fitted.kind.name(),
         &fitted.fit,
         fitted.time_unit.as_deref(),
@@ -461,6 +520,7 @@ pub fn run(a: FitArgs) -> Result<(), CliError> {
             distinct_rows: fitted.distinct,
         },
     );
+    file.covariates = fitted.covariates.as_ref().map(|c| c.section.clone());
     if let Some(out) = &a.output {
         let text = serde_json::to_string_pretty(&file)
             .map_err(|e| CliError::failure(format!("serialising the model: {e}")))?;
@@ -483,6 +543,9 @@ pub fn run(a: FitArgs) -> Result<(), CliError> {
         }
         Format::Table => {
             print!("{}", render_fit(&fitted, &a, fit_ms));
+            if let Some(c) = &fitted.covariates {
+                print!("{}", covariate_cli::render(c));
+            }
             if let Some(b) = &boot {
                 print!("{}", b.table(&fitted.fit, a.level));
             }
@@ -506,8 +569,12 @@ fn render_fit(f: &Fitted, a: &FitArgs, fit_ms: f64) -> String {
     let mut t = Table::new(&["parameter", "estimate", "std. error", &lo, &hi]);
     for (i, name) in fit.names.iter().enumerate() {
         let (v, se) = (fit.params[i], fit.standard_errors[i]);
-        // Intervals on the log scale (parameters are positive), as the fit is in log-parameters.
-        let (l, h) = if se.is_finite() && v > 0.0 {
+        // Intervals on the log scale for the positive parameters, as the fit is in
+        // log-parameters; linear for covariate coefficients (after the four base parameters).
+        let coefficient = f.covariates.is_some() && i >= 4;
+        let (l, h) = if coefficient && se.is_finite() {
+            (v - z * se, v + z * se)
+        } else if se.is_finite() && v > 0.0 {
             let s = se / v;
             (v * (-z * s).exp(), v * (z * s).exp())
         } else {

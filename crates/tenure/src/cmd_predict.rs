@@ -99,6 +99,11 @@ pub struct PredictArgs {
     /// Scoring straight from a Parquet transaction log (bgnbd, paretonbd, mbgnbd).
     #[command(flatten)]
     pub log: LogArgs,
+    /// The customers' covariates (CSV with customer_id), for a model fitted with
+    /// `--covariates`: each customer is scored with her own parameters. Columns are encoded
+    /// as at fitting time (stored in the model file).
+    #[arg(long, value_name = "FILE")]
+    pub covariates: Option<PathBuf>,
 }
 
 /// One prediction for every customer, in input order: the point and, with intervals, the
@@ -125,6 +130,22 @@ impl Column {
             },
             upper: if intervals {
                 pick(|e| e.upper)
+            } else {
+                Vec::new()
+            },
+        }
+    }
+    /// A column from one estimate per customer.
+    fn from_estimates(e: impl Iterator<Item = Estimate> + Clone, intervals: bool) -> Column {
+        Column {
+            value: e.clone().map(|e| e.value).collect(),
+            lower: if intervals {
+                e.clone().map(|e| e.lower).collect()
+            } else {
+                Vec::new()
+            },
+            upper: if intervals {
+                e.map(|e| e.upper).collect()
             } else {
                 Vec::new()
             },
@@ -157,6 +178,23 @@ struct Scores {
 }
 
 impl Scores {
+    /// No customers, no optional columns (a base for struct update).
+    fn empty() -> Scores {
+        let none = || Column {
+            value: Vec::new(),
+            lower: Vec::new(),
+            upper: Vec::new(),
+        };
+        Scores {
+            p_alive: none(),
+            expected: none(),
+            spend: None,
+            clv: None,
+            boot: None,
+            alive_at: None,
+            pmf: None,
+        }
+    }
     fn len(&self) -> usize {
         self.p_alive.value.len()
     }
@@ -276,6 +314,15 @@ pub fn run(a: PredictArgs) -> Result<(), CliError> {
             a.level
         )));
     }
+    if let Some(section) = &mf.covariates {
+        return predict_covariates(&a, &mf, section, unit, &horizon, t_read);
+    }
+    if a.covariates.is_some() {
+        return Err(CliError::input(format!(
+            "--covariates: {} was fitted without covariates",
+            a.model.display()
+        )));
+    }
     if log_input::is_log(&a.input) {
         return predict_log(&a, &mf, kind, unit, &horizon);
     }
@@ -375,6 +422,70 @@ pub fn run(a: PredictArgs) -> Result<(), CliError> {
         unit,
         &horizon,
         rate.as_ref(),
+        &rows,
+        &scores,
+        [read_ms, score_ms, write_ms],
+    );
+    Ok(())
+}
+
+/// Score a summary file with a covariate model (`tenure fit --covariates`): P(alive) and
+/// expected purchases with delta-method intervals over every parameter. No spend, bootstrap,
+/// P(alive at horizon) or purchase distribution yet.
+fn predict_covariates(
+    a: &PredictArgs,
+    mf: &ModelFile,
+    section: &crate::covariate_cli::CovariateSection,
+    unit: TimeUnit,
+    horizon: &Duration,
+    t_read: Instant,
+) -> Result<(), CliError> {
+    let Some(cov_path) = &a.covariates else {
+        return Err(CliError::input(format!(
+            "{} was fitted with covariates: give the customers' covariates with --covariates FILE",
+            a.model.display()
+        )));
+    };
+    if a.spend.is_some()
+        || a.bootstrap.is_some()
+        || a.alive_at_horizon
+        || a.purchase_pmf.is_some()
+        || log_input::is_log(&a.input)
+    {
+        return Err(CliError::input(
+            "a covariate model scores a summary file with P(alive) and expected purchases; --spend, --bootstrap, --alive-at-horizon, --purchase-pmf and Parquet logs are not available with it yet",
+        ));
+    }
+    let rows = inputs::summaries(&a.input)?;
+    let read_ms = t_read.elapsed().as_secs_f64() * 1000.0;
+    let t_score = Instant::now();
+    let intervals = !a.no_intervals && mf.covariance.is_some();
+    let scored = crate::covariate_cli::score(
+        &a.model,
+        mf,
+        section,
+        &a.input,
+        &rows,
+        cov_path,
+        horizon.in_unit(unit),
+        a.level,
+        intervals,
+    )?;
+    let scores = Scores {
+        p_alive: Column::from_estimates(scored.iter().map(|s| s.p_alive), intervals),
+        expected: Column::from_estimates(scored.iter().map(|s| s.expected), intervals),
+        ..Scores::empty()
+    };
+    let score_ms = t_score.elapsed().as_secs_f64() * 1000.0;
+    let t_write = Instant::now();
+    write_atomically(&a.output, render_csv(&rows, &scores, intervals).as_bytes())?;
+    let write_ms = t_write.elapsed().as_secs_f64() * 1000.0;
+    report(
+        a,
+        &format!("{} with covariates", mf.model),
+        unit,
+        horizon,
+        None,
         &rows,
         &scores,
         [read_ms, score_ms, write_ms],

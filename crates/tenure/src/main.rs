@@ -15,6 +15,7 @@ mod cmd_report;
 mod cmd_serve;
 mod cmd_summarize;
 mod cmd_validate;
+mod covariate_cli;
 mod demo;
 mod demo_models;
 mod error;

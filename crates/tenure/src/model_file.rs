@@ -27,6 +27,10 @@ pub struct ModelFile {
     pub optimizer: OptimizerReport,
     pub input: InputReport,
     pub tenure_version: String,
+    /// Present for a model fitted with covariates (`tenure fit --covariates`): how they were
+    /// encoded and which process each enters; `params` then also holds the coefficients.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub covariates: Option<crate::covariate_cli::CovariateSection>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -82,6 +86,7 @@ impl ModelFile {
             },
             input,
             tenure_version: env!("CARGO_PKG_VERSION").to_string(),
+            covariates: None,
         }
     }
 
