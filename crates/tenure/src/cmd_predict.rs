@@ -460,17 +460,8 @@ fn predict_covariates(
     let read_ms = t_read.elapsed().as_secs_f64() * 1000.0;
     let t_score = Instant::now();
     let intervals = !a.no_intervals && mf.covariance.is_some();
-    let scored = crate::covariate_cli::score(
-        &a.model,
-        mf,
-        section,
-        &a.input,
-        &rows,
-        cov_path,
-        horizon.in_unit(unit),
-        a.level,
-        intervals,
-    )?;
+    let scored =
+        crate::covariate_cli::score(a, mf, section, &rows, cov_path, horizon.in_unit(unit))?;
     let scores = Scores {
         p_alive: Column::from_estimates(scored.iter().map(|s| s.p_alive), intervals),
         expected: Column::from_estimates(scored.iter().map(|s| s.expected), intervals),

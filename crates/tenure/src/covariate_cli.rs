@@ -506,16 +506,15 @@ pub struct CovScore {
 /// Score every summary row with a covariate model: each customer's own parameters from her
 /// covariates, delta-method intervals over all parameters (base and coefficients).
 pub fn score(
-    model_path: &Path,
+    a: &crate::cmd_predict::PredictArgs,
     mf: &ModelFile,
     s: &CovariateSection,
-    summary: &Path,
     rows: &[SummaryRow],
     cov_path: &Path,
     horizon: f64,
-    level: f64,
-    intervals: bool,
 ) -> Result<Vec<CovScore>, CliError> {
+    let (model_path, summary, level) = (a.model.as_path(), a.input.as_path(), a.level);
+    let intervals = !a.no_intervals && mf.covariance.is_some();
     let (params, design) = from_section(model_path, mf, s)?;
     let file = CovFile::read(cov_path)?;
     let joined = file.for_rows(summary, rows)?;
