@@ -121,7 +121,7 @@ impl GGomNbdParams {
 
 /// Nodes and weights of the n-point Gauss–Legendre rule on [−1, 1] (Newton's method on the
 /// Legendre polynomial from Chebyshev guesses; accurate to rounding for n ≤ 100).
-fn gauss_legendre(n: usize) -> Vec<(f64, f64)> {
+pub(crate) fn gauss_legendre(n: usize) -> Vec<(f64, f64)> {
     let mut out = Vec::with_capacity(n);
     for i in 0..n {
         let mut x = (std::f64::consts::PI * (i as f64 + 0.75) / (n as f64 + 0.5)).cos();

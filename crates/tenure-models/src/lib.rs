@@ -19,6 +19,7 @@ pub mod mbgnbd;
 pub mod nextpurchase;
 pub mod paretonbd;
 pub mod paretonbd_cor;
+pub mod paretonbd_dyncov;
 pub mod rfm;
 pub mod sbg;
 pub mod simulate;

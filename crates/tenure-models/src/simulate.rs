@@ -69,6 +69,7 @@ const STREAM_SPEND: u64 = 0x7370_656e;
 const STREAM_AGES: u64 = 0x6167_6573;
 const STREAM_GGOM: u64 = 0x6767_6f6d;
 const STREAM_PARETO_COR: u64 = 0x7063_6f72;
+const STREAM_PARETO_DYN: u64 = 0x7064_796e;
 
 fn splitmix64(mut z: u64) -> u64 {
     z = z.wrapping_add(0x9e37_79b9_7f4a_7c15);
@@ -436,6 +437,123 @@ pub fn simulate_paretonbd_correlated(
             };
             let e: f64 = Exp1.sample(&mut rng);
             lifetime_customer(&mut rng, lambda, e / mu, ti, horizon, i)
+        })
+        .collect()
+}
+
+/// Draw a Pareto/NBD population with time-varying covariates (see
+/// [`crate::paretonbd_dyncov`]): customer i is born at calendar time `births[i]` and observed
+/// for `t[i]`; she buys at rate λ e^{γ_trans'z(u)} and dies at rate μ e^{γ_life'z(u)}. In the
+/// customer's cumulative clocks A and B the processes are homogeneous, so her death is
+/// B⁻¹(E/μ) and her purchases are A⁻¹ of uniform points in (0, A(end)], N ~ Poisson(λ A(end)).
+/// Returns each customer's row (with the covariate sums at her repeat purchases) and whether
+/// she is alive at T.
+#[allow(clippy::too_many_arguments)]
+pub fn simulate_paretonbd_dyncov(
+    r: f64,
+    alpha: f64,
+    s: f64,
+    beta: f64,
+    gamma_trans: &[f64],
+    gamma_life: &[f64],
+    grid: &crate::paretonbd_dyncov::TimeGrid,
+    births: &[f64],
+    t: &[f64],
+    seed: u64,
+) -> Result<Vec<(crate::paretonbd_dyncov::DynRow, bool)>, SimulationError> {
+    let rate = gamma_rate("r", r, "alpha", alpha)?;
+    let death = gamma_rate("s", s, "beta", beta)?;
+    check_ages(t)?;
+    check_lengths(births.len(), t.len())?;
+    births
+        .iter()
+        .zip(t)
+        .enumerate()
+        .map(|(i, (&birth, &ti))| {
+            if birth < grid.origin || birth + ti > grid.end() {
+                return Err(SimulationError::Numerical {
+                    row: i,
+                    reason: "the observation period is outside the covariate grid".into(),
+                });
+            }
+            // The customer's pieces: (start τ, A at start, B at start, A-rate, B-rate, period).
+            let mut pieces: Vec<(f64, f64, f64, f64, f64, usize)> = Vec::new();
+            let (mut tau, mut a, mut b) = (0.0, 0.0, 0.0);
+            while tau < ti {
+                let p = grid.period(birth + tau);
+                let end = (grid.origin + grid.step * (p + 1) as f64 - birth).min(ti);
+                let end = if end <= tau { ti } else { end };
+                let dot = |g: &[f64], z: &[f64]| g.iter().zip(z).map(|(g, z)| g * z).sum::<f64>();
+                let (ct, cl) = (
+                    dot(gamma_trans, &grid.trans[p]).exp(),
+                    dot(gamma_life, &grid.life[p]).exp(),
+                );
+                pieces.push((tau, a, b, ct, cl, p));
+                a += ct * (end - tau);
+                b += cl * (end - tau);
+                tau = end;
+            }
+            let (a_end, b_end) = (a, b);
+            let mut rng = customer_rng(seed, STREAM_PARETO_DYN, i);
+            let lambda = rate.sample(&mut rng);
+            let mu = death.sample(&mut rng);
+            let e: f64 = Exp1.sample(&mut rng);
+            let hazard = e / mu;
+            // τ where the clock (A or B, `which`) reaches `level`, and that piece.
+            let inverse = |level: f64, which: usize| -> (f64, usize) {
+                let k = pieces
+                    .iter()
+                    .rposition(|pc| {
+                        if which == 0 {
+                            pc.1 <= level
+                        } else {
+                            pc.2 <= level
+                        }
+                    })
+                    .unwrap_or(0);
+                let pc = pieces[k];
+                let (start, c) = if which == 0 {
+                    (pc.1, pc.3)
+                } else {
+                    (pc.2, pc.4)
+                };
+                (pc.0 + (level - start) / c, pc.5)
+            };
+            let alive = hazard >= b_end;
+            let end = if alive {
+                ti
+            } else {
+                inverse(hazard, 1).0.min(ti)
+            };
+            let a_at_end = if alive {
+                a_end
+            } else {
+                let k = pieces.iter().rposition(|pc| pc.0 <= end).unwrap_or(0);
+                pieces[k].1 + pieces[k].3 * (end - pieces[k].0)
+            };
+            let n = poisson(&mut rng, lambda * a_at_end, i)?;
+            let mut sums = vec![0.0; gamma_trans.len()];
+            let mut t_x: f64 = 0.0;
+            for _ in 0..n {
+                let level = unit_open0(&mut rng) * a_at_end;
+                let (time, p) = inverse(level, 0);
+                t_x = t_x.max(time.min(end));
+                for (sj, z) in sums.iter_mut().zip(&grid.trans[p]) {
+                    *sj += z;
+                }
+            }
+            Ok((
+                crate::paretonbd_dyncov::DynRow {
+                    birth,
+                    rfm: RfmRow {
+                        x: n as f64,
+                        t_x,
+                        t: ti,
+                    },
+                    purchase_sums: sums,
+                },
+                alive,
+            ))
         })
         .collect()
 }
