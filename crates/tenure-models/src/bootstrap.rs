@@ -14,9 +14,12 @@
 //! draw, so the others do not move.
 
 use crate::bgnbd::{fit_bgnbd, BgNbdParams};
+use crate::ggomnbd::{fit_ggomnbd, GGomNbdParams};
 use crate::mbgnbd::{fit_mbgnbd, MbgNbdParams};
 use crate::paretonbd::{fit_paretonbd, ParetoNbdParams};
-use crate::simulate::{simulate_bgnbd, simulate_mbgnbd, simulate_paretonbd, SimulationError};
+use crate::simulate::{
+    simulate_bgnbd, simulate_ggomnbd_holdout, simulate_mbgnbd, simulate_paretonbd, SimulationError,
+};
 use crate::{Fit, FitOptions, ModelError, Rfm, RfmModel, RfmRow};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -77,6 +80,29 @@ impl Resample for ParetoNbdParams {
             alpha: t[1],
             s: t[2],
             beta: t[3],
+        }
+    }
+}
+
+impl Resample for GGomNbdParams {
+    fn simulate_rows(&self, ages: &[f64], seed: u64) -> Result<Vec<RfmRow>, SimulationError> {
+        Ok(simulate_ggomnbd_holdout(
+            self.r, self.alpha, self.b, self.s, self.beta, ages, 0.0, seed,
+        )?
+        .into_iter()
+        .map(|c| c.row)
+        .collect())
+    }
+    fn refit(data: &Rfm, opts: &FitOptions) -> Result<(Self, Fit), ModelError> {
+        fit_ggomnbd(data, opts)
+    }
+    fn from_params(t: &[f64]) -> Self {
+        GGomNbdParams {
+            r: t[0],
+            alpha: t[1],
+            b: t[2],
+            s: t[3],
+            beta: t[4],
         }
     }
 }

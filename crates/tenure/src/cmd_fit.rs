@@ -33,6 +33,8 @@ pub enum ModelKind {
     Paretonbd,
     /// MBG/NBD (Batislam, Denizel & Filiztekin 2007): params r, alpha, a, b.
     Mbgnbd,
+    /// GGom/NBD (Bemmaor & Glady 2012), Gompertz lifetimes: params r, alpha, b, s, beta.
+    Ggomnbd,
     /// BG/BB (Fader, Hardie & Shang 2010), discrete opportunities: alpha, beta, gamma, delta.
     Bgbb,
     /// Gamma-Gamma spend (Fader, Hardie & Lee 2005; Fader & Hardie 2013): p, q, gamma.
@@ -47,6 +49,7 @@ impl ModelKind {
             ModelKind::Bgnbd => "bgnbd",
             ModelKind::Paretonbd => "paretonbd",
             ModelKind::Mbgnbd => "mbgnbd",
+            ModelKind::Ggomnbd => "ggomnbd",
             ModelKind::Bgbb => "bgbb",
             ModelKind::Gammagamma => "gammagamma",
             ModelKind::Sbg => "sbg",
@@ -57,6 +60,7 @@ impl ModelKind {
             ModelKind::Bgnbd => "BG/NBD (Fader, Hardie & Lee 2005)",
             ModelKind::Paretonbd => "Pareto/NBD (Schmittlein, Morrison & Colombo 1987)",
             ModelKind::Mbgnbd => "MBG/NBD (Batislam, Denizel & Filiztekin 2007)",
+            ModelKind::Ggomnbd => "GGom/NBD (Bemmaor & Glady 2012)",
             ModelKind::Bgbb => "BG/BB (Fader, Hardie & Shang 2010)",
             ModelKind::Gammagamma => "Gamma-Gamma spend (Fader, Hardie & Lee 2005)",
             ModelKind::Sbg => "shifted-beta-geometric (Fader & Hardie 2007)",
@@ -187,7 +191,7 @@ pub fn fit_file(a: &FitArgs) -> Result<Fitted, CliError> {
         ModelKind::Bgnbd | ModelKind::Paretonbd | ModelKind::Mbgnbd if log_input::is_log(path) => {
             fit_log(a, &opts)
         }
-        ModelKind::Bgnbd | ModelKind::Paretonbd | ModelKind::Mbgnbd => {
+        ModelKind::Bgnbd | ModelKind::Paretonbd | ModelKind::Mbgnbd | ModelKind::Ggomnbd => {
             let unit = rfm_unit(a)?;
             let t0 = Instant::now();
             let rows = inputs::summaries(path)?;
@@ -331,11 +335,12 @@ fn fit_with_covariates(a: &FitArgs, cov: &Path) -> Result<Fitted, CliError> {
     })
 }
 
-/// Fit a recency-frequency model (BG/NBD, Pareto/NBD, or MBG/NBD for any other kind).
+/// Fit a recency-frequency model (BG/NBD, Pareto/NBD, GGom/NBD, or MBG/NBD for any other kind).
 pub(crate) fn fit_rfm(kind: ModelKind, data: &Rfm, opts: &FitOptions) -> Result<Fit, ModelError> {
     match kind {
         ModelKind::Bgnbd => bgnbd::fit_bgnbd(data, opts).map(|f| f.1),
         ModelKind::Paretonbd => paretonbd::fit_paretonbd(data, opts).map(|f| f.1),
+        ModelKind::Ggomnbd => tenure_models::ggomnbd::fit_ggomnbd(data, opts).map(|f| f.1),
         _ => mbgnbd::fit_mbgnbd(data, opts).map(|f| f.1),
     }
 }

@@ -25,6 +25,7 @@ use tenure_models::clv::{
 use tenure_models::data::{group_rows_of, validate_rfm, Grouping};
 use tenure_models::fit::{delta_method, normal_quantile_two_sided};
 use tenure_models::gammagamma::GammaGammaParams;
+use tenure_models::ggomnbd::GGomNbdParams;
 use tenure_models::group::gather;
 use tenure_models::mbgnbd::MbgNbdParams;
 use tenure_models::paretonbd::ParetoNbdParams;
@@ -32,7 +33,7 @@ use tenure_models::{Estimate, RfmRow, Scale};
 
 #[derive(Args, Debug)]
 pub struct PredictArgs {
-    /// A model file written by `tenure fit --output`: bgnbd, paretonbd or mbgnbd; bgbb
+    /// A model file written by `tenure fit --output`: bgnbd, paretonbd, mbgnbd or ggomnbd; bgbb
     /// (discrete opportunities) or sbg (contracts).
     #[arg(long)]
     pub model: PathBuf,
@@ -84,7 +85,7 @@ pub struct PredictArgs {
     #[arg(long, default_value_t = 42)]
     pub seed: u64,
     /// Add p_alive_at_horizon: the probability of being alive at the end of the horizon, not
-    /// only now — alive now and not dropping out within it (bgnbd, paretonbd, mbgnbd; a point,
+    /// only now — alive now and not dropping out within it (bgnbd, paretonbd, mbgnbd, ggomnbd; a point,
     /// without interval).
     #[arg(long)]
     pub alive_at_horizon: bool,
@@ -276,6 +277,11 @@ pub fn run(a: PredictArgs) -> Result<(), CliError> {
             "--alive-at-horizon and --purchase-pmf are for bgnbd, paretonbd and mbgnbd models scoring a summary file",
         ));
     }
+    if kind == ModelKind::Ggomnbd && (a.purchase_pmf.is_some() || a.bootstrap.is_some()) {
+        return Err(CliError::input(
+            "--purchase-pmf and --bootstrap are not available for ggomnbd models yet",
+        ));
+    }
     if a.purchase_pmf == Some(0) {
         return Err(CliError::input(
             "--purchase-pmf: at least 1 (1 gives P(no purchase) and P(one or more))",
@@ -291,7 +297,7 @@ pub fn run(a: PredictArgs) -> Result<(), CliError> {
         .parse()
         .map_err(|_| {
             CliError::input(format!(
-                "{}: `tenure predict` scores recency-frequency models (bgnbd, paretonbd, mbgnbd) fitted with a time unit, and bgbb and sbg models; this is `{}`",
+                "{}: `tenure predict` scores recency-frequency models (bgnbd, paretonbd, mbgnbd, ggomnbd) fitted with a time unit, and bgbb and sbg models; this is `{}`",
                 a.model.display(),
                 mf.model
             ))
@@ -388,6 +394,19 @@ pub fn run(a: PredictArgs) -> Result<(), CliError> {
                 &ctx,
             )?
         }
+        ModelKind::Ggomnbd => {
+            let th = mf.params_in_order(&a.model, &["r", "alpha", "b", "s", "beta"])?;
+            score_all(
+                &GGomNbdParams {
+                    r: th[0],
+                    alpha: th[1],
+                    b: th[2],
+                    s: th[3],
+                    beta: th[4],
+                },
+                &ctx,
+            )?
+        }
         ModelKind::Paretonbd => {
             let th = mf.params_in_order(&a.model, &["r", "alpha", "s", "beta"])?;
             score_all(
@@ -402,7 +421,7 @@ pub fn run(a: PredictArgs) -> Result<(), CliError> {
         }
         other => {
             return Err(CliError::input(format!(
-                "{}: `tenure predict` scores bgnbd, paretonbd, mbgnbd, bgbb and sbg models; `{}` is not one",
+                "{}: `tenure predict` scores bgnbd, paretonbd, mbgnbd, ggomnbd, bgbb and sbg models; `{}` is not one",
                 a.model.display(),
                 other.name()
             )))
