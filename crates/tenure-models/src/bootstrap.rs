@@ -17,8 +17,10 @@ use crate::bgnbd::{fit_bgnbd, BgNbdParams};
 use crate::ggomnbd::{fit_ggomnbd, GGomNbdParams};
 use crate::mbgnbd::{fit_mbgnbd, MbgNbdParams};
 use crate::paretonbd::{fit_paretonbd, ParetoNbdParams};
+use crate::paretonbd_cor::{fit_paretonbd_correlated, params_of, CorrelatedParams};
 use crate::simulate::{
-    simulate_bgnbd, simulate_ggomnbd_holdout, simulate_mbgnbd, simulate_paretonbd, SimulationError,
+    simulate_bgnbd, simulate_ggomnbd_holdout, simulate_mbgnbd, simulate_paretonbd,
+    simulate_paretonbd_correlated, SimulationError,
 };
 use crate::{Fit, FitOptions, ModelError, Rfm, RfmModel, RfmRow};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -104,6 +106,23 @@ impl Resample for GGomNbdParams {
             s: t[3],
             beta: t[4],
         }
+    }
+}
+
+impl Resample for CorrelatedParams {
+    fn simulate_rows(&self, ages: &[f64], seed: u64) -> Result<Vec<RfmRow>, SimulationError> {
+        Ok(simulate_paretonbd_correlated(
+            self.r, self.alpha, self.s, self.beta, self.omega, ages, 0.0, seed,
+        )?
+        .into_iter()
+        .map(|c| c.row)
+        .collect())
+    }
+    fn refit(data: &Rfm, opts: &FitOptions) -> Result<(Self, Fit), ModelError> {
+        fit_paretonbd_correlated(data, opts).map(|f| (f.params, f.fit))
+    }
+    fn from_params(t: &[f64]) -> Self {
+        params_of(t)
     }
 }
 

@@ -22,7 +22,8 @@ use crate::data::{Rfm, RfmRow};
 use crate::fit::{
     delta_method, maximize, numeric_gradient, Estimate, Fit, FitOptions, Likelihood, Scale,
 };
-use crate::paretonbd::{fit_paretonbd, par_map, row_value_grad};
+use crate::paretonbd::{fit_paretonbd, par_map, row_value_grad, ParetoNbdParams};
+use crate::rfm::RfmModel;
 use crate::ModelError;
 
 const NAMES: &[&str] = &["r", "alpha", "s", "beta"];
@@ -75,10 +76,76 @@ impl CorrelatedParams {
         })
     }
 
-    /// ln L(x, t_x, T) of one customer. NaN for invalid parameters or ω out of bounds.
-    pub fn log_likelihood_one(&self, x: f64, t_x: f64, t: f64) -> f64 {
+    /// The four Pareto/NBD components and their prior weights: the Sarmanov density is
+    /// (1+c)·g₀h₀ − c·g₁h₀ − c·g₀h₁ + c·g₁h₁ with c = ω L₁ L₂ and g₁ the Gamma(r, α+1) density
+    /// (h₁: Gamma(s, β+1)); each product is a Pareto/NBD population.
+    pub fn components(&self) -> [(f64, ParetoNbdParams); 4] {
+        let (l1, l2) = laplace(self.r, self.alpha, self.s, self.beta);
+        let c = self.omega * l1 * l2;
+        let m = |da: f64, db: f64| ParetoNbdParams {
+            r: self.r,
+            alpha: self.alpha + da,
+            s: self.s,
+            beta: self.beta + db,
+        };
+        [
+            (1.0 + c, m(0.0, 0.0)),
+            (-c, m(1.0, 0.0)),
+            (-c, m(0.0, 1.0)),
+            (c, m(1.0, 1.0)),
+        ]
+    }
+
+    fn valid(&self) -> bool {
         let (lo, hi) = omega_bounds(self.r, self.alpha, self.s, self.beta);
-        if !(self.omega >= lo && self.omega <= hi) {
+        [self.r, self.alpha, self.s, self.beta]
+            .iter()
+            .all(|v| v.is_finite() && *v > 0.0)
+            && self.omega >= lo
+            && self.omega <= hi
+    }
+
+    /// The posterior weights of the components given (x, t_x, T): π_jk A_jk / L (they sum to 1;
+    /// two are negative when ω > 0). Every prediction is the weighted sum of the components'.
+    fn posterior(&self, x: f64, t_x: f64, t: f64) -> [(f64, ParetoNbdParams); 4] {
+        let comps = self.components();
+        let ln_a: Vec<f64> = comps
+            .iter()
+            .map(|(_, m)| m.log_likelihood_one(x, t_x, t))
+            .collect();
+        let ln_l = self.log_likelihood_one(x, t_x, t);
+        let mut out = comps;
+        for (k, (w, _)) in out.iter_mut().enumerate() {
+            *w *= (ln_a[k] - ln_l).exp();
+        }
+        out
+    }
+}
+
+impl RfmModel for CorrelatedParams {
+    fn name(&self) -> &'static str {
+        "paretonbd-cor"
+    }
+    /// (r, α, s, β, u): u places ω in its bounds, ω = lo + (hi − lo)·sigmoid(u).
+    fn param_names(&self) -> &'static [&'static str] {
+        &["r", "alpha", "s", "beta", "u"]
+    }
+    fn params(&self) -> Vec<f64> {
+        vec![
+            self.r,
+            self.alpha,
+            self.s,
+            self.beta,
+            u_of(self.r, self.alpha, self.s, self.beta, self.omega),
+        ]
+    }
+    fn with_params(&self, theta: &[f64]) -> Self {
+        params_of(theta)
+    }
+    /// ln A₀₀ + ln(1 + ω L₁ L₂ (R₁₁ − R₁₀ − R₀₁ + 1)). NaN for invalid parameters or ω out of
+    /// bounds.
+    fn log_likelihood_one(&self, x: f64, t_x: f64, t: f64) -> f64 {
+        if !self.valid() {
             return f64::NAN;
         }
         let (l1, l2) = laplace(self.r, self.alpha, self.s, self.beta);
@@ -89,6 +156,65 @@ impl CorrelatedParams {
         let s =
             (a(1.0, 1.0) - a00).exp() - (a(1.0, 0.0) - a00).exp() - (a(0.0, 1.0) - a00).exp() + 1.0;
         a00 + (self.omega * l1 * l2 * s).ln_1p()
+    }
+    fn p_alive(&self, x: f64, t_x: f64, t: f64) -> f64 {
+        if !self.valid() {
+            return f64::NAN;
+        }
+        self.posterior(x, t_x, t)
+            .iter()
+            .map(|(w, m)| w * m.p_alive(x, t_x, t))
+            .sum::<f64>()
+            .clamp(0.0, 1.0)
+    }
+    fn p_alive_at(&self, future: f64, x: f64, t_x: f64, t: f64) -> f64 {
+        if !self.valid() {
+            return f64::NAN;
+        }
+        self.posterior(x, t_x, t)
+            .iter()
+            .map(|(w, m)| w * m.p_alive_at(future, x, t_x, t))
+            .sum::<f64>()
+            .clamp(0.0, 1.0)
+    }
+    fn conditional_expected_purchases(&self, horizon: f64, x: f64, t_x: f64, t: f64) -> f64 {
+        if !self.valid() {
+            return f64::NAN;
+        }
+        self.posterior(x, t_x, t)
+            .iter()
+            .map(|(w, m)| w * m.conditional_expected_purchases(horizon, x, t_x, t))
+            .sum::<f64>()
+            .max(0.0)
+    }
+    fn prob_future_purchases(&self, horizon: f64, n: u32, x: f64, t_x: f64, t: f64) -> f64 {
+        if !self.valid() {
+            return f64::NAN;
+        }
+        self.posterior(x, t_x, t)
+            .iter()
+            .map(|(w, m)| w * m.prob_future_purchases(horizon, n, x, t_x, t))
+            .sum::<f64>()
+            .clamp(0.0, 1.0)
+    }
+    fn expected_purchases(&self, t: f64) -> f64 {
+        if !self.valid() {
+            return f64::NAN;
+        }
+        self.components()
+            .iter()
+            .map(|(w, m)| w * m.expected_purchases(t))
+            .sum()
+    }
+    fn prob_purchases(&self, t: f64, n: u32) -> f64 {
+        if !self.valid() {
+            return f64::NAN;
+        }
+        self.components()
+            .iter()
+            .map(|(w, m)| w * m.prob_purchases(t, n))
+            .sum::<f64>()
+            .clamp(0.0, 1.0)
     }
 }
 
@@ -293,8 +419,6 @@ pub fn fit_paretonbd_correlated(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::paretonbd::ParetoNbdParams;
-    use crate::rfm::RfmModel;
 
     #[test]
     fn omega_zero_is_the_independent_model() {
@@ -318,6 +442,40 @@ mod tests {
             );
             assert!((a - b).abs() < 1e-13 * b.abs(), "{a} vs {b}");
         }
+    }
+
+    #[test]
+    fn predictions_at_omega_zero_are_pareto_nbds_and_weights_sum_to_one() {
+        let q = ParetoNbdParams {
+            r: 0.55,
+            alpha: 10.6,
+            s: 0.61,
+            beta: 11.7,
+        };
+        let p = CorrelatedParams {
+            r: q.r,
+            alpha: q.alpha,
+            s: q.s,
+            beta: q.beta,
+            omega: 0.0,
+        };
+        for (x, t_x, t) in [(0.0, 0.0, 30.0), (3.0, 20.0, 38.0)] {
+            let close = |a: f64, b: f64| (a - b).abs() < 1e-12 * b.abs().max(1e-300);
+            assert!(close(p.p_alive(x, t_x, t), q.p_alive(x, t_x, t)));
+            assert!(close(
+                p.conditional_expected_purchases(39.0, x, t_x, t),
+                q.conditional_expected_purchases(39.0, x, t_x, t)
+            ));
+        }
+        assert!((p.expected_purchases(52.0) - q.expected_purchases(52.0)).abs() < 1e-12);
+        let c = CorrelatedParams::with_correlation(0.8, 0.5, 1.2, 0.8, 0.2).unwrap();
+        let w: f64 = c.posterior(4.0, 2.0, 3.0).iter().map(|(w, _)| w).sum();
+        assert!((w - 1.0).abs() < 1e-12, "{w}");
+        let prior: f64 = c.components().iter().map(|(w, _)| w).sum();
+        assert!((prior - 1.0).abs() < 1e-15);
+        // The parameters round-trip through (r, α, s, β, u).
+        let back = c.with_params(&c.params());
+        assert!((back.omega - c.omega).abs() < 1e-12 * c.omega.abs());
     }
 
     #[test]

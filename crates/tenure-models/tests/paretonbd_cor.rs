@@ -5,7 +5,7 @@
 
 use tenure_models::paretonbd_cor::{fit_paretonbd_correlated, omega_bounds, CorrelatedParams};
 use tenure_models::simulate::{simulate_paretonbd_correlated, uniform_ages};
-use tenure_models::{FitOptions, Rfm};
+use tenure_models::{FitOptions, Rfm, RfmModel};
 
 const REFERENCE: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
@@ -52,7 +52,7 @@ fn correlated_parameters_are_recovered() {
         omega: 0.8 * hi,
     };
     let ages = uniform_ages(40_000, 1.0, 4.0, 3).unwrap();
-    let sim = simulate_paretonbd_correlated(r, alpha, s, beta, truth.omega, &ages, 0.0, 3).unwrap();
+    let sim = simulate_paretonbd_correlated(r, alpha, s, beta, truth.omega, &ages, 1.0, 3).unwrap();
     let rows: Vec<_> = sim.iter().map(|c| c.row).collect();
     let data = Rfm::new(&rows).unwrap();
     let fit = fit_paretonbd_correlated(&data, &FitOptions::default()).unwrap();
@@ -85,4 +85,28 @@ fn correlated_parameters_are_recovered() {
     assert!(z.abs() < 2.0);
     assert!(c.lower < truth.correlation() && truth.correlation() < c.upper);
     assert!(fit.fit.log_likelihood > fit.independent.log_likelihood);
+
+    // The true model's predictions against what happened: customers alive at T, alive at
+    // T + 1, and purchases in (T, T + 1]; each within 4 standard deviations (binomial for the
+    // alive counts, Poisson-scale for the purchases).
+    let (mut alive, mut alive_p, mut later, mut later_p, mut bought, mut bought_p) =
+        (0.0, 0.0, 0.0, 0.0, 0.0, 0.0);
+    let mut var_alive = 0.0;
+    for c in &sim {
+        let (x, t_x, t) = (c.row.x, c.row.t_x, c.row.t);
+        let p = truth.p_alive(x, t_x, t);
+        alive_p += p;
+        var_alive += p * (1.0 - p);
+        alive += f64::from(u8::from(c.alive));
+        later_p += truth.p_alive_at(1.0, x, t_x, t);
+        later += f64::from(u8::from(c.alive_at_end));
+        bought_p += truth.conditional_expected_purchases(1.0, x, t_x, t);
+        bought += c.holdout;
+    }
+    eprintln!(
+        "alive at T {alive} (predicted {alive_p:.0}), at T+1 {later} ({later_p:.0}), purchases {bought} ({bought_p:.0})"
+    );
+    assert!((alive - alive_p).abs() < 4.0 * var_alive.sqrt());
+    assert!((later - later_p).abs() < 4.0 * later_p.sqrt());
+    assert!((bought - bought_p).abs() < 4.0 * 3.0 * bought_p.sqrt());
 }

@@ -35,6 +35,11 @@ pub enum ModelKind {
     Mbgnbd,
     /// GGom/NBD (Bemmaor & Glady 2012), Gompertz lifetimes: params r, alpha, b, s, beta.
     Ggomnbd,
+    /// Pareto/NBD with correlated purchase and dropout rates (Glady, Lemmens & Croux 2015;
+    /// Sarmanov): params r, alpha, s, beta and u, which places ω in its bounds; the table and
+    /// JSON add ω and corr(λ, μ) with a delta-method interval.
+    #[value(name = "paretonbd-cor")]
+    ParetonbdCor,
     /// BG/BB (Fader, Hardie & Shang 2010), discrete opportunities: alpha, beta, gamma, delta.
     Bgbb,
     /// Gamma-Gamma spend (Fader, Hardie & Lee 2005; Fader & Hardie 2013): p, q, gamma.
@@ -50,6 +55,7 @@ impl ModelKind {
             ModelKind::Paretonbd => "paretonbd",
             ModelKind::Mbgnbd => "mbgnbd",
             ModelKind::Ggomnbd => "ggomnbd",
+            ModelKind::ParetonbdCor => "paretonbd-cor",
             ModelKind::Bgbb => "bgbb",
             ModelKind::Gammagamma => "gammagamma",
             ModelKind::Sbg => "sbg",
@@ -61,6 +67,9 @@ impl ModelKind {
             ModelKind::Paretonbd => "Pareto/NBD (Schmittlein, Morrison & Colombo 1987)",
             ModelKind::Mbgnbd => "MBG/NBD (Batislam, Denizel & Filiztekin 2007)",
             ModelKind::Ggomnbd => "GGom/NBD (Bemmaor & Glady 2012)",
+            ModelKind::ParetonbdCor => {
+                "Pareto/NBD with correlated rates (Glady, Lemmens & Croux 2015)"
+            }
             ModelKind::Bgbb => "BG/BB (Fader, Hardie & Shang 2010)",
             ModelKind::Gammagamma => "Gamma-Gamma spend (Fader, Hardie & Lee 2005)",
             ModelKind::Sbg => "shifted-beta-geometric (Fader & Hardie 2007)",
@@ -191,7 +200,11 @@ pub fn fit_file(a: &FitArgs) -> Result<Fitted, CliError> {
         ModelKind::Bgnbd | ModelKind::Paretonbd | ModelKind::Mbgnbd if log_input::is_log(path) => {
             fit_log(a, &opts)
         }
-        ModelKind::Bgnbd | ModelKind::Paretonbd | ModelKind::Mbgnbd | ModelKind::Ggomnbd => {
+        ModelKind::Bgnbd
+        | ModelKind::Paretonbd
+        | ModelKind::Mbgnbd
+        | ModelKind::Ggomnbd
+        | ModelKind::ParetonbdCor => {
             let unit = rfm_unit(a)?;
             let t0 = Instant::now();
             let rows = inputs::summaries(path)?;
@@ -212,13 +225,18 @@ pub fn fit_file(a: &FitArgs) -> Result<Fitted, CliError> {
             .map_err(|e| data_error(path, &rows, e))?;
             let fit = fit_rfm(a.model, &data, &opts).map_err(|e| model_err(path, &rows, e))?;
             let fit_ms = ms_since(t_fit);
+            let extra = if a.model == ModelKind::ParetonbdCor {
+                correlation_lines(&fit, a.level)
+            } else {
+                vec![]
+            };
             Ok(Fitted {
                 kind: a.model,
                 fit,
                 rows: rows.len(),
                 distinct: data.distinct(),
                 time_unit: Some(unit.name().to_string()),
-                extra: vec![],
+                extra,
                 data: Some(data),
                 read_ms,
                 fit_ms,
@@ -307,6 +325,87 @@ pub fn fit_file(a: &FitArgs) -> Result<Fitted, CliError> {
     }
 }
 
+/// ω and corr(λ, μ) of a correlated Pareto/NBD fit, the correlation with its delta-method
+/// interval at `level` (linear scale).
+fn correlation_lines(fit: &Fit, level: f64) -> Vec<(String, String)> {
+    use tenure_models::paretonbd_cor::params_of;
+    let p = params_of(&fit.params);
+    let corr = match &fit.covariance {
+        Some(c) => tenure_models::fit::delta_method(
+            |t| params_of(t).correlation(),
+            &fit.params,
+            c,
+            tenure_models::Scale::Linear,
+            normal_quantile_two_sided(level),
+        ),
+        None => tenure_models::fit::Estimate {
+            value: p.correlation(),
+            se: f64::NAN,
+            lower: f64::NAN,
+            upper: f64::NAN,
+        },
+    };
+    let text = if omega_at_bound(fit) {
+        format!(
+            "{} — at the bound of what the Sarmanov density allows with these parameters (the data may want a stronger correlation); no interval",
+            num(corr.value, 4)
+        )
+    } else {
+        format!(
+            "{} (se {}, {}%: {} to {})",
+            num(corr.value, 4),
+            num(corr.se, 3),
+            level * 100.0,
+            num(corr.lower, 4),
+            num(corr.upper, 4)
+        )
+    };
+    vec![
+        ("omega (Sarmanov)".into(), num(p.omega, 6)),
+        ("corr(λ, μ)".into(), text),
+    ]
+}
+
+/// Whether the correlated fit's ω sits at an end of its interval (u so large that the
+/// logistic map is flat): then the optimum is on the boundary and intervals mean nothing.
+fn omega_at_bound(fit: &Fit) -> bool {
+    fit.params.get(4).is_some_and(|u| u.abs() > 14.0)
+}
+
+/// ω and corr(λ, μ) with its delta-method interval, for `--format json`.
+fn correlation_json(fit: &Fit, level: f64) -> serde_json::Value {
+    use tenure_models::paretonbd_cor::params_of;
+    let p = params_of(&fit.params);
+    let fin = |v: f64| {
+        if v.is_finite() {
+            serde_json::json!(v)
+        } else {
+            serde_json::Value::Null
+        }
+    };
+    let e = fit.covariance.as_ref().map(|c| {
+        tenure_models::fit::delta_method(
+            |t| params_of(t).correlation(),
+            &fit.params,
+            c,
+            tenure_models::Scale::Linear,
+            normal_quantile_two_sided(level),
+        )
+    });
+    let bound = omega_at_bound(fit);
+    let e = e.filter(|_| !bound);
+    serde_json::json!({
+        "omega": fin(p.omega),
+        "correlation": fin(p.correlation()),
+        "at_bound": bound,
+        "se": e.map(|e| fin(e.se)),
+        "lower": e.map(|e| fin(e.lower)),
+        "upper": e.map(|e| fin(e.upper)),
+        "level": level,
+        "method": "delta method (observed information)",
+    })
+}
+
 /// A BG/NBD or Pareto/NBD fit with covariates from `--covariates`.
 fn fit_with_covariates(a: &FitArgs, cov: &Path) -> Result<Fitted, CliError> {
     let path = a.input.as_path();
@@ -341,6 +440,9 @@ pub(crate) fn fit_rfm(kind: ModelKind, data: &Rfm, opts: &FitOptions) -> Result<
         ModelKind::Bgnbd => bgnbd::fit_bgnbd(data, opts).map(|f| f.1),
         ModelKind::Paretonbd => paretonbd::fit_paretonbd(data, opts).map(|f| f.1),
         ModelKind::Ggomnbd => tenure_models::ggomnbd::fit_ggomnbd(data, opts).map(|f| f.1),
+        ModelKind::ParetonbdCor => {
+            tenure_models::paretonbd_cor::fit_paretonbd_correlated(data, opts).map(|f| f.fit)
+        }
         _ => mbgnbd::fit_mbgnbd(data, opts).map(|f| f.1),
     }
 }
@@ -543,6 +645,9 @@ pub fn run(a: FitArgs) -> Result<(), CliError> {
                 if let Some(b) = &boot {
                     o.insert("bootstrap".into(), b.json(&fitted.fit, a.level));
                 }
+                if fitted.kind == ModelKind::ParetonbdCor {
+                    o.insert("correlation".into(), correlation_json(&fitted.fit, a.level));
+                }
             }
             println!("{v}");
         }
@@ -576,7 +681,8 @@ fn render_fit(f: &Fitted, a: &FitArgs, fit_ms: f64) -> String {
         let (v, se) = (fit.params[i], fit.standard_errors[i]);
         // Intervals on the log scale for the positive parameters, as the fit is in
         // log-parameters; linear for covariate coefficients (after the four base parameters).
-        let coefficient = f.covariates.is_some() && i >= 4;
+        let coefficient =
+            (f.covariates.is_some() && i >= 4) || (f.kind == ModelKind::ParetonbdCor && i == 4);
         let (l, h) = if coefficient && se.is_finite() {
             (v - z * se, v + z * se)
         } else if se.is_finite() && v > 0.0 {

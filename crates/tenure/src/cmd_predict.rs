@@ -394,6 +394,11 @@ pub fn run(a: PredictArgs) -> Result<(), CliError> {
                 &ctx,
             )?
         }
+        ModelKind::ParetonbdCor => {
+            let mut th = mf.params_in_order(&a.model, &["r", "alpha", "s", "beta"])?;
+            th.push(mf.real_param(&a.model, "u")?);
+            score_all(&tenure_models::paretonbd_cor::params_of(&th), &ctx)?
+        }
         ModelKind::Ggomnbd => {
             let th = mf.params_in_order(&a.model, &["r", "alpha", "b", "s", "beta"])?;
             score_all(

@@ -116,6 +116,21 @@ impl ModelFile {
         Ok(m)
     }
 
+    /// A real-valued parameter (a coefficient, or the correlated Pareto/NBD's u) by name.
+    pub fn real_param(&self, path: &Path, name: &str) -> Result<f64, CliError> {
+        self.params
+            .get(name)
+            .and_then(Value::as_f64)
+            .filter(|v| v.is_finite())
+            .ok_or_else(|| {
+                CliError::input(format!(
+                    "{}: model `{}` has no finite parameter `{name}`",
+                    path.display(),
+                    self.model
+                ))
+            })
+    }
+
     /// Parameters in the order of `names`; an error names the missing or invalid one.
     pub fn params_in_order(&self, path: &Path, names: &[&str]) -> Result<Vec<f64>, CliError> {
         names
