@@ -516,7 +516,7 @@ mod tests {
             &["z".into()],
         )
         .unwrap();
-        let design = Design::raw(&["zt", "zl"], vec![zt, zl].repeat(4));
+        let design = Design::raw(&["zt", "zl"], [zt, zl].repeat(4));
         let spec = CovariateSpec {
             trans: vec![0],
             life: vec![1],
