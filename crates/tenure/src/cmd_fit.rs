@@ -149,6 +149,8 @@ pub struct Fitted {
     pub fit_ms: f64,
     /// A fit with covariates (`--covariates`): `fit` is then its fit, names and all.
     pub covariates: Option<CovFitted>,
+    /// A Pareto/NBD fit with time-varying covariates (`--time-covariates`).
+    pub dynamic: bool,
 }
 
 fn model_err(path: &Path, rows: &[tenure_engine::SummaryRow], e: ModelError) -> CliError {
@@ -181,6 +183,15 @@ pub fn fit_file(a: &FitArgs) -> Result<Fitted, CliError> {
             path.display(),
             a.model.name()
         )));
+    }
+    if let Some(grid) = &a.cov.time_covariates {
+        if a.model != ModelKind::Paretonbd {
+            return Err(CliError::input(format!(
+                "--time-covariates {}: time-varying covariates are for paretonbd",
+                grid.display()
+            )));
+        }
+        return fit_dynamic(a, grid);
     }
     if let Some(cov) = &a.cov.covariates {
         if !matches!(a.model, ModelKind::Bgnbd | ModelKind::Paretonbd) || log_input::is_log(path) {
@@ -241,6 +252,7 @@ pub fn fit_file(a: &FitArgs) -> Result<Fitted, CliError> {
                 read_ms,
                 fit_ms,
                 covariates: None,
+                dynamic: false,
             })
         }
         ModelKind::Bgbb => {
@@ -272,6 +284,7 @@ pub fn fit_file(a: &FitArgs) -> Result<Fitted, CliError> {
                 read_ms,
                 fit_ms,
                 covariates: None,
+                dynamic: false,
             })
         }
         ModelKind::Gammagamma => {
@@ -319,6 +332,7 @@ pub fn fit_file(a: &FitArgs) -> Result<Fitted, CliError> {
                 read_ms,
                 fit_ms,
                 covariates: None,
+                dynamic: false,
             })
         }
         ModelKind::Sbg => fit_sbg_file(a),
@@ -406,6 +420,40 @@ fn correlation_json(fit: &Fit, level: f64) -> serde_json::Value {
     })
 }
 
+/// Pareto/NBD with time-varying covariates: a transaction log and a grid file.
+fn fit_dynamic(a: &FitArgs, grid: &Path) -> Result<Fitted, CliError> {
+    let path = a.input.as_path();
+    let unit = rfm_unit(a)?;
+    let end = a.log.end.as_deref().ok_or_else(|| {
+        CliError::input("--time-covariates needs --end YYYY-MM-DD (the last day observed)")
+    })?;
+    let end = crate::cmd_summarize::parse_date("end", end)?;
+    let columns = tenure_engine::CsvColumns {
+        customer_id: a.log.customer_column.clone(),
+        date: a.log.date_column.clone(),
+        amount: None,
+        delimiter: b',',
+    };
+    let format =
+        tenure_engine::TransactionFormat::detect(path, columns).map_err(inputs::engine_error)?;
+    let t0 = Instant::now();
+    let d = crate::dyncov_cli::fit(path, &format, grid, end, unit, &a.cov)?;
+    let fit_ms = ms_since(t0);
+    Ok(Fitted {
+        kind: a.model,
+        fit: d.fit.fit.clone(),
+        rows: d.customers,
+        distinct: d.customers,
+        time_unit: Some(unit.name().to_string()),
+        extra: d.extra,
+        data: None,
+        read_ms: 0.0,
+        fit_ms,
+        covariates: None,
+        dynamic: true,
+    })
+}
+
 /// A BG/NBD or Pareto/NBD fit with covariates from `--covariates`.
 fn fit_with_covariates(a: &FitArgs, cov: &Path) -> Result<Fitted, CliError> {
     let path = a.input.as_path();
@@ -431,6 +479,7 @@ fn fit_with_covariates(a: &FitArgs, cov: &Path) -> Result<Fitted, CliError> {
         read_ms,
         fit_ms,
         covariates: Some(c),
+        dynamic: false,
     })
 }
 
@@ -519,6 +568,7 @@ fn fit_log(a: &FitArgs, opts: &FitOptions) -> Result<Fitted, CliError> {
         read_ms,
         fit_ms,
         covariates: None,
+        dynamic: false,
     })
 }
 
@@ -548,6 +598,7 @@ fn fit_sbg_file(a: &FitArgs) -> Result<Fitted, CliError> {
             read_ms,
             fit_ms,
             covariates: None,
+            dynamic: false,
         });
     }
     let column = match &a.column {
@@ -592,6 +643,7 @@ fn fit_sbg_file(a: &FitArgs) -> Result<Fitted, CliError> {
         read_ms,
         fit_ms,
         covariates: None,
+        dynamic: false,
     })
 }
 
@@ -609,7 +661,7 @@ pub fn run(a: FitArgs) -> Result<(), CliError> {
     let fitted = fit_file(&a)?;
     let fit_ms = fitted.fit_ms;
     let boot = match a.bootstrap {
-        Some(_) if fitted.covariates.is_some() => {
+        Some(_) if fitted.covariates.is_some() || fitted.dynamic => {
             return Err(CliError::input(
                 "--bootstrap is not available for covariate fits yet: their intervals come from the observed information",
             ))
@@ -618,7 +670,11 @@ pub fn run(a: FitArgs) -> Result<(), CliError> {
         None => None,
     };
     let mut file = ModelFile::from_fit(
-        fitted.kind.name(),
+        if fitted.dynamic {
+            "paretonbd-dyncov"
+        } else {
+            fitted.kind.name()
+        },
         &fitted.fit,
         fitted.time_unit.as_deref(),
         InputReport {
@@ -681,8 +737,8 @@ fn render_fit(f: &Fitted, a: &FitArgs, fit_ms: f64) -> String {
         let (v, se) = (fit.params[i], fit.standard_errors[i]);
         // Intervals on the log scale for the positive parameters, as the fit is in
         // log-parameters; linear for covariate coefficients (after the four base parameters).
-        let coefficient =
-            (f.covariates.is_some() && i >= 4) || (f.kind == ModelKind::ParetonbdCor && i == 4);
+        let coefficient = ((f.covariates.is_some() || f.dynamic) && i >= 4)
+            || (f.kind == ModelKind::ParetonbdCor && i == 4);
         let (l, h) = if coefficient && se.is_finite() {
             (v - z * se, v + z * se)
         } else if se.is_finite() && v > 0.0 {
@@ -738,7 +794,15 @@ fn render_fit(f: &Fitted, a: &FitArgs, fit_ms: f64) -> String {
         format!("{fit_ms:.1} ms fit, {:.1} ms reading", f.read_ms),
     ]);
     s += &g.render();
-    s += &format!("\nIntervals: delta method on the log scale, {pct} (observed information).\n");
+    let linear = f.covariates.is_some() || f.dynamic || f.kind == ModelKind::ParetonbdCor;
+    s += &format!(
+        "\nIntervals: delta method, {pct} (observed information): on the log scale{}.\n",
+        if linear {
+            " for the positive parameters, linear for coefficients and u"
+        } else {
+            ""
+        }
+    );
     s
 }
 

@@ -46,6 +46,12 @@ pub struct CovariateArgs {
     /// L2 penalty λ on the lifetime coefficients.
     #[arg(long, default_value_t = 0.0, value_name = "LAMBDA")]
     pub l2_life: f64,
+    /// Time-varying covariates for paretonbd (Bachmann, Meierer & Näf 2021): a CSV with
+    /// `period_start` (YYYY-MM-DD, equally spaced periods) and one column per covariate,
+    /// values as given. --input is then a transaction log (customer_id, date; CSV or Parquet)
+    /// summarised up to --end; --trans/--life pick the grid's columns (default: all on both).
+    #[arg(long, value_name = "GRID", conflicts_with = "covariates")]
+    pub time_covariates: Option<PathBuf>,
 }
 
 /// The covariates section of a model file.

@@ -18,6 +18,7 @@ mod cmd_validate;
 mod covariate_cli;
 mod demo;
 mod demo_models;
+mod dyncov_cli;
 mod error;
 mod inputs;
 mod log_input;
