@@ -91,6 +91,7 @@ pub mod retention;
 pub mod status;
 pub mod survival;
 pub mod usage;
+pub mod validation;
 pub mod value;
 
 pub use groups::{GroupBy, Grouping};

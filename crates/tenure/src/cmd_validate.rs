@@ -13,16 +13,14 @@ use clap::{Args, ValueEnum};
 use std::fmt::Write as _;
 use std::path::PathBuf;
 use std::time::Instant;
-use tenure_charts::{histogram, line_chart, Histogram, LineChart, Series, Style};
 use tenure_core::TimeUnit;
 use tenure_engine::{summarize_tracked_file, NaiveDate, SummaryConfig, TrackedSummary};
 use tenure_models::bgnbd::BgNbdParams;
 use tenure_models::mbgnbd::MbgNbdParams;
 use tenure_models::paretonbd::ParetoNbdParams;
-use tenure_models::validate::{
-    expected_cumulative, holdout_check, mape, recommend, Candidate, Cohort, HoldoutCheck,
-};
-use tenure_models::{Fit, FitOptions, Rfm, RfmModel, RfmRow};
+use tenure_models::validate::Cohort;
+use tenure_models::{FitOptions, Rfm, RfmModel, RfmRow};
+use tenure_reports::validation::{best as best_model, charts, check, pct, Checked, Tracking};
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ValidateModel {
@@ -77,18 +75,6 @@ pub struct ValidateArgs {
 }
 
 /// One model's fit and checks.
-struct Checked {
-    kind: ModelKind,
-    fit: Fit,
-    model: Box<dyn RfmModel>,
-    /// Per customer: (P(alive) at the calibration end, predicted holdout purchases).
-    scores: Vec<(f64, f64)>,
-    holdout: HoldoutCheck,
-    /// Expected cumulative repeat purchases at the end of each tracking period.
-    tracking: Vec<f64>,
-    /// MAPE of the cumulative tracking over the holdout periods, percent.
-    tracking_mape: f64,
-}
 
 /// The cumulative tracking grid: period k (1-based) ends `k` units after the first purchase
 /// in the log; only whole periods up to the holdout end.
@@ -262,6 +248,13 @@ pub fn run(a: ValidateArgs) -> Result<(), CliError> {
         })
         .collect();
 
+    let tracking = Tracking {
+        start: g.start.to_string(),
+        period: period_name(unit),
+        ends: g.ends.clone(),
+        actual: g.actual.clone(),
+        calibration_periods: g.calibration_periods,
+    };
     let opts = FitOptions::default();
     let mut checked = Vec::new();
     for kind in kinds(&a.models) {
@@ -274,34 +267,20 @@ pub fn run(a: ValidateArgs) -> Result<(), CliError> {
         })?;
         let model = rfm_model(kind, &fit.params)
             .ok_or_else(|| CliError::failure("validate: not a recency-frequency model"))?;
-        let scores = model.score_rows(horizon, &rows);
-        let predicted: Vec<f64> = scores.iter().map(|s| s.1).collect();
-        let holdout = holdout_check(&rows, &predicted, &actual, a.last_bin);
-        let tracking = expected_cumulative(model.as_ref(), &cohorts, &g.ends);
-        let hp = g.calibration_periods;
-        let tracking_mape = mape(&tracking[hp..], &g.actual[hp..]);
-        checked.push(Checked {
-            kind,
+        checked.push(check(
+            kind.name(),
+            label(kind),
             fit,
             model,
-            scores,
-            holdout,
-            tracking,
-            tracking_mape,
-        });
+            &rows,
+            &actual,
+            horizon,
+            &cohorts,
+            &tracking,
+            a.last_bin,
+        ));
     }
-    let candidates: Vec<Candidate> = checked
-        .iter()
-        .map(|c| Candidate {
-            name: c.kind.name().into(),
-            bic: c.fit.bic,
-            mae: c.holdout.mae,
-            rmse: c.holdout.rmse,
-            total_error: pct(c.holdout.predicted_total, c.holdout.actual_total).abs(),
-            tracking_mape: c.tracking_mape,
-        })
-        .collect();
-    let (best, reason) = recommend(&candidates).ok_or_else(|| {
+    let (best, reason) = best_model(&checked).ok_or_else(|| {
         CliError::failure("validate: no model gave finite holdout errors and BIC")
     })?;
 
@@ -315,7 +294,7 @@ pub fn run(a: ValidateArgs) -> Result<(), CliError> {
     }
     if let Some(dir) = &a.plots {
         std::fs::create_dir_all(dir).map_err(|e| CliError::io(dir, e))?;
-        for (name, svg) in charts(&g, &checked, best, unit, a.last_bin) {
+        for (name, svg) in charts(&tracking, &checked, best, a.last_bin) {
             let path = dir.join(name);
             write_atomically(&path, svg.as_bytes())?;
             written.push(path);
@@ -352,7 +331,7 @@ fn per_customer_csv(
 ) -> String {
     let mut s = String::from("customer_id,frequency,recency,T,holdout_frequency");
     for c in checked {
-        let _ = write!(s, ",{m}_p_alive,{m}_expected_holdout", m = c.kind.name());
+        let _ = write!(s, ",{m}_p_alive,{m}_expected_holdout", m = c.name);
     }
     s.push('\n');
     for (i, r) in rows.iter().enumerate() {
@@ -372,16 +351,8 @@ fn per_customer_csv(
     s
 }
 
-fn period_name(unit: TimeUnit) -> &'static str {
-    match unit {
-        TimeUnit::Days => "day",
-        TimeUnit::Weeks => "week",
-        TimeUnit::Months => "month",
-        TimeUnit::Years => "year",
-    }
-}
-
-fn short(kind: ModelKind) -> &'static str {
+/// The models' names in charts and tables.
+fn label(kind: ModelKind) -> &'static str {
     match kind {
         ModelKind::Bgnbd => "BG/NBD",
         ModelKind::Paretonbd => "Pareto/NBD",
@@ -390,117 +361,13 @@ fn short(kind: ModelKind) -> &'static str {
     }
 }
 
-/// The three charts: cumulative tracking (actual and every model), conditional expectations
-/// (actual and every model, by calibration frequency), and the recommended model's P(alive)
-/// histogram.
-fn charts(
-    g: &Grid,
-    checked: &[Checked],
-    best: usize,
-    unit: TimeUnit,
-    last_bin: u64,
-) -> Vec<(&'static str, String)> {
-    let period = period_name(unit);
-    let mut series = vec![Series {
-        name: "actual".into(),
-        points: g
-            .ends
-            .iter()
-            .copied()
-            .zip(g.actual.iter().copied())
-            .collect(),
-        style: Style::Line,
-    }];
-    for c in checked {
-        series.push(Series {
-            name: short(c.kind).into(),
-            points: g
-                .ends
-                .iter()
-                .copied()
-                .zip(c.tracking.iter().copied())
-                .collect(),
-            style: Style::Dashed,
-        });
+fn period_name(unit: TimeUnit) -> &'static str {
+    match unit {
+        TimeUnit::Days => "day",
+        TimeUnit::Weeks => "week",
+        TimeUnit::Months => "month",
+        TimeUnit::Years => "year",
     }
-    let tracking = line_chart(&LineChart {
-        title: format!("Cumulative repeat purchases, actual vs expected, by {period}"),
-        x_label: format!("{period}s since {}", g.start),
-        y_label: "cumulative repeat purchases".into(),
-        series,
-        x_ticks: None,
-        rule: Some((g.calibration_periods as f64, "end of calibration".into())),
-    });
-
-    let bins = &checked[best].holdout.by_frequency;
-    let xs: Vec<f64> = bins.iter().map(|b| b.from as f64).collect();
-    let mut series = vec![Series {
-        name: "actual".into(),
-        points: xs
-            .iter()
-            .copied()
-            .zip(bins.iter().map(|b| b.actual_mean))
-            .collect(),
-        style: Style::LineDots,
-    }];
-    for c in checked {
-        series.push(Series {
-            name: short(c.kind).into(),
-            points: c
-                .holdout
-                .by_frequency
-                .iter()
-                .map(|b| (b.from as f64, b.predicted_mean))
-                .collect(),
-            style: Style::Dashed,
-        });
-    }
-    let ce = line_chart(&LineChart {
-        title: "Holdout purchases by calibration frequency (conditional expectations)".into(),
-        x_label: "repeat purchases in the calibration period".into(),
-        y_label: "mean repeat purchases in the holdout".into(),
-        series,
-        x_ticks: Some(
-            bins.iter()
-                .map(|b| {
-                    let label = if b.to.is_none() && b.from == last_bin {
-                        format!("{}+", b.from)
-                    } else {
-                        b.from.to_string()
-                    };
-                    (b.from as f64, label)
-                })
-                .collect(),
-        ),
-        rule: None,
-    });
-
-    let c = &checked[best];
-    let mut counts = [0.0; 20];
-    for (p, _) in &c.scores {
-        if p.is_finite() {
-            counts[((p * 20.0).floor() as usize).min(19)] += 1.0;
-        }
-    }
-    let p_alive = histogram(&Histogram {
-        title: format!(
-            "P(alive) at the end of calibration, {} ({} customers)",
-            short(c.kind),
-            c.scores.len()
-        ),
-        x_label: "P(alive)".into(),
-        y_label: "customers".into(),
-        bins: counts
-            .iter()
-            .enumerate()
-            .map(|(i, n)| (i as f64 / 20.0, (i + 1) as f64 / 20.0, *n))
-            .collect(),
-    });
-    vec![
-        ("tracking.svg", tracking),
-        ("conditional_expectations.svg", ce),
-        ("p_alive.svg", p_alive),
-    ]
 }
 
 struct Report<'a> {
@@ -518,14 +385,6 @@ struct Report<'a> {
     reason: &'a str,
     written: &'a [PathBuf],
     ms: f64,
-}
-
-fn pct(pred: f64, actual: f64) -> f64 {
-    if actual > 0.0 {
-        100.0 * (pred - actual) / actual
-    } else {
-        f64::NAN
-    }
 }
 
 fn finite(v: f64) -> serde_json::Value {
@@ -559,7 +418,7 @@ impl Report<'_> {
                     .collect();
                 let h = &c.holdout;
                 serde_json::json!({
-                    "model": c.kind.name(),
+                    "model": c.name,
                     "params": params,
                     "standard_errors": ses,
                     "log_likelihood": finite(c.fit.log_likelihood),
@@ -588,7 +447,7 @@ impl Report<'_> {
         let mut predicted = serde_json::Map::new();
         for c in self.checked {
             predicted.insert(
-                c.kind.name().into(),
+                c.name.into(),
                 c.tracking.iter().map(|v| finite(*v)).collect(),
             );
         }
@@ -612,7 +471,7 @@ impl Report<'_> {
                 "predicted_cumulative": predicted,
             },
             "recommendation": {
-                "model": self.checked[self.best].kind.name(),
+                "model": self.checked[self.best].name,
                 "reason": self.reason,
                 "rule": format!("the model best on the most of four holdout measures (per-customer MAE and RMSE, error of the holdout total, tracking MAPE; within {:.0}% of the best counts as best); ties to the lowest BIC", 100.0 * tenure_models::validate::TIE),
             },
@@ -654,7 +513,7 @@ impl Report<'_> {
         for c in self.checked {
             let h = &c.holdout;
             t.row(vec![
-                c.kind.name().into(),
+                c.name.into(),
                 format!("{:.2}", c.fit.log_likelihood),
                 format!("{:.2}", c.fit.aic),
                 format!("{:.2}", c.fit.bic),
@@ -672,10 +531,10 @@ impl Report<'_> {
         let _ = writeln!(
             o,
             "Conditional expectations ({}): mean holdout purchases by calibration frequency",
-            short(b.kind)
+            b.label
         );
         let mut header = vec!["frequency", "customers", "actual"];
-        let names: Vec<&str> = self.checked.iter().map(|c| c.kind.name()).collect();
+        let names: Vec<&str> = self.checked.iter().map(|c| c.name).collect();
         header.extend(names.iter().copied());
         let mut t = Table::new(&header);
         for (i, bin) in b.holdout.by_frequency.iter().enumerate() {
