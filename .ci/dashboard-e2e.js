@@ -97,6 +97,19 @@ const assert = require("assert");
   assert.strictEqual(digits(await page.textContent("#ledger tr.total:last-child td.num")), digits(value.ledger.profit));
   await page.screenshot({ path: out + "/reports.png", fullPage: true });
 
+  // The model check (as `tenure validate`): run from the page, its table, recommendation and
+  // three charts are the API's.
+  await page.click("#run-validation");
+  await page.waitForSelector("#validation-panel svg[data-chart=p_alive]");
+  const check = await api("/api/reports/validation");
+  assert.strictEqual(await page.textContent("#validation-recommended"), "Recommended: " + check.reason);
+  assert.deepStrictEqual(await page.$$eval("#validation-table tbody tr", (rs) => rs.map((r) => r.cells[0].textContent)),
+    check.models.map((m) => m.model));
+  assert.deepStrictEqual(await page.$$eval("#validation-panel svg[data-chart]", (ss) => ss.map((x) => x.dataset.chart)),
+    ["tracking", "conditional_expectations", "p_alive"]);
+  await page.$eval("#validation-panel", (p) => p.scrollIntoView());
+  await page.screenshot({ path: out + "/model-check.png", fullPage: true });
+
   // A filter goes into the hash and narrows every report.
   const region = await page.$$eval("select[name=region] option", (os) => os.map((o) => o.value).filter(Boolean)[0]);
   await page.selectOption("select[name=region]", region);
@@ -150,5 +163,5 @@ const assert = require("assert");
 
   assert.deepStrictEqual(errors, [], "errors in the page");
   await browser.close();
-  console.log("dashboard e2e: the demo's URL signs in; overview, at-risk list, customer 360 and reports agree with the API; a playbook changed in the page enqueues actions that the outbox shows; screenshots in " + out);
+  console.log("dashboard e2e: the demo's URL signs in; overview, at-risk list, customer 360, reports and the model check agree with the API; a playbook changed in the page enqueues actions that the outbox shows; screenshots in " + out);
 })().catch((e) => { console.error(e); process.exit(1); });

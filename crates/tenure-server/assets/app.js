@@ -731,7 +731,49 @@ async function reports() {
         fmt.format(Number(x.plan.budget_per_year)) + " a year"],
     () => go({ segment: x.segment }))), { id: "segment-table" })]);
 
-  const all = [head, heat, water, moves, hist, surv2, led, seg];
+  // The model check fits three models, so it runs when asked.
+  const drawCheck = (d) => {
+    const svg = (name, text) => {
+      const doc = new DOMParser().parseFromString(text, "image/svg+xml");
+      const el = document.importNode(doc.documentElement, true);
+      el.setAttribute("data-chart", name);
+      el.setAttribute("width", "100%");
+      el.removeAttribute("height");
+      return h("div", { class: "validation-chart" }, el);
+    };
+    const f2 = (v, digits) => v === null ? "—" : num(v, digits);
+    return [h("p", { class: "muted" }, "BG/NBD, Pareto/NBD and MBG/NBD fitted to purchase days (weeks) through " +
+      d.calibration_end + ", predicting the " + num(d.holdout_weeks, 1) + " weeks to " + d.end + " · " +
+      fmt.format(d.customers_checked) + " customers · " + fmt.format(d.holdout_actual_repeat_purchases) +
+      " repeat purchases actually made (as `tenure validate`)"),
+    table(["model", { label: "predicted", num: true }, { label: "error", num: true }, { label: "MAE/customer", num: true },
+      { label: "RMSE/customer", num: true }, { label: "tracking MAPE", num: true }, { label: "BIC", num: true }],
+    d.models.map((m) => row([m.model, N(f2(m.predicted_repeat_purchases, 1)),
+      N(m.error_percent === null ? "—" : num(m.error_percent, 1) + "%"), N(f2(m.mae_per_customer, 4)),
+      N(f2(m.rmse_per_customer, 4)), N(m.tracking_mape_percent === null ? "—" : num(m.tracking_mape_percent, 1) + "%"),
+      N(f2(m.bic, 1))])), { id: "validation-table" }),
+    h("p", { id: "validation-recommended" }, "Recommended: " + d.reason),
+    h("div", { class: "validation-charts" }, svg("tracking", d.charts.tracking),
+      svg("conditional_expectations", d.charts.conditional_expectations), svg("p_alive", d.charts.p_alive))];
+  };
+  const checkBody = h("div", { class: "panel-body" });
+  const runCheck = async () => {
+    checkBody.replaceChildren(h("p", { class: "muted" }, "Fitting…"));
+    try {
+      const d = await cachedApi("/api/reports/validation" + qs());
+      checkBody.replaceChildren(...drawCheck(d));
+    } catch (e) {
+      if (e && e.status === 401) throw e;
+      checkBody.replaceChildren(h("p", { class: "error" }, (e && e.message) || String(e)));
+    }
+  };
+  checkBody.replaceChildren(h("p", { class: "muted" }, "Fits BG/NBD, Pareto/NBD and MBG/NBD to the purchases of the 26 weeks before the holdout's last day (the filters' day) and checks their predictions against what happened."),
+    h("button", { id: "run-validation", onclick: runCheck }, "Run the model check"));
+  const check = { box: h("section", { class: "panel", id: "validation-panel" },
+    h("div", { class: "panel-head" }, h("h2", {}, "Model check: holdout")), checkBody), done: Promise.resolve() };
+
+
+  const all = [head, heat, water, moves, hist, surv2, led, seg, check];
   main.replaceChildren(
     h("div", { class: "toolbar", id: "report-filters" },
       select("channel", opts.channel), select("plan", opts.plan), select("region", opts.region),
@@ -745,7 +787,8 @@ async function reports() {
     heat.box,
     h("div", { class: "grid2" }, water.box, moves.box),
     h("div", { class: "grid2" }, hist.box, surv2.box),
-    h("div", { class: "grid2" }, led.box, seg.box));
+    h("div", { class: "grid2" }, led.box, seg.box),
+    check.box);
   await Promise.all(all.map((x) => x.done));
 }
 

@@ -38,6 +38,7 @@ pub(crate) fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(report_retention))
         .routes(routes!(report_survival))
         .routes(routes!(report_value))
+        .routes(routes!(report_validation))
 }
 
 /// The filters every report takes, and `end`.
@@ -835,4 +836,257 @@ mod tests {
         assert_eq!(flat, vec![(Some(7), Some(7), 50)]);
         assert!(histogram(Vec::new(), 5).is_empty());
     }
+}
+
+/// The model check's own parameters.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ValidationQuery {
+    /// Last day of the calibration period, YYYY-MM-DD [default: 26 weeks before `end`, the
+    /// holdout's last day].
+    #[param(format = Date)]
+    pub calibration_end: Option<String>,
+    /// `all` (default) or `purchase`: only customers without subscriptions.
+    pub population: Option<crate::fits::Population>,
+}
+
+/// One model's holdout check.
+#[derive(Serialize, ToSchema)]
+pub struct ValidationModel {
+    /// `bgnbd`, `paretonbd` or `mbgnbd`.
+    pub model: String,
+    /// Calibration-period fit; `null` only if not finite.
+    pub log_likelihood: Option<f64>,
+    pub bic: Option<f64>,
+    /// Σ expected repeat purchases in the holdout over the customers.
+    pub predicted_repeat_purchases: Option<f64>,
+    /// (predicted − actual) / actual, percent.
+    pub error_percent: Option<f64>,
+    pub mae_per_customer: Option<f64>,
+    pub rmse_per_customer: Option<f64>,
+    /// MAPE of the weekly cumulative tracking over the holdout weeks, percent.
+    pub tracking_mape_percent: Option<f64>,
+}
+
+/// The three charts as standalone SVG documents.
+#[derive(Serialize, ToSchema)]
+pub struct ValidationCharts {
+    /// Cumulative repeat purchases by week, actual and every model.
+    pub tracking: String,
+    /// Mean holdout purchases by calibration frequency, actual and every model.
+    pub conditional_expectations: String,
+    /// The recommended model's P(alive) at the calibration end.
+    pub p_alive: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ValidationOut {
+    #[serde(flatten)]
+    pub basis: ReportBasis,
+    pub calibration_end: String,
+    /// Times are in weeks.
+    pub time_unit: String,
+    /// Holdout length, weeks.
+    pub holdout_weeks: f64,
+    /// Customers whose first purchase is on or before the calibration end (and before it, so
+    /// they were observed for some time), matching the filters.
+    pub customers_checked: u64,
+    pub holdout_actual_repeat_purchases: f64,
+    pub models: Vec<ValidationModel>,
+    /// The recommended model and why (best on the most of four holdout measures, ties to the
+    /// lowest BIC — as `tenure validate`).
+    pub recommended: String,
+    pub reason: String,
+    pub charts: ValidationCharts,
+}
+
+/// Model check on a holdout (as `tenure validate`): BG/NBD, Pareto/NBD and MBG/NBD fitted to
+/// purchase days (weeks) up to `calibration_end`, their holdout predictions compared with what
+/// happened up to `end`, a recommendation, and the three charts as SVG.
+#[utoipa::path(get, path = "/api/reports/validation", tag = "reports",
+    params(Filters, ValidationQuery),
+    responses((status = 200, body = ValidationOut), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn report_validation(
+    State(state): State<AppState>,
+    _: Read,
+    Q(f): Q<Filters>,
+    Q(q): Q<ValidationQuery>,
+) -> Result<Json<ValidationOut>, ApiError> {
+    compute(&state, move |snap| {
+        let sc = Scope::new(snap, &f)?;
+        let end = sc.end;
+        let cal_end = match &q.calibration_end {
+            Some(s) => day(s, "calibration_end")?,
+            None => end - 182,
+        };
+        if cal_end >= end {
+            return Err(ApiError::bad_request(format!(
+                "calibration_end {} must be before the holdout's last day {}",
+                day_text(cal_end),
+                day_text(end)
+            )));
+        }
+        let purchase_only = q.population == Some(crate::fits::Population::Purchase);
+        validation(&sc, cal_end, purchase_only)
+    })
+    .await
+    .map(Json)
+}
+
+fn validation(sc: &Scope, cal_end: Day, purchase_only: bool) -> Result<ValidationOut, ApiError> {
+    use tenure_models::validate::Cohort;
+    use tenure_models::{bgnbd, mbgnbd, paretonbd, FitOptions, Rfm, RfmRow};
+    use tenure_reports::validation::{best, charts, check, pct, Tracking};
+    let (snap, end) = (&sc.snap, sc.end);
+    let data = &snap.data;
+    let week = 7.0;
+    let mut rows: Vec<RfmRow> = Vec::new();
+    let mut actual: Vec<f64> = Vec::new();
+    let mut firsts: Vec<Day> = Vec::new();
+    let mut repeats: Vec<Day> = Vec::new();
+    for c in 0..data.len() as tenure_store::dataset::CustomerIdx {
+        if !sc.matches(c) || (purchase_only && !data.subscriptions_of(c).is_empty()) {
+            continue;
+        }
+        let days = tenure_reports::predict::purchase_days(data, &snap.fx, c, end);
+        let Some(&(first, _)) = days.first() else {
+            continue;
+        };
+        if first >= cal_end {
+            continue;
+        }
+        let cal: Vec<Day> = days.iter().map(|d| d.0).filter(|d| *d <= cal_end).collect();
+        let last = *cal.last().unwrap_or(&first);
+        rows.push(RfmRow {
+            x: (cal.len() - 1) as f64,
+            t_x: f64::from(last - first) / week,
+            t: f64::from(cal_end - first) / week,
+        });
+        actual.push(days.iter().filter(|d| d.0 > cal_end).count() as f64);
+        firsts.push(first);
+        repeats.extend(days[1..].iter().map(|d| d.0));
+    }
+    if rows.is_empty() {
+        return Err(ApiError::invalid(format!(
+            "no matching customer made a first purchase before {}",
+            day_text(cal_end)
+        )));
+    }
+    let start = *firsts.iter().min().unwrap_or(&cal_end);
+    let k = (f64::from(end - start + 1) / week).floor() as usize;
+    let mut cum = vec![0.0; k];
+    for d in &repeats {
+        let i = (f64::from(d - start) / week).floor() as usize;
+        if i < k {
+            cum[i] += 1.0;
+        }
+    }
+    for i in 1..k {
+        cum[i] += cum[i - 1];
+    }
+    let mut births: std::collections::BTreeMap<Day, f64> = std::collections::BTreeMap::new();
+    for f in &firsts {
+        *births.entry(*f).or_default() += 1.0;
+    }
+    let cohorts: Vec<Cohort> = births
+        .iter()
+        .map(|(d, n)| Cohort {
+            birth: f64::from(d - start) / week,
+            customers: *n,
+        })
+        .collect();
+    let grid = Tracking {
+        start: day_text(start),
+        period: "week",
+        ends: (1..=k).map(|i| i as f64).collect(),
+        actual: cum,
+        calibration_periods: ((f64::from(cal_end - start + 1) / week).floor() as usize).min(k),
+    };
+    let horizon = f64::from(end - cal_end) / week;
+    let rfm = Rfm::new(&rows).map_err(|e| ApiError::invalid(e.to_string()))?;
+    let opts = FitOptions::default();
+    let fail = |e: tenure_models::ModelError| {
+        ApiError::invalid(format!(
+            "a model could not be fitted on the calibration period: {e}"
+        ))
+    };
+    let last_bin = 7;
+    let mut checked = Vec::new();
+    let (p, fit) = bgnbd::fit_bgnbd(&rfm, &opts).map_err(fail)?;
+    checked.push(check(
+        "bgnbd",
+        "BG/NBD",
+        fit,
+        Box::new(p),
+        &rows,
+        &actual,
+        horizon,
+        &cohorts,
+        &grid,
+        last_bin,
+    ));
+    let (p, fit) = paretonbd::fit_paretonbd(&rfm, &opts).map_err(fail)?;
+    checked.push(check(
+        "paretonbd",
+        "Pareto/NBD",
+        fit,
+        Box::new(p),
+        &rows,
+        &actual,
+        horizon,
+        &cohorts,
+        &grid,
+        last_bin,
+    ));
+    let (p, fit) = mbgnbd::fit_mbgnbd(&rfm, &opts).map_err(fail)?;
+    checked.push(check(
+        "mbgnbd",
+        "MBG/NBD",
+        fit,
+        Box::new(p),
+        &rows,
+        &actual,
+        horizon,
+        &cohorts,
+        &grid,
+        last_bin,
+    ));
+    let (b, reason) = best(&checked)
+        .ok_or_else(|| ApiError::invalid("no model gave finite holdout errors and BIC"))?;
+    let svgs = charts(&grid, &checked, b, last_bin);
+    let svg = |name: &str| {
+        svgs.iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, s)| s.clone())
+            .unwrap_or_default()
+    };
+    let fin = |v: f64| v.is_finite().then_some(v);
+    Ok(ValidationOut {
+        basis: sc.basis(),
+        calibration_end: day_text(cal_end),
+        time_unit: "weeks".into(),
+        holdout_weeks: horizon,
+        customers_checked: rows.len() as u64,
+        holdout_actual_repeat_purchases: actual.iter().sum(),
+        models: checked
+            .iter()
+            .map(|c| ValidationModel {
+                model: c.name.into(),
+                log_likelihood: fin(c.fit.log_likelihood),
+                bic: fin(c.fit.bic),
+                predicted_repeat_purchases: fin(c.holdout.predicted_total),
+                error_percent: fin(pct(c.holdout.predicted_total, c.holdout.actual_total)),
+                mae_per_customer: fin(c.holdout.mae),
+                rmse_per_customer: fin(c.holdout.rmse),
+                tracking_mape_percent: fin(c.tracking_mape),
+            })
+            .collect(),
+        recommended: checked[b].name.into(),
+        reason,
+        charts: ValidationCharts {
+            tracking: svg("tracking.svg"),
+            conditional_expectations: svg("conditional_expectations.svg"),
+            p_alive: svg("p_alive.svg"),
+        },
+    })
 }

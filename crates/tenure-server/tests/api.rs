@@ -1257,3 +1257,91 @@ async fn cors_only_for_the_configured_origin() {
         .is_none());
     let _ = std::fs::remove_dir_all(&f.dir);
 }
+
+/// The model check: the calibration summary and the holdout counts are the records' (purchase
+/// days summarised here), BG/NBD's holdout forecast is the library's on those rows, the charts
+/// are SVG, and bad days are refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn validation_checks_the_models_on_the_records() {
+    let f = fixture("validation");
+    let a = f.analyst.as_str();
+    let v = get(
+        &f.app,
+        "/api/reports/validation?calibration_end=2025-01-31&end=2025-06-30",
+        a,
+    )
+    .await;
+    assert_eq!(v["calibration_end"], "2025-01-31", "{v}");
+    assert_eq!(v["end"], "2025-06-30");
+    let mut store = tenure_store::open(&f.location).unwrap();
+    let data = store.load(&tenure_store::LoadOptions::all()).unwrap();
+    let day = |s: &str| tenure_store::dataset::day_of_text(s).unwrap();
+    let (cal, end) = (day("2025-01-31"), day("2025-06-30"));
+    let (mut rows, mut holdout) = (Vec::new(), 0.0);
+    for c in 0..data.len() as u32 {
+        let mut days: Vec<i32> = data
+            .transactions_of(c)
+            .iter()
+            .filter(|t| t.day <= end && t.kind != tenure_core::TransactionKind::Refund)
+            .map(|t| t.day)
+            .collect();
+        days.sort_unstable();
+        days.dedup();
+        let Some(&first) = days.first() else { continue };
+        if first >= cal {
+            continue;
+        }
+        let in_cal: Vec<i32> = days.iter().copied().filter(|d| *d <= cal).collect();
+        rows.push(tenure_models::RfmRow {
+            x: (in_cal.len() - 1) as f64,
+            t_x: f64::from(in_cal[in_cal.len() - 1] - first) / 7.0,
+            t: f64::from(cal - first) / 7.0,
+        });
+        holdout += days.iter().filter(|d| **d > cal).count() as f64;
+    }
+    assert_eq!(v["customers_checked"].as_u64(), Some(rows.len() as u64));
+    assert_eq!(v["holdout_actual_repeat_purchases"].as_f64(), Some(holdout));
+    let rfm = tenure_models::Rfm::new(&rows).unwrap();
+    let (m, _) =
+        tenure_models::bgnbd::fit_bgnbd(&rfm, &tenure_models::FitOptions::default()).unwrap();
+    let horizon = f64::from(end - cal) / 7.0;
+    let expected: f64 = rows
+        .iter()
+        .map(|r| {
+            tenure_models::RfmModel::conditional_expected_purchases(&m, horizon, r.x, r.t_x, r.t)
+        })
+        .sum();
+    let got = v["models"][0]["predicted_repeat_purchases"]
+        .as_f64()
+        .unwrap();
+    assert_eq!(v["models"][0]["model"], "bgnbd");
+    assert!(
+        (got - expected).abs() < 1e-6 * expected,
+        "{got} vs {expected}"
+    );
+    let names: Vec<&str> = v["models"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["model"].as_str().unwrap())
+        .collect();
+    assert!(names.contains(&v["recommended"].as_str().unwrap()));
+    for k in ["tracking", "conditional_expectations", "p_alive"] {
+        assert!(v["charts"][k].as_str().unwrap().starts_with("<svg"), "{k}");
+    }
+    for bad in [
+        "calibration_end=2025-06-30&end=2025-06-30",
+        "calibration_end=2025-13-01",
+    ] {
+        let (s, _) = call(
+            &f.app,
+            "GET",
+            &format!("/api/reports/validation?{bad}"),
+            Some(a),
+            None,
+        )
+        .await;
+        assert_eq!(s, StatusCode::BAD_REQUEST, "{bad}");
+    }
+    let _ = std::fs::remove_dir_all(&f.dir);
+}
