@@ -742,10 +742,11 @@ async function reports() {
       return h("div", { class: "validation-chart" }, el);
     };
     const f2 = (v, digits) => v === null ? "—" : num(v, digits);
+    if (d.recommended === null) return h("p", { class: "muted", id: "validation-recommended" }, "Nothing to check: " + d.reason);
     return [h("p", { class: "muted" }, "BG/NBD, Pareto/NBD and MBG/NBD fitted to purchase days (weeks) through " +
       d.calibration_end + ", predicting the " + num(d.holdout_weeks, 1) + " weeks to " + d.end + " · " +
       fmt.format(d.customers_checked) + " customers · " + fmt.format(d.holdout_actual_repeat_purchases) +
-      " repeat purchases actually made (as `tenure validate`)"),
+      " repeat purchases actually made (the check of tenure validate)"),
     table(["model", { label: "predicted", num: true }, { label: "error", num: true }, { label: "MAE/customer", num: true },
       { label: "RMSE/customer", num: true }, { label: "tracking MAPE", num: true }, { label: "BIC", num: true }],
     d.models.map((m) => row([m.model, N(f2(m.predicted_repeat_purchases, 1)),

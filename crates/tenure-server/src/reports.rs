@@ -892,12 +892,15 @@ pub struct ValidationOut {
     /// they were observed for some time), matching the filters.
     pub customers_checked: u64,
     pub holdout_actual_repeat_purchases: f64,
+    /// Empty when there was nothing to check (see `reason`).
     pub models: Vec<ValidationModel>,
-    /// The recommended model and why (best on the most of four holdout measures, ties to the
-    /// lowest BIC — as `tenure validate`).
-    pub recommended: String,
+    /// The recommended model (best on the most of four holdout measures, ties to the lowest
+    /// BIC — as `tenure validate`); `null` when nothing could be checked.
+    pub recommended: Option<String>,
+    /// Why this model — or why nothing was checked (no holdout, no customer, no fit).
     pub reason: String,
-    pub charts: ValidationCharts,
+    /// `null` when nothing was checked.
+    pub charts: Option<ValidationCharts>,
 }
 
 /// Model check on a holdout (as `tenure validate`): BG/NBD, Pareto/NBD and MBG/NBD fitted to
@@ -919,21 +922,35 @@ async fn report_validation(
             Some(s) => day(s, "calibration_end")?,
             None => end - 182,
         };
-        if cal_end >= end {
-            return Err(ApiError::bad_request(format!(
-                "calibration_end {} must be before the holdout's last day {}",
+        let purchase_only = q.population == Some(crate::fits::Population::Purchase);
+        let checked = if cal_end >= end {
+            Err(format!(
+                "no holdout: calibration_end {} is not before the last day {}",
                 day_text(cal_end),
                 day_text(end)
-            )));
-        }
-        let purchase_only = q.population == Some(crate::fits::Population::Purchase);
-        validation(&sc, cal_end, purchase_only)
+            ))
+        } else {
+            validation(&sc, cal_end, purchase_only)
+        };
+        Ok(checked.unwrap_or_else(|reason| ValidationOut {
+            basis: sc.basis(),
+            calibration_end: day_text(cal_end),
+            time_unit: "weeks".into(),
+            holdout_weeks: f64::from(end - cal_end) / 7.0,
+            customers_checked: 0,
+            holdout_actual_repeat_purchases: 0.0,
+            models: Vec::new(),
+            recommended: None,
+            reason,
+            charts: None,
+        }))
     })
     .await
     .map(Json)
 }
 
-fn validation(sc: &Scope, cal_end: Day, purchase_only: bool) -> Result<ValidationOut, ApiError> {
+/// The check, or why there is nothing to check.
+fn validation(sc: &Scope, cal_end: Day, purchase_only: bool) -> Result<ValidationOut, String> {
     use tenure_models::validate::Cohort;
     use tenure_models::{bgnbd, mbgnbd, paretonbd, FitOptions, Rfm, RfmRow};
     use tenure_reports::validation::{best, charts, check, pct, Tracking};
@@ -967,10 +984,10 @@ fn validation(sc: &Scope, cal_end: Day, purchase_only: bool) -> Result<Validatio
         repeats.extend(days[1..].iter().map(|d| d.0));
     }
     if rows.is_empty() {
-        return Err(ApiError::invalid(format!(
+        return Err(format!(
             "no matching customer made a first purchase before {}",
             day_text(cal_end)
-        )));
+        ));
     }
     let start = *firsts.iter().min().unwrap_or(&cal_end);
     let k = (f64::from(end - start + 1) / week).floor() as usize;
@@ -1003,12 +1020,10 @@ fn validation(sc: &Scope, cal_end: Day, purchase_only: bool) -> Result<Validatio
         calibration_periods: ((f64::from(cal_end - start + 1) / week).floor() as usize).min(k),
     };
     let horizon = f64::from(end - cal_end) / week;
-    let rfm = Rfm::new(&rows).map_err(|e| ApiError::invalid(e.to_string()))?;
+    let rfm = Rfm::new(&rows).map_err(|e| e.to_string())?;
     let opts = FitOptions::default();
     let fail = |e: tenure_models::ModelError| {
-        ApiError::invalid(format!(
-            "a model could not be fitted on the calibration period: {e}"
-        ))
+        format!("the models could not be fitted on the calibration period: {e}")
     };
     let last_bin = 7;
     let mut checked = Vec::new();
@@ -1051,8 +1066,8 @@ fn validation(sc: &Scope, cal_end: Day, purchase_only: bool) -> Result<Validatio
         &grid,
         last_bin,
     ));
-    let (b, reason) = best(&checked)
-        .ok_or_else(|| ApiError::invalid("no model gave finite holdout errors and BIC"))?;
+    let (b, reason) =
+        best(&checked).ok_or_else(|| "no model gave finite holdout errors and BIC".to_string())?;
     let svgs = charts(&grid, &checked, b, last_bin);
     let svg = |name: &str| {
         svgs.iter()
@@ -1081,12 +1096,12 @@ fn validation(sc: &Scope, cal_end: Day, purchase_only: bool) -> Result<Validatio
                 tracking_mape_percent: fin(c.tracking_mape),
             })
             .collect(),
-        recommended: checked[b].name.into(),
+        recommended: Some(checked[b].name.into()),
         reason,
-        charts: ValidationCharts {
+        charts: Some(ValidationCharts {
             tracking: svg("tracking.svg"),
             conditional_expectations: svg("conditional_expectations.svg"),
             p_alive: svg("p_alive.svg"),
-        },
+        }),
     })
 }

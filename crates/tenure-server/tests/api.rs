@@ -1329,19 +1329,23 @@ async fn validation_checks_the_models_on_the_records() {
     for k in ["tracking", "conditional_expectations", "p_alive"] {
         assert!(v["charts"][k].as_str().unwrap().starts_with("<svg"), "{k}");
     }
-    for bad in [
-        "calibration_end=2025-06-30&end=2025-06-30",
-        "calibration_end=2025-13-01",
+    // Nothing to check is an answer that says why, not an error; a bad day is.
+    for (q, why) in [
+        ("calibration_end=2025-06-30&end=2025-06-30", "no holdout"),
+        ("calibration_end=2000-01-01", "no matching customer"),
     ] {
-        let (s, _) = call(
-            &f.app,
-            "GET",
-            &format!("/api/reports/validation?{bad}"),
-            Some(a),
-            None,
-        )
-        .await;
-        assert_eq!(s, StatusCode::BAD_REQUEST, "{bad}");
+        let v = get(&f.app, &format!("/api/reports/validation?{q}"), a).await;
+        assert!(v["recommended"].is_null() && v["charts"].is_null(), "{v}");
+        assert!(v["reason"].as_str().unwrap().starts_with(why), "{v}");
     }
+    let (s, _) = call(
+        &f.app,
+        "GET",
+        "/api/reports/validation?calibration_end=2025-13-01",
+        Some(a),
+        None,
+    )
+    .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
     let _ = std::fs::remove_dir_all(&f.dir);
 }
