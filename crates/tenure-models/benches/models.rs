@@ -325,10 +325,15 @@ fn covariate_fits(c: &mut Criterion) {
         ),
     ] {
         let p = CovariateParams::from_theta(model, spec.clone(), &truth);
-        let each: Vec<[f64; 4]> = (0..N).map(|i| p.individual(design.row(i))).collect();
+        let each: Vec<[f64; 4]> = (0..N)
+            .map(|i| {
+                let q = p.individual(design.row(i));
+                [q[0], q[1], q[2], q[3]]
+            })
+            .collect();
         let sim = match model {
             CovariateModel::BgNbd => simulate_bgnbd_each(&each, &ages, 0.0, 3),
-            CovariateModel::ParetoNbd => simulate_paretonbd_each(&each, &ages, 0.0, 3),
+            _ => simulate_paretonbd_each(&each, &ages, 0.0, 3),
         }
         .expect("valid parameters");
         let rows: Vec<RfmRow> = sim.iter().map(|c| c.row).collect();

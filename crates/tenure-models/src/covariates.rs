@@ -24,6 +24,7 @@ use std::collections::HashMap;
 use crate::bgnbd::{BgNbdParams, GeoNbd, Variant};
 use crate::data::{validate_rfm, DataError, Rfm, RfmRow};
 use crate::fit::{maximize, Fit, FitOptions, Likelihood};
+use crate::ggomnbd::GGomNbdParams;
 use crate::paretonbd::{par_map, row_value_grad, ParetoNbdParams};
 use crate::rfm::RfmModel;
 use crate::ModelError;
@@ -33,6 +34,9 @@ use crate::ModelError;
 pub enum CovariateModel {
     BgNbd,
     ParetoNbd,
+    /// GGom/NBD: α_i = α·exp(−γ_trans'z), β_i = β·exp(−γ_life'z) (CLVTools); its per-row
+    /// gradient is by central differences (each row's likelihood is an integral).
+    GGomNbd,
 }
 
 impl CovariateModel {
@@ -41,6 +45,7 @@ impl CovariateModel {
         match self {
             CovariateModel::BgNbd => "bgnbd",
             CovariateModel::ParetoNbd => "paretonbd",
+            CovariateModel::GGomNbd => "ggomnbd",
         }
     }
     /// The base parameters' names in the papers' order.
@@ -48,6 +53,21 @@ impl CovariateModel {
         match self {
             CovariateModel::BgNbd => &["r", "alpha", "a", "b"],
             CovariateModel::ParetoNbd => &["r", "alpha", "s", "beta"],
+            CovariateModel::GGomNbd => &["r", "alpha", "b", "s", "beta"],
+        }
+    }
+    /// Number of base parameters.
+    pub fn k(self) -> usize {
+        self.base_names().len()
+    }
+    /// The lifetime parameters scaled by the lifetime covariates, with the sign of the
+    /// exponent: (index, +1 for exp(γ'z), −1 for exp(−γ'z)). α (index 1) is always the purchase
+    /// scale, exp(−γ_trans'z).
+    fn life_scaled(self) -> &'static [(usize, f64)] {
+        match self {
+            CovariateModel::BgNbd => &[(2, 1.0), (3, 1.0)],
+            CovariateModel::ParetoNbd => &[(3, -1.0)],
+            CovariateModel::GGomNbd => &[(4, -1.0)],
         }
     }
 }
@@ -344,7 +364,7 @@ impl CovariateSpec {
 pub struct CovariateParams {
     pub model: CovariateModel,
     /// The base parameters in the papers' order (the values for a customer with z = 0).
-    pub base: [f64; 4],
+    pub base: Vec<f64>,
     pub spec: CovariateSpec,
     /// Coefficients in the order of [`CovariateSpec::coefficient_names`].
     pub gamma: Vec<f64>,
@@ -353,7 +373,8 @@ pub struct CovariateParams {
 impl CovariateParams {
     /// From the full parameter vector (base then coefficients).
     pub fn from_theta(model: CovariateModel, spec: CovariateSpec, theta: &[f64]) -> Self {
-        let mut base = [f64::NAN; 4];
+        let k = model.k();
+        let mut base = vec![f64::NAN; k];
         for (b, t) in base.iter_mut().zip(theta) {
             *b = *t;
         }
@@ -361,7 +382,7 @@ impl CovariateParams {
             model,
             base,
             spec,
-            gamma: theta.iter().skip(4).copied().collect(),
+            gamma: theta.iter().skip(k).copied().collect(),
         }
     }
 
@@ -385,29 +406,16 @@ impl CovariateParams {
         (et, el)
     }
 
-    /// The customer's own model parameters (r, α_i, s, β_i) or (r, α_i, a_i, b_i).
-    pub fn individual(&self, z: &[f64]) -> [f64; 4] {
+    /// The customer's own model parameters: (r, α_i, s, β_i), (r, α_i, a_i, b_i) or
+    /// (r, α_i, b, s, β_i).
+    pub fn individual(&self, z: &[f64]) -> Vec<f64> {
         let (et, el) = self.linear_predictors(z);
-        individual(self.model, self.base, et, el)
+        individual(self.model, &self.base, et, el)
     }
 
     /// The customer's own model, for every prediction of [`RfmModel`].
     pub fn customer(&self, z: &[f64]) -> Individual {
-        let [p0, p1, p2, p3] = self.individual(z);
-        match self.model {
-            CovariateModel::BgNbd => Individual::BgNbd(BgNbdParams {
-                r: p0,
-                alpha: p1,
-                a: p2,
-                b: p3,
-            }),
-            CovariateModel::ParetoNbd => Individual::ParetoNbd(ParetoNbdParams {
-                r: p0,
-                alpha: p1,
-                s: p2,
-                beta: p3,
-            }),
-        }
+        Individual::of(self.model, &self.individual(z))
     }
 }
 
@@ -416,26 +424,82 @@ impl CovariateParams {
 pub enum Individual {
     BgNbd(BgNbdParams),
     ParetoNbd(ParetoNbdParams),
+    GGomNbd(GGomNbdParams),
 }
 
 impl Individual {
+    /// The model of these parameters (in the papers' order).
+    pub fn of(model: CovariateModel, p: &[f64]) -> Individual {
+        let g = |i: usize| p.get(i).copied().unwrap_or(f64::NAN);
+        match model {
+            CovariateModel::BgNbd => Individual::BgNbd(BgNbdParams {
+                r: g(0),
+                alpha: g(1),
+                a: g(2),
+                b: g(3),
+            }),
+            CovariateModel::ParetoNbd => Individual::ParetoNbd(ParetoNbdParams {
+                r: g(0),
+                alpha: g(1),
+                s: g(2),
+                beta: g(3),
+            }),
+            CovariateModel::GGomNbd => Individual::GGomNbd(GGomNbdParams {
+                r: g(0),
+                alpha: g(1),
+                b: g(2),
+                s: g(3),
+                beta: g(4),
+            }),
+        }
+    }
     /// The model, for its predictions.
     pub fn model(&self) -> &dyn RfmModel {
         match self {
             Individual::BgNbd(m) => m,
             Individual::ParetoNbd(m) => m,
+            Individual::GGomNbd(m) => m,
         }
     }
 }
 
-fn individual(model: CovariateModel, base: [f64; 4], et: f64, el: f64) -> [f64; 4] {
-    let [p0, p1, p2, p3] = base;
+/// The customer's parameters: α scaled by exp(−η_trans), the lifetime scales by exp(±η_life).
+fn individual(model: CovariateModel, base: &[f64], et: f64, el: f64) -> Vec<f64> {
+    let mut p = base.to_vec();
+    p[1] *= (-et).exp();
+    for &(i, sign) in model.life_scaled() {
+        p[i] *= (sign * el).exp();
+    }
+    p
+}
+
+/// One row's log-likelihood and its gradient in the customer's own parameters.
+fn row_value_grad_of(model: CovariateModel, p: &[f64], row: RfmRow) -> (f64, Vec<f64>) {
+    let RfmRow { x, t_x, t } = row;
     match model {
-        CovariateModel::BgNbd => {
-            let f = el.exp();
-            [p0, p1 * (-et).exp(), p2 * f, p3 * f]
+        CovariateModel::ParetoNbd => {
+            let (v, g) = row_value_grad([p[0], p[1], p[2], p[3]], x, t_x, t);
+            (v, g.to_vec())
         }
-        CovariateModel::ParetoNbd => [p0, p1 * (-et).exp(), p2, p3 * (-el).exp()],
+        CovariateModel::BgNbd => {
+            let (v, g) = GeoNbd {
+                r: p[0],
+                alpha: p[1],
+                a: p[2],
+                b: p[3],
+                variant: Variant::Bg,
+            }
+            .row_value_grad(x, t_x, t);
+            (v, g.to_vec())
+        }
+        CovariateModel::GGomNbd => {
+            let ll = |q: &[f64]| {
+                Individual::of(model, q)
+                    .model()
+                    .log_likelihood_one(x, t_x, t)
+            };
+            (ll(p), crate::fit::numeric_gradient(ll, p))
+        }
     }
 }
 
@@ -541,60 +605,43 @@ impl CovariateLikelihood {
     fn eval(&self, theta: &[f64]) -> (f64, Vec<f64>) {
         let k = self.names.len();
         let nan = (f64::NAN, vec![f64::NAN; k]);
+        let kb = self.model.k();
         if theta.len() != k
             || !theta.iter().all(|v| v.is_finite())
-            || !theta[..4].iter().all(|v| *v > 0.0)
+            || !theta[..kb].iter().all(|v| *v > 0.0)
         {
             return nan;
         }
-        let base = [theta[0], theta[1], theta[2], theta[3]];
+        let base = &theta[..kb];
         let (nt, nl, nc) = (
             self.spec.trans.len(),
             self.spec.life.len(),
             self.spec.constrained.len(),
         );
-        let gt: Vec<f64> = theta[4..4 + nt]
+        let gt: Vec<f64> = theta[kb..kb + nt]
             .iter()
-            .chain(&theta[4 + nt + nl..])
+            .chain(&theta[kb + nt + nl..])
             .copied()
             .collect();
-        let gl: Vec<f64> = theta[4 + nt..].to_vec();
+        let gl: Vec<f64> = theta[kb + nt..].to_vec();
         let model = self.model;
-        // Per row: ln L, ∂/∂(base) and ∂/∂η_trans, ∂/∂η_life.
-        let per_row: Vec<(f64, [f64; 6])> = par_map(&self.rows, |row| {
+        // Per row: ln L, ∂/∂(base), then ∂/∂η_trans and ∂/∂η_life (the last two entries).
+        let per_row: Vec<(f64, Vec<f64>)> = par_map(&self.rows, |row| {
             let et: f64 = row.zt.iter().zip(&gt).map(|(z, g)| z * g).sum();
             let el: f64 = row.zl.iter().zip(&gl).map(|(z, g)| z * g).sum();
             let ind = individual(model, base, et, el);
-            let RfmRow { x, t_x, t } = row.rfm;
-            let (v, g) = match model {
-                CovariateModel::ParetoNbd => row_value_grad(ind, x, t_x, t),
-                CovariateModel::BgNbd => GeoNbd {
-                    r: ind[0],
-                    alpha: ind[1],
-                    a: ind[2],
-                    b: ind[3],
-                    variant: Variant::Bg,
-                }
-                .row_value_grad(x, t_x, t),
-            };
-            // d ind / d base is ind/base for a scaled parameter; d ind/dη is ±ind.
-            let d_et = -g[1] * ind[1];
-            let (db, d_el) = match model {
-                CovariateModel::ParetoNbd => (
-                    [g[0], g[1] * ind[1] / base[1], g[2], g[3] * ind[3] / base[3]],
-                    -g[3] * ind[3],
-                ),
-                CovariateModel::BgNbd => (
-                    [
-                        g[0],
-                        g[1] * ind[1] / base[1],
-                        g[2] * ind[2] / base[2],
-                        g[3] * ind[3] / base[3],
-                    ],
-                    g[2] * ind[2] + g[3] * ind[3],
-                ),
-            };
-            (v, [db[0], db[1], db[2], db[3], d_et, d_el])
+            let (v, g) = row_value_grad_of(model, &ind, row.rfm);
+            // d ind/d base is ind/base for a scaled parameter, 1 otherwise; d ind/dη is ±ind.
+            let mut d: Vec<f64> = g.clone();
+            d[1] = g[1] * ind[1] / base[1];
+            let mut d_el = 0.0;
+            for &(i, sign) in model.life_scaled() {
+                d[i] = g[i] * ind[i] / base[i];
+                d_el += sign * g[i] * ind[i];
+            }
+            d.push(-g[1] * ind[1]);
+            d.push(d_el);
+            (v, d)
         });
         let (mut ll, mut carry) = (0.0f64, 0.0f64);
         let mut grad = vec![0.0; k];
@@ -607,24 +654,24 @@ impl CovariateLikelihood {
                 (term - sum) + ll
             };
             ll = sum;
-            for i in 0..4 {
+            for i in 0..kb {
                 grad[i] += row.w * d[i];
             }
             for (m, z) in row.zt.iter().enumerate() {
                 let idx = if m < nt {
-                    4 + m
+                    kb + m
                 } else {
-                    4 + nt + nl + (m - nt)
+                    kb + nt + nl + (m - nt)
                 };
-                grad[idx] += row.w * d[4] * z;
+                grad[idx] += row.w * d[kb] * z;
             }
             for (m, z) in row.zl.iter().enumerate() {
                 let idx = if m < nl {
-                    4 + nt + m
+                    kb + nt + m
                 } else {
-                    4 + nt + nl + (m - nl)
+                    kb + nt + nl + (m - nl)
                 };
-                grad[idx] += row.w * d[5] * z;
+                grad[idx] += row.w * d[kb + 1] * z;
             }
         }
         let mut ll = ll + carry;
@@ -638,9 +685,9 @@ impl CovariateLikelihood {
             } else {
                 lt + lf
             };
-            let g = theta[4 + m];
+            let g = theta[kb + m];
             ll -= lam * g * g;
-            grad[4 + m] -= 2.0 * lam * g;
+            grad[kb + m] -= 2.0 * lam * g;
         }
         (ll, grad)
     }
@@ -654,7 +701,7 @@ impl Likelihood for CovariateLikelihood {
         self.names.clone()
     }
     fn real_params(&self) -> usize {
-        self.names.len() - 4
+        self.names.len() - self.model.k()
     }
     fn log_likelihood(&self, theta: &[f64]) -> f64 {
         self.eval(theta).0
@@ -719,12 +766,13 @@ pub fn fit_covariates(
     let plain = match model {
         CovariateModel::BgNbd => crate::bgnbd::fit_bgnbd(&plain_data, &plain_opts)?.1,
         CovariateModel::ParetoNbd => crate::paretonbd::fit_paretonbd(&plain_data, &plain_opts)?.1,
+        CovariateModel::GGomNbd => crate::ggomnbd::fit_ggomnbd(&plain_data, &plain_opts)?.1,
     };
     let mut start = plain.params.clone();
     start.resize(lik.names.len(), 0.0);
     lik.starts = vec![start];
     let fit = maximize(&lik, opts)?;
-    if !fit.log_likelihood.is_finite() || fit.params[..4].iter().any(|p| !(*p > 0.0)) {
+    if !fit.log_likelihood.is_finite() || fit.params[..model.k()].iter().any(|p| !(*p > 0.0)) {
         return Err(DataError::Degenerate(format!(
             "the {} covariate likelihood has no finite maximum on these data",
             model.name()
@@ -820,42 +868,26 @@ mod tests {
             l2_life: 0.1,
         };
         for (model, base) in [
-            (CovariateModel::ParetoNbd, [0.55, 10.6, 0.61, 11.7]),
-            (CovariateModel::BgNbd, [0.24, 4.4, 0.79, 2.4]),
+            (CovariateModel::ParetoNbd, vec![0.55, 10.6, 0.61, 11.7]),
+            (CovariateModel::BgNbd, vec![0.24, 4.4, 0.79, 2.4]),
+            (CovariateModel::GGomNbd, vec![0.55, 10.6, 0.05, 1.2, 3.0]),
         ] {
             let lik = CovariateLikelihood::new(model, &rows, &design, &spec).unwrap();
             let mut theta = base.to_vec();
             theta.extend([0.0, 0.0, 0.0]);
-            let plain: f64 = match model {
-                CovariateModel::ParetoNbd => rows
-                    .iter()
-                    .map(|r| {
-                        ParetoNbdParams {
-                            r: base[0],
-                            alpha: base[1],
-                            s: base[2],
-                            beta: base[3],
-                        }
+            let plain: f64 = rows
+                .iter()
+                .map(|r| {
+                    Individual::of(model, &base)
+                        .model()
                         .log_likelihood_one(r.x, r.t_x, r.t)
-                    })
-                    .sum(),
-                CovariateModel::BgNbd => rows
-                    .iter()
-                    .map(|r| {
-                        BgNbdParams {
-                            r: base[0],
-                            alpha: base[1],
-                            a: base[2],
-                            b: base[3],
-                        }
-                        .log_likelihood_one(r.x, r.t_x, r.t)
-                    })
-                    .sum(),
-            };
+                })
+                .sum();
             let v = lik.log_likelihood(&theta);
             assert!((v - plain).abs() < 1e-9 * plain.abs(), "{v} vs {plain}");
             for gamma in [[0.0, 0.0, 0.0], [0.4, -0.2, 0.3], [-0.7, 0.5, -0.25]] {
-                theta[4..].copy_from_slice(&gamma);
+                let kb = base.len();
+                theta[kb..].copy_from_slice(&gamma);
                 let (_, g) = lik.value_and_gradient(&theta);
                 let num = numeric_gradient(|t| lik.log_likelihood(t), &theta);
                 for i in 0..theta.len() {

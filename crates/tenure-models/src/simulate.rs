@@ -558,6 +558,35 @@ pub fn simulate_paretonbd_dyncov(
         .collect()
 }
 
+/// [`simulate_ggomnbd_holdout`] with parameters that differ by customer (covariate models):
+/// customer `i` draws from GGom/NBD with `params[i]` = (r, α, b, s, β). With the same
+/// parameters for everyone it gives exactly [`simulate_ggomnbd_holdout`]'s customers.
+pub fn simulate_ggomnbd_each(
+    params: &[[f64; 5]],
+    t: &[f64],
+    horizon: f64,
+    seed: u64,
+) -> Result<Vec<SimulatedCustomer>, SimulationError> {
+    check_lengths(params.len(), t.len())?;
+    check_ages(t)?;
+    check_horizon(horizon)?;
+    t.iter()
+        .zip(params)
+        .enumerate()
+        .map(|(i, (&ti, &[r, alpha, b, s, beta]))| {
+            let rate = gamma_rate("r", r, "alpha", alpha)?;
+            let scale = gamma_rate("s", s, "beta", beta)?;
+            positive("b", b)?;
+            let mut rng = customer_rng(seed, STREAM_GGOM, i);
+            let lambda = rate.sample(&mut rng);
+            let eta = scale.sample(&mut rng);
+            let e: f64 = Exp1.sample(&mut rng);
+            let tau = (e / eta).ln_1p() / b;
+            lifetime_customer(&mut rng, lambda, tau, ti, horizon, i)
+        })
+        .collect()
+}
+
 fn check_lengths(params: usize, t: usize) -> Result<(), SimulationError> {
     if params == t {
         Ok(())
@@ -984,6 +1013,11 @@ mod tests {
             simulate_paretonbd_holdout(p[0], p[1], p[2], p[3], &t, 26.0, 9).unwrap()
         );
         assert!(simulate_paretonbd_each(&each[1..], &t, 26.0, 9).is_err());
+        let g = [0.6, 8.0, 0.05, 0.7, 2.5];
+        assert_eq!(
+            simulate_ggomnbd_each(&vec![g; t.len()], &t, 26.0, 9).unwrap(),
+            simulate_ggomnbd_holdout(g[0], g[1], g[2], g[3], g[4], &t, 26.0, 9).unwrap()
+        );
         let mut bad = each.clone();
         bad[3][1] = -1.0;
         assert!(simulate_bgnbd_each(&bad, &t, 26.0, 9).is_err());

@@ -11,7 +11,9 @@ use rand_distr::{Distribution, StandardNormal};
 use tenure_models::covariates::{
     fit_covariates, CovariateFit, CovariateModel, CovariateParams, CovariateSpec, Design,
 };
-use tenure_models::simulate::{simulate_bgnbd_each, simulate_paretonbd_each, uniform_ages};
+use tenure_models::simulate::{
+    simulate_bgnbd_each, simulate_ggomnbd_each, simulate_paretonbd_each, uniform_ages,
+};
 use tenure_models::{FitOptions, RfmRow};
 
 const CUSTOMERS: usize = 100_000;
@@ -43,17 +45,32 @@ fn assert_recovered(what: &str, fit: &CovariateFit, truth: &[f64]) {
     assert!(worst < 2.0, "{what}: an estimate is {worst:.2} SE off");
 }
 
-fn simulate(model: CovariateModel, truth: &[f64], seed: u64) -> (Vec<RfmRow>, Vec<f64>, Design) {
-    let d = design(CUSTOMERS, seed);
+fn simulate(
+    model: CovariateModel,
+    truth: &[f64],
+    n: usize,
+    seed: u64,
+) -> (Vec<RfmRow>, Vec<f64>, Design) {
+    let d = design(n, seed);
     let spec = CovariateSpec::both(2);
     let params = CovariateParams::from_theta(model, spec, truth);
-    let each: Vec<[f64; 4]> = (0..CUSTOMERS)
-        .map(|i| params.individual(d.row(i)))
-        .collect();
-    let t = uniform_ages(CUSTOMERS, 26.0, 78.0, seed).unwrap();
+    let each: Vec<Vec<f64>> = (0..n).map(|i| params.individual(d.row(i))).collect();
+    let t = uniform_ages(n, 26.0, 78.0, seed).unwrap();
+    let four = || {
+        each.iter()
+            .map(|p| [p[0], p[1], p[2], p[3]])
+            .collect::<Vec<_>>()
+    };
     let sim = match model {
-        CovariateModel::ParetoNbd => simulate_paretonbd_each(&each, &t, 39.0, seed),
-        CovariateModel::BgNbd => simulate_bgnbd_each(&each, &t, 39.0, seed),
+        CovariateModel::ParetoNbd => simulate_paretonbd_each(&four(), &t, 39.0, seed),
+        CovariateModel::BgNbd => simulate_bgnbd_each(&four(), &t, 39.0, seed),
+        CovariateModel::GGomNbd => {
+            let five: Vec<[f64; 5]> = each
+                .iter()
+                .map(|p| [p[0], p[1], p[2], p[3], p[4]])
+                .collect();
+            simulate_ggomnbd_each(&five, &t, 39.0, seed)
+        }
     }
     .unwrap();
     let rows = sim.iter().map(|c| c.row).collect();
@@ -64,8 +81,8 @@ fn simulate(model: CovariateModel, truth: &[f64], seed: u64) -> (Vec<RfmRow>, Ve
 /// Recovery, and the holdout: Σ E[X(T, T+39) | x, t_x, T, z] over the population against the
 /// simulated holdout purchases (within 4 of the Poisson-scale sd, a loose check of the
 /// per-customer predictions).
-fn recover_and_predict(model: CovariateModel, truth: &[f64], seed: u64) {
-    let (rows, holdout, d) = simulate(model, truth, seed);
+fn recover_and_predict(model: CovariateModel, truth: &[f64], n: usize, seed: u64) {
+    let (rows, holdout, d) = simulate(model, truth, n, seed);
     let spec = CovariateSpec::both(2);
     let fit = fit_covariates(model, &rows, &d, &spec, &FitOptions::default()).expect("fit");
     assert_recovered(model.name(), &fit, truth);
@@ -94,13 +111,13 @@ fn recover_and_predict(model: CovariateModel, truth: &[f64], seed: u64) {
 fn paretonbd_coefficients_are_recovered_at_100k() {
     // (r, α, s, β, trans.premium, trans.size, life.premium, life.size)
     let truth = [0.55, 10.6, 0.61, 11.7, 0.6, -0.3, -0.5, 0.4];
-    recover_and_predict(CovariateModel::ParetoNbd, &truth, 21);
+    recover_and_predict(CovariateModel::ParetoNbd, &truth, CUSTOMERS, 21);
 }
 
 #[test]
 fn bgnbd_coefficients_are_recovered_at_100k() {
     let truth = [0.24, 4.4, 0.79, 2.4, 0.6, -0.3, -0.5, 0.4];
-    recover_and_predict(CovariateModel::BgNbd, &truth, 21);
+    recover_and_predict(CovariateModel::BgNbd, &truth, CUSTOMERS, 21);
 }
 
 /// CDNOW's 2,357 customers with a covariate that has no effect by construction: customers
@@ -159,7 +176,12 @@ fn l2_shrinks_the_coefficients() {
     let d = design(n, 5);
     let params =
         CovariateParams::from_theta(CovariateModel::ParetoNbd, CovariateSpec::both(2), &truth);
-    let each: Vec<[f64; 4]> = (0..n).map(|i| params.individual(d.row(i))).collect();
+    let each: Vec<[f64; 4]> = (0..n)
+        .map(|i| {
+            let p = params.individual(d.row(i));
+            [p[0], p[1], p[2], p[3]]
+        })
+        .collect();
     let t = uniform_ages(n, 26.0, 78.0, 5).unwrap();
     let rows: Vec<RfmRow> = simulate_paretonbd_each(&each, &t, 0.0, 5)
         .unwrap()

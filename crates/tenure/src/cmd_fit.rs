@@ -196,7 +196,7 @@ pub fn fit_file(a: &FitArgs) -> Result<Fitted, CliError> {
     if let Some(cov) = &a.cov.covariates {
         if !matches!(a.model, ModelKind::Bgnbd | ModelKind::Paretonbd) || log_input::is_log(path) {
             return Err(CliError::input(format!(
-                "--covariates {}: covariate fits are for bgnbd and paretonbd on a summary file",
+                "--covariates {}: covariate fits are for bgnbd and paretonbd on a summary file (ggomnbd: in the library only, its fit is still too slow)",
                 cov.display()
             )));
         }

@@ -74,8 +74,6 @@ pub struct ValidateArgs {
     pub format: Format,
 }
 
-/// One model's fit and checks.
-
 /// The cumulative tracking grid: period k (1-based) ends `k` units after the first purchase
 /// in the log; only whole periods up to the holdout end.
 struct Grid {

@@ -449,9 +449,10 @@ fn from_section(
     let model = match mf.model.as_str() {
         "bgnbd" => CovariateModel::BgNbd,
         "paretonbd" => CovariateModel::ParetoNbd,
+        "ggomnbd" => CovariateModel::GGomNbd,
         other => {
             return Err(CliError::input(format!(
-                "{}: covariates are for bgnbd and paretonbd, not `{other}`",
+                "{}: covariates are for bgnbd, paretonbd and ggomnbd, not `{other}`",
                 path.display()
             )))
         }
