@@ -27,6 +27,7 @@ use crate::fit::{maximize, Fit, FitOptions, Likelihood};
 use crate::ggomnbd::GGomNbdParams;
 use crate::paretonbd::{par_map, row_value_grad, ParetoNbdParams};
 use crate::rfm::RfmModel;
+use crate::special::Compensated;
 use crate::ModelError;
 
 /// The models that take covariates.
@@ -643,17 +644,10 @@ impl CovariateLikelihood {
             d.push(d_el);
             (v, d)
         });
-        let (mut ll, mut carry) = (0.0f64, 0.0f64);
+        let mut total = Compensated::default();
         let mut grad = vec![0.0; k];
         for (row, (v, d)) in self.rows.iter().zip(&per_row) {
-            let term = row.w * v;
-            let sum = ll + term;
-            carry += if ll.abs() >= term.abs() {
-                (ll - sum) + term
-            } else {
-                (term - sum) + ll
-            };
-            ll = sum;
+            total.add(row.w * v);
             for i in 0..kb {
                 grad[i] += row.w * d[i];
             }
@@ -674,7 +668,7 @@ impl CovariateLikelihood {
                 grad[idx] += row.w * d[kb + 1] * z;
             }
         }
-        let mut ll = ll + carry;
+        let mut ll = total.total();
         // Penalties.
         let (lt, lf) = (self.spec.l2_trans, self.spec.l2_life);
         for m in 0..nt + nl + nc {

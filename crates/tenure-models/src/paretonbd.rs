@@ -17,7 +17,7 @@ use crate::fit::{maximize, Fit, FitOptions, Likelihood};
 use crate::group::KeyTable;
 use crate::hyp2f1::{ln_tail, ln_tail_grad, Tail};
 use crate::rfm::RfmModel;
-use crate::special::{digamma, ln_gamma};
+use crate::special::{digamma, ln_gamma, Compensated};
 use crate::ModelError;
 
 const NAMES: &[&str] = &["r", "alpha", "s", "beta"];
@@ -689,9 +689,8 @@ impl ParetoNbdLikelihood {
             }
         });
         let (ln_s, inv_s) = (s.ln(), 1.0 / s);
-        // Compensated (Neumaier) sum: with 10⁵ rows the plain sum's rounding (~10⁻⁸ of the
-        // total) would hide the changes the line search needs to see near the optimum.
-        let (mut ll, mut carry) = (0.0f64, 0.0f64);
+        // A compensated sum (see `Compensated`).
+        let mut total = Compensated::default();
         let mut g = [0.0; 4];
         for row in &self.rows {
             let [lg, dlg, ln_rx, inv_rx] = xs[row.x as usize];
@@ -702,14 +701,7 @@ impl ParetoNbdLikelihood {
             // log-sum with the two shares w1 + w2 = 1.
             let (hi, lo) = if p >= q { (p, q) } else { (q, p) };
             let e = (lo - hi).exp();
-            let term = row.w * (lg + hi + e.ln_1p());
-            let sum = ll + term;
-            carry += if ll.abs() >= term.abs() {
-                (ll - sum) + term
-            } else {
-                (term - sum) + ll
-            };
-            ll = sum;
+            total.add(row.w * (lg + hi + e.ln_1p()));
             if GRAD {
                 let w_hi = 1.0 / (1.0 + e);
                 let (w1, w2) = if p >= q {
@@ -725,6 +717,7 @@ impl ParetoNbdLikelihood {
             }
         }
         let n = self.customers;
+        let (ll, carry) = total.parts();
         let ll = ll + (carry + n * (r * alpha.ln() + s * beta.ln()));
         if GRAD {
             g[0] += n * alpha.ln();

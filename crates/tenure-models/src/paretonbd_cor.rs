@@ -24,6 +24,7 @@ use crate::fit::{
 };
 use crate::paretonbd::{fit_paretonbd, par_map, row_value_grad, ParetoNbdParams};
 use crate::rfm::RfmModel;
+use crate::special::Compensated;
 use crate::ModelError;
 
 const NAMES: &[&str] = &["r", "alpha", "s", "beta"];
@@ -304,22 +305,15 @@ impl CorrelatedLikelihood {
             g[4] = dc[4] * s / q;
             (v, g)
         });
-        let (mut ll, mut carry) = (0.0f64, 0.0f64);
+        let mut ll = Compensated::default();
         let mut grad = vec![0.0; 5];
         for ((_, w), (v, g)) in self.rows.iter().zip(&per_row) {
-            let term = w * v;
-            let sum = ll + term;
-            carry += if ll.abs() >= term.abs() {
-                (ll - sum) + term
-            } else {
-                (term - sum) + ll
-            };
-            ll = sum;
+            ll.add(w * v);
             for k in 0..5 {
                 grad[k] += w * g[k];
             }
         }
-        (ll + carry, grad)
+        (ll.total(), grad)
     }
 }
 

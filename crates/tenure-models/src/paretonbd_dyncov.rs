@@ -24,7 +24,7 @@ use crate::data::{validate_rfm, DataError, RfmRow};
 use crate::fit::{maximize, Fit, FitOptions, Likelihood};
 use crate::ggomnbd::gauss_legendre;
 use crate::paretonbd::{fit_paretonbd, par_map};
-use crate::special::{digamma, ln_gamma};
+use crate::special::{digamma, ln_gamma, Compensated};
 use crate::{ModelError, Rfm};
 
 const NODES: usize = 8;
@@ -334,21 +334,15 @@ impl DynLikelihood {
         let per_row = par_map(&self.rows, |row| {
             row_value_grad(theta, self.pt, &self.grid, row, &self.rule)
         });
-        let (mut ll, mut carry) = (0.0f64, 0.0f64);
+        let mut ll = Compensated::default();
         let mut grad = vec![0.0; k];
         for (v, g) in &per_row {
-            let sum = ll + v;
-            carry += if ll.abs() >= v.abs() {
-                (ll - sum) + v
-            } else {
-                (v - sum) + ll
-            };
-            ll = sum;
+            ll.add(*v);
             for i in 0..k {
                 grad[i] += g[i];
             }
         }
-        (ll + carry, grad)
+        (ll.total(), grad)
     }
 }
 

@@ -248,3 +248,33 @@ mod tests {
         assert!(rel(v, -(-z).ln_1p()) < 1e-14, "{v}");
     }
 }
+
+/// A compensated (Neumaier) sum. Summing 10⁵ log-likelihood terms plainly loses ~10⁻⁸ of the
+/// total to rounding, enough to hide from a line search the changes it needs near an optimum.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Compensated {
+    sum: f64,
+    carry: f64,
+}
+
+impl Compensated {
+    /// Add one term.
+    #[inline]
+    pub(crate) fn add(&mut self, term: f64) {
+        let sum = self.sum + term;
+        self.carry += if self.sum.abs() >= term.abs() {
+            (self.sum - sum) + term
+        } else {
+            (term - sum) + self.sum
+        };
+        self.sum = sum;
+    }
+    /// The running sum and the rounding carried so far (their total is the sum).
+    pub(crate) fn parts(&self) -> (f64, f64) {
+        (self.sum, self.carry)
+    }
+    /// The sum.
+    pub(crate) fn total(&self) -> f64 {
+        self.sum + self.carry
+    }
+}

@@ -145,6 +145,28 @@ impl EncodingOut {
     }
 }
 
+/// A small CSV (trimmed fields, `#` comments) and its header; errors name the file (a missing
+/// file is exit 2, other I/O errors exit 1).
+pub(crate) fn open_csv(path: &Path) -> Result<(csv::Reader<std::fs::File>, Vec<String>), CliError> {
+    let mut rdr = csv::ReaderBuilder::new()
+        .trim(csv::Trim::All)
+        .comment(Some(b'#'))
+        .from_path(path)
+        .map_err(|e| match e.kind() {
+            csv::ErrorKind::Io(io) => {
+                CliError::io(path, std::io::Error::new(io.kind(), io.to_string()))
+            }
+            _ => CliError::input(format!("{}: {e}", path.display())),
+        })?;
+    let header: Vec<String> = rdr
+        .headers()
+        .map_err(|e| CliError::input(format!("{}:1: {e}", path.display())))?
+        .iter()
+        .map(str::to_string)
+        .collect();
+    Ok((rdr, header))
+}
+
 /// A covariates file: its id column and raw values by customer id.
 struct CovFile {
     path: PathBuf,
@@ -156,22 +178,7 @@ struct CovFile {
 
 impl CovFile {
     fn read(path: &Path) -> Result<CovFile, CliError> {
-        let mut rdr = csv::ReaderBuilder::new()
-            .trim(csv::Trim::All)
-            .comment(Some(b'#'))
-            .from_path(path)
-            .map_err(|e| match e.kind() {
-                csv::ErrorKind::Io(io) => {
-                    CliError::io(path, std::io::Error::new(io.kind(), io.to_string()))
-                }
-                _ => CliError::input(format!("{}: {e}", path.display())),
-            })?;
-        let header: Vec<String> = rdr
-            .headers()
-            .map_err(|e| CliError::input(format!("{}:1: {e}", path.display())))?
-            .iter()
-            .map(str::to_string)
-            .collect();
+        let (mut rdr, header) = open_csv(path)?;
         let id_col = header
             .iter()
             .position(|h| h.eq_ignore_ascii_case("customer_id") || h.eq_ignore_ascii_case("id"))

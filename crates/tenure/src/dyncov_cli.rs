@@ -33,17 +33,7 @@ struct GridFile {
 }
 
 fn read_grid(path: &Path) -> Result<GridFile, CliError> {
-    let mut rdr = csv::ReaderBuilder::new()
-        .trim(csv::Trim::All)
-        .comment(Some(b'#'))
-        .from_path(path)
-        .map_err(|e| CliError::input(format!("{}: {e}", path.display())))?;
-    let header: Vec<String> = rdr
-        .headers()
-        .map_err(|e| CliError::input(format!("{}:1: {e}", path.display())))?
-        .iter()
-        .map(str::to_string)
-        .collect();
+    let (mut rdr, header) = crate::covariate_cli::open_csv(path)?;
     let date_col = header
         .iter()
         .position(|h| h == "period_start")
