@@ -35,8 +35,7 @@ use crate::ModelError;
 pub enum CovariateModel {
     BgNbd,
     ParetoNbd,
-    /// GGom/NBD: α_i = α·exp(−γ_trans'z), β_i = β·exp(−γ_life'z) (CLVTools); its per-row
-    /// gradient is by central differences (each row's likelihood is an integral).
+    /// GGom/NBD: α_i = α·exp(−γ_trans'z), β_i = β·exp(−γ_life'z) (CLVTools).
     GGomNbd,
 }
 
@@ -494,12 +493,15 @@ fn row_value_grad_of(model: CovariateModel, p: &[f64], row: RfmRow) -> (f64, Vec
             (v, g.to_vec())
         }
         CovariateModel::GGomNbd => {
-            let ll = |q: &[f64]| {
-                Individual::of(model, q)
-                    .model()
-                    .log_likelihood_one(x, t_x, t)
-            };
-            (ll(p), crate::fit::numeric_gradient(ll, p))
+            let (v, g) = GGomNbdParams {
+                r: p[0],
+                alpha: p[1],
+                b: p[2],
+                s: p[3],
+                beta: p[4],
+            }
+            .row_value_grad(x, t_x, t);
+            (v, g.to_vec())
         }
     }
 }
