@@ -410,7 +410,7 @@ impl CovariateParams {
     /// (r, α_i, b, s, β_i).
     pub fn individual(&self, z: &[f64]) -> Vec<f64> {
         let (et, el) = self.linear_predictors(z);
-        individual(self.model, &self.base, et, el)
+        individual(self.model, &self.base, et, el)[..self.model.k()].to_vec()
     }
 
     /// The customer's own model, for every prediction of [`RfmModel`].
@@ -464,8 +464,13 @@ impl Individual {
 }
 
 /// The customer's parameters: α scaled by exp(−η_trans), the lifetime scales by exp(±η_life).
-fn individual(model: CovariateModel, base: &[f64], et: f64, el: f64) -> Vec<f64> {
-    let mut p = base.to_vec();
+/// The largest base (GGom/NBD's five parameters): per-row work uses fixed arrays of this size,
+/// the entries past the model's own unused.
+const MAX_BASE: usize = 5;
+
+fn individual(model: CovariateModel, base: &[f64], et: f64, el: f64) -> [f64; MAX_BASE] {
+    let mut p = [0.0; MAX_BASE];
+    p[..base.len()].copy_from_slice(base);
     p[1] *= (-et).exp();
     for &(i, sign) in model.life_scaled() {
         p[i] *= (sign * el).exp();
@@ -474,12 +479,17 @@ fn individual(model: CovariateModel, base: &[f64], et: f64, el: f64) -> Vec<f64>
 }
 
 /// One row's log-likelihood and its gradient in the customer's own parameters.
-fn row_value_grad_of(model: CovariateModel, p: &[f64], row: RfmRow) -> (f64, Vec<f64>) {
+fn row_value_grad_of(
+    model: CovariateModel,
+    p: &[f64; MAX_BASE],
+    row: RfmRow,
+) -> (f64, [f64; MAX_BASE]) {
     let RfmRow { x, t_x, t } = row;
+    let widen = |g: [f64; 4]| [g[0], g[1], g[2], g[3], 0.0];
     match model {
         CovariateModel::ParetoNbd => {
             let (v, g) = row_value_grad([p[0], p[1], p[2], p[3]], x, t_x, t);
-            (v, g.to_vec())
+            (v, widen(g))
         }
         CovariateModel::BgNbd => {
             let (v, g) = GeoNbd {
@@ -490,19 +500,16 @@ fn row_value_grad_of(model: CovariateModel, p: &[f64], row: RfmRow) -> (f64, Vec
                 variant: Variant::Bg,
             }
             .row_value_grad(x, t_x, t);
-            (v, g.to_vec())
+            (v, widen(g))
         }
-        CovariateModel::GGomNbd => {
-            let (v, g) = GGomNbdParams {
-                r: p[0],
-                alpha: p[1],
-                b: p[2],
-                s: p[3],
-                beta: p[4],
-            }
-            .row_value_grad(x, t_x, t);
-            (v, g.to_vec())
+        CovariateModel::GGomNbd => GGomNbdParams {
+            r: p[0],
+            alpha: p[1],
+            b: p[2],
+            s: p[3],
+            beta: p[4],
         }
+        .row_value_grad(x, t_x, t),
     }
 }
 
@@ -629,21 +636,23 @@ impl CovariateLikelihood {
         let gl: Vec<f64> = theta[kb + nt..].to_vec();
         let model = self.model;
         // Per row: ln L, ∂/∂(base), then ∂/∂η_trans and ∂/∂η_life (the last two entries).
-        let per_row: Vec<(f64, Vec<f64>)> = par_map(&self.rows, |row| {
+        // d[..kb]: base parameters; d[MAX_BASE], d[MAX_BASE + 1]: η_trans, η_life.
+        let per_row: Vec<(f64, [f64; MAX_BASE + 2])> = par_map(&self.rows, |row| {
             let et: f64 = row.zt.iter().zip(&gt).map(|(z, g)| z * g).sum();
             let el: f64 = row.zl.iter().zip(&gl).map(|(z, g)| z * g).sum();
             let ind = individual(model, base, et, el);
             let (v, g) = row_value_grad_of(model, &ind, row.rfm);
             // d ind/d base is ind/base for a scaled parameter, 1 otherwise; d ind/dη is ±ind.
-            let mut d: Vec<f64> = g.clone();
+            let mut d = [0.0; MAX_BASE + 2];
+            d[..MAX_BASE].copy_from_slice(&g);
             d[1] = g[1] * ind[1] / base[1];
             let mut d_el = 0.0;
             for &(i, sign) in model.life_scaled() {
                 d[i] = g[i] * ind[i] / base[i];
                 d_el += sign * g[i] * ind[i];
             }
-            d.push(-g[1] * ind[1]);
-            d.push(d_el);
+            d[MAX_BASE] = -g[1] * ind[1];
+            d[MAX_BASE + 1] = d_el;
             (v, d)
         });
         let mut total = Compensated::default();
@@ -659,7 +668,7 @@ impl CovariateLikelihood {
                 } else {
                     kb + nt + nl + (m - nt)
                 };
-                grad[idx] += row.w * d[kb] * z;
+                grad[idx] += row.w * d[MAX_BASE] * z;
             }
             for (m, z) in row.zl.iter().enumerate() {
                 let idx = if m < nl {
@@ -667,7 +676,7 @@ impl CovariateLikelihood {
                 } else {
                     kb + nt + nl + (m - nl)
                 };
-                grad[idx] += row.w * d[kb + 1] * z;
+                grad[idx] += row.w * d[MAX_BASE + 1] * z;
             }
         }
         let mut ll = total.total();
