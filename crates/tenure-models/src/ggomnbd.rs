@@ -42,6 +42,24 @@ pub struct GGomNbdParams {
     pub beta: f64,
 }
 
+/// The dead term's substitution w = (a₀/(α+τ))^k over [lo, hi] and its value (see
+/// [`GGomNbdParams::ln_dead`]).
+#[derive(Debug, Clone, Copy)]
+struct DeadRule {
+    k: f64,
+    a0: f64,
+    lo: f64,
+    hi: f64,
+    value: f64,
+}
+
+impl DeadRule {
+    /// τ(w) = a₀ w^{−1/k} − α.
+    fn tau(&self, alpha: f64, w: f64) -> f64 {
+        self.a0 * w.powf(-1.0 / self.k) - alpha
+    }
+}
+
 impl GGomNbdParams {
     fn valid(&self) -> bool {
         [self.r, self.alpha, self.b, self.s, self.beta]
@@ -89,19 +107,41 @@ impl GGomNbdParams {
     /// by more than 1e-12 (a sharply peaked Gompertz density), or k ≈ 0, adaptive
     /// Gauss–Kronrod on the original integrand decides.
     fn ln_dead(&self, rx: f64, t_x: f64, t: f64) -> f64 {
-        let k = rx - 1.0;
-        if k.abs() > 1e-3 {
-            let a0 = self.alpha + t_x;
-            let w_t = (-k * ((self.alpha + t) / a0).ln()).exp();
-            let (lo, hi) = if w_t < 1.0 { (w_t, 1.0) } else { (1.0, w_t) };
-            let g = |w: f64| self.ln_density(a0 * w.powf(-1.0 / k) - self.alpha);
-            let (n12, n20) = gauss_legendre_rules();
-            let i12 = ln_gauss_legendre(&g, lo, hi, n12);
-            let i20 = ln_gauss_legendre(&g, lo, hi, n20);
-            if i20.is_finite() && (i12 - i20).abs() <= 1e-12 {
-                return i20 - k.abs().ln() - k * a0.ln();
-            }
+        match self.dead_rule(rx, t_x, t) {
+            Some(d) => d.value,
+            None => self.ln_dead_adaptive(rx, t_x, t),
         }
+    }
+
+    /// The substituted Gauss–Legendre evaluation of [`GGomNbdParams::ln_dead`]; `None` when
+    /// k ≈ 0 or the 12- and 20-point rules disagree.
+    fn dead_rule(&self, rx: f64, t_x: f64, t: f64) -> Option<DeadRule> {
+        let k = rx - 1.0;
+        if k.abs() <= 1e-3 {
+            return None;
+        }
+        let a0 = self.alpha + t_x;
+        let w_t = (-k * ((self.alpha + t) / a0).ln()).exp();
+        let (lo, hi) = if w_t < 1.0 { (w_t, 1.0) } else { (1.0, w_t) };
+        let rule = DeadRule {
+            k,
+            a0,
+            lo,
+            hi,
+            value: f64::NAN,
+        };
+        let g = |w: f64| self.ln_density(rule.tau(self.alpha, w));
+        let (n12, n20) = gauss_legendre_rules();
+        let i12 = ln_gauss_legendre(&g, lo, hi, n12);
+        let i20 = ln_gauss_legendre(&g, lo, hi, n20);
+        (i20.is_finite() && (i12 - i20).abs() <= 1e-12).then(|| DeadRule {
+            value: i20 - k.abs().ln() - k * a0.ln(),
+            ..rule
+        })
+    }
+
+    /// [`GGomNbdParams::ln_dead`] by adaptive Gauss–Kronrod on the original integrand.
+    fn ln_dead_adaptive(&self, rx: f64, t_x: f64, t: f64) -> f64 {
         ln_integrate(
             |tau| self.ln_density(tau) - rx * (self.alpha + tau).ln(),
             t_x,
@@ -143,8 +183,7 @@ impl GGomNbdParams {
             return (f64::NAN, [f64::NAN; 5]);
         }
         let rx = self.r + x;
-        let v = self.log_likelihood_one(x, t_x, t);
-        let (alive, dead) = self.ln_terms(x, t_x, t);
+        let alive = self.ln_survival(t) - rx * (self.alpha + t).ln();
         let lq_t = self.ln_q(t);
         let g_alive = [
             -(self.alpha + t).ln(),
@@ -153,9 +192,9 @@ impl GGomNbdParams {
             self.beta.ln() - lq_t,
             self.s / self.beta - self.s / lq_t.exp(),
         ];
-        let g_dead = if dead.is_finite() {
-            match self.dead_grad_on_nodes(rx, t_x, t) {
-                Some(g) => g,
+        let (dead, g_dead) = if t > t_x {
+            match self.dead_rule(rx, t_x, t) {
+                Some(d) => (d.value, self.dead_grad_on_nodes(rx, t_x, t, &d)),
                 None => {
                     let base = [self.r, self.alpha, self.b, self.s, self.beta];
                     let g = crate::fit::numeric_gradient(
@@ -165,12 +204,16 @@ impl GGomNbdParams {
                         },
                         &base,
                     );
-                    [g[0], g[1], g[2], g[3], g[4]]
+                    (
+                        self.ln_dead_adaptive(rx, t_x, t),
+                        [g[0], g[1], g[2], g[3], g[4]],
+                    )
                 }
             }
         } else {
-            [0.0; 5]
+            (f64::NEG_INFINITY, [0.0; 5])
         };
+        let v = ln_gamma(rx) - ln_gamma(self.r) + self.r * self.alpha.ln() + log_add(alive, dead);
         let total = log_add(alive, dead);
         let (wa, wd) = ((alive - total).exp(), (dead - total).exp());
         let mut g = [0.0; 5];
@@ -187,32 +230,18 @@ impl GGomNbdParams {
         (v, g)
     }
 
-    /// The gradient of ln(dead) on `ln_dead`'s Gauss–Legendre nodes; `None` where `ln_dead`
-    /// uses adaptive Gauss–Kronrod instead.
-    fn dead_grad_on_nodes(&self, rx: f64, t_x: f64, t: f64) -> Option<[f64; 5]> {
-        let k = rx - 1.0;
-        if k.abs() <= 1e-3 {
-            return None;
-        }
-        let a0 = self.alpha + t_x;
-        let w_t = (-k * ((self.alpha + t) / a0).ln()).exp();
-        let (lo, hi) = if w_t < 1.0 { (w_t, 1.0) } else { (1.0, w_t) };
-        let tau_of = |w: f64| a0 * w.powf(-1.0 / k) - self.alpha;
-        let g = |w: f64| self.ln_density(tau_of(w));
-        let (n12, n20) = gauss_legendre_rules();
-        let i12 = ln_gauss_legendre(&g, lo, hi, n12);
-        let i20 = ln_gauss_legendre(&g, lo, hi, n20);
-        if !(i20.is_finite() && (i12 - i20).abs() <= 1e-12) {
-            return None;
-        }
+    /// The gradient of ln(dead) on the Gauss–Legendre nodes of `d` (from
+    /// [`GGomNbdParams::dead_rule`]).
+    fn dead_grad_on_nodes(&self, rx: f64, t_x: f64, t: f64, d: &DeadRule) -> [f64; 5] {
         // The substitution depends on α and r; the integral does not, so on these nodes (a rule
         // in τ) the derivative is the integrand-weighted mean of ∂ ln g.
-        let (mid, half) = (0.5 * (lo + hi), 0.5 * (hi - lo));
+        let (_, n20) = gauss_legendre_rules();
+        let (mid, half) = (0.5 * (d.lo + d.hi), 0.5 * (d.hi - d.lo));
         let nodes: Vec<(f64, f64)> = n20
             .iter()
             .map(|(x, w)| {
-                let wv = mid + half * x;
-                (tau_of(wv), w.ln() + g(wv))
+                let tau = d.tau(self.alpha, mid + half * x);
+                (tau, w.ln() + self.ln_density(tau))
             })
             .collect();
         let top = nodes.iter().map(|n| n.1).fold(f64::NEG_INFINITY, f64::max);
@@ -226,7 +255,7 @@ impl GGomNbdParams {
                 out[i] += e * d[i];
             }
         }
-        Some(out.map(|v| v / sum))
+        out.map(|v| v / sum)
     }
 
     /// ∫₀ᵗ S(T+u)/S(T) du: expected lifetime within the next t of a customer alive at T.

@@ -106,16 +106,21 @@ impl CorrelatedParams {
             && self.omega <= hi
     }
 
+    /// ln A_jk of the four components (in [`CorrelatedParams::components`]' order) and
+    /// ln L = ln A₀₀ + ln(1 + ω L₁ L₂ (R₁₁ − R₁₀ − R₀₁ + 1)), R = A_jk / A₀₀.
+    fn ln_parts(&self, x: f64, t_x: f64, t: f64) -> ([(f64, ParetoNbdParams); 4], [f64; 4], f64) {
+        let comps = self.components();
+        let ln_a = comps.map(|(_, m)| m.log_likelihood_one(x, t_x, t));
+        let (l1, l2) = laplace(self.r, self.alpha, self.s, self.beta);
+        let r = |k: usize| (ln_a[k] - ln_a[0]).exp();
+        let sum = r(3) - r(1) - r(2) + 1.0;
+        (comps, ln_a, ln_a[0] + (self.omega * l1 * l2 * sum).ln_1p())
+    }
+
     /// The posterior weights of the components given (x, t_x, T): π_jk A_jk / L (they sum to 1;
     /// two are negative when ω > 0). Every prediction is the weighted sum of the components'.
     fn posterior(&self, x: f64, t_x: f64, t: f64) -> [(f64, ParetoNbdParams); 4] {
-        let comps = self.components();
-        let ln_a: Vec<f64> = comps
-            .iter()
-            .map(|(_, m)| m.log_likelihood_one(x, t_x, t))
-            .collect();
-        let ln_l = self.log_likelihood_one(x, t_x, t);
-        let mut out = comps;
+        let (mut out, ln_a, ln_l) = self.ln_parts(x, t_x, t);
         for (k, (w, _)) in out.iter_mut().enumerate() {
             *w *= (ln_a[k] - ln_l).exp();
         }
@@ -149,14 +154,7 @@ impl RfmModel for CorrelatedParams {
         if !self.valid() {
             return f64::NAN;
         }
-        let (l1, l2) = laplace(self.r, self.alpha, self.s, self.beta);
-        let a = |da: f64, db: f64| {
-            row_value_grad([self.r, self.alpha + da, self.s, self.beta + db], x, t_x, t).0
-        };
-        let a00 = a(0.0, 0.0);
-        let s =
-            (a(1.0, 1.0) - a00).exp() - (a(1.0, 0.0) - a00).exp() - (a(0.0, 1.0) - a00).exp() + 1.0;
-        a00 + (self.omega * l1 * l2 * s).ln_1p()
+        self.ln_parts(x, t_x, t).2
     }
     fn p_alive(&self, x: f64, t_x: f64, t: f64) -> f64 {
         if !self.valid() {
