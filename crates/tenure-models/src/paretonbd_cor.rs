@@ -41,7 +41,7 @@ pub struct CorrelatedParams {
 }
 
 /// (L₁, L₂) = (E e^{−λ}, E e^{−μ}).
-fn laplace(r: f64, alpha: f64, s: f64, beta: f64) -> (f64, f64) {
+pub(crate) fn laplace(r: f64, alpha: f64, s: f64, beta: f64) -> (f64, f64) {
     (
         (-r * (1.0 / alpha).ln_1p()).exp(),
         (-s * (1.0 / beta).ln_1p()).exp(),

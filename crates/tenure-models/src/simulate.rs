@@ -349,19 +349,12 @@ pub fn simulate_bgnbd_each(
     horizon: f64,
     seed: u64,
 ) -> Result<Vec<SimulatedCustomer>, SimulationError> {
-    check_lengths(params.len(), t.len())?;
-    check_ages(t)?;
-    check_horizon(horizon)?;
-    t.iter()
-        .zip(params)
-        .enumerate()
-        .map(|(i, (&ti, &[r, alpha, a, b]))| {
-            let rate = gamma_rate("r", r, "alpha", alpha)?;
-            let dropout = beta("a", a, "b", b)?;
-            let mut rng = customer_rng(seed, STREAM_BGNBD, i);
-            bg_family_customer(&mut rng, &rate, &dropout, ti, horizon, i, false)
-        })
-        .collect()
+    each(params, t, horizon, |i, [r, alpha, a, b], ti| {
+        let rate = gamma_rate("r", r, "alpha", alpha)?;
+        let dropout = beta("a", a, "b", b)?;
+        let mut rng = customer_rng(seed, STREAM_BGNBD, i);
+        bg_family_customer(&mut rng, &rate, &dropout, ti, horizon, i, false)
+    })
 }
 
 /// [`simulate_paretonbd_holdout`] with parameters that differ by customer (covariate models):
@@ -373,19 +366,12 @@ pub fn simulate_paretonbd_each(
     horizon: f64,
     seed: u64,
 ) -> Result<Vec<SimulatedCustomer>, SimulationError> {
-    check_lengths(params.len(), t.len())?;
-    check_ages(t)?;
-    check_horizon(horizon)?;
-    t.iter()
-        .zip(params)
-        .enumerate()
-        .map(|(i, (&ti, &[r, alpha, s, beta]))| {
-            let rate = gamma_rate("r", r, "alpha", alpha)?;
-            let death = gamma_rate("s", s, "beta", beta)?;
-            let mut rng = customer_rng(seed, STREAM_PARETO, i);
-            pareto_customer(&mut rng, &rate, &death, ti, horizon, i)
-        })
-        .collect()
+    each(params, t, horizon, |i, [r, alpha, s, beta], ti| {
+        let rate = gamma_rate("r", r, "alpha", alpha)?;
+        let death = gamma_rate("s", s, "beta", beta)?;
+        let mut rng = customer_rng(seed, STREAM_PARETO, i);
+        pareto_customer(&mut rng, &rate, &death, ti, horizon, i)
+    })
 }
 
 /// Draw a Pareto/NBD population whose purchase and dropout rates are correlated through a
@@ -416,12 +402,13 @@ pub fn simulate_paretonbd_correlated(
             reason: "outside the bounds that keep the Sarmanov density non-negative",
         });
     }
-    let l1 = (-r * (1.0 / alpha).ln_1p()).exp();
-    let l2 = (-s * (1.0 / beta).ln_1p()).exp();
+    let (l1, l2) = crate::paretonbd_cor::laplace(r, alpha, s, beta);
+    // The largest value of the bracket: 1 + ω·(largest product) = 1 − ω/lo for ω ≥ 0, and
+    // 1 + ω·(most negative product) = 1 − ω/hi for ω < 0 (the bounds are −1/max, 1/max).
     let top = if omega >= 0.0 {
-        1.0 + omega * ((1.0 - l1) * (1.0 - l2)).max(l1 * l2)
+        1.0 - omega / lo
     } else {
-        1.0 - omega * (l1 * (1.0 - l2)).max((1.0 - l1) * l2)
+        1.0 - omega / hi
     };
     t.iter()
         .enumerate()
@@ -567,23 +554,34 @@ pub fn simulate_ggomnbd_each(
     horizon: f64,
     seed: u64,
 ) -> Result<Vec<SimulatedCustomer>, SimulationError> {
+    each(params, t, horizon, |i, [r, alpha, b, s, beta], ti| {
+        let rate = gamma_rate("r", r, "alpha", alpha)?;
+        let scale = gamma_rate("s", s, "beta", beta)?;
+        positive("b", b)?;
+        let mut rng = customer_rng(seed, STREAM_GGOM, i);
+        let lambda = rate.sample(&mut rng);
+        let eta = scale.sample(&mut rng);
+        let e: f64 = Exp1.sample(&mut rng);
+        let tau = (e / eta).ln_1p() / b;
+        lifetime_customer(&mut rng, lambda, tau, ti, horizon, i)
+    })
+}
+
+/// The per-customer simulators' frame: the inputs checked, then `one(i, params[i], t[i])` for
+/// every customer in order.
+fn each<P: Copy>(
+    params: &[P],
+    t: &[f64],
+    horizon: f64,
+    one: impl Fn(usize, P, f64) -> Result<SimulatedCustomer, SimulationError>,
+) -> Result<Vec<SimulatedCustomer>, SimulationError> {
     check_lengths(params.len(), t.len())?;
     check_ages(t)?;
     check_horizon(horizon)?;
     t.iter()
         .zip(params)
         .enumerate()
-        .map(|(i, (&ti, &[r, alpha, b, s, beta]))| {
-            let rate = gamma_rate("r", r, "alpha", alpha)?;
-            let scale = gamma_rate("s", s, "beta", beta)?;
-            positive("b", b)?;
-            let mut rng = customer_rng(seed, STREAM_GGOM, i);
-            let lambda = rate.sample(&mut rng);
-            let eta = scale.sample(&mut rng);
-            let e: f64 = Exp1.sample(&mut rng);
-            let tau = (e / eta).ln_1p() / b;
-            lifetime_customer(&mut rng, lambda, tau, ti, horizon, i)
-        })
+        .map(|(i, (&ti, &p))| one(i, p, ti))
         .collect()
 }
 
