@@ -194,9 +194,13 @@ pub fn fit_file(a: &FitArgs) -> Result<Fitted, CliError> {
         return fit_dynamic(a, grid);
     }
     if let Some(cov) = &a.cov.covariates {
-        if !matches!(a.model, ModelKind::Bgnbd | ModelKind::Paretonbd) || log_input::is_log(path) {
+        if !matches!(
+            a.model,
+            ModelKind::Bgnbd | ModelKind::Paretonbd | ModelKind::Ggomnbd
+        ) || log_input::is_log(path)
+        {
             return Err(CliError::input(format!(
-                "--covariates {}: covariate fits are for bgnbd and paretonbd on a summary file (ggomnbd: in the library only, its fit is still too slow)",
+                "--covariates {}: covariate fits are for bgnbd, paretonbd and ggomnbd on a summary file",
                 cov.display()
             )));
         }
@@ -464,6 +468,7 @@ fn fit_with_covariates(a: &FitArgs, cov: &Path) -> Result<Fitted, CliError> {
     let t_fit = Instant::now();
     let model = match a.model {
         ModelKind::Bgnbd => tenure_models::covariates::CovariateModel::BgNbd,
+        ModelKind::Ggomnbd => tenure_models::covariates::CovariateModel::GGomNbd,
         _ => tenure_models::covariates::CovariateModel::ParetoNbd,
     };
     let c = covariate_cli::fit(model, path, &rows, &a.cov, cov)?;

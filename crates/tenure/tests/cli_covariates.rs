@@ -238,6 +238,111 @@ fn fit_and_predict_with_covariates() {
     );
 }
 
+/// GGom/NBD with covariates: the encoding and names as for the others, the plain fit inside
+/// equal to `tenure fit ggomnbd`, and each customer scored with her own parameters.
+#[test]
+fn ggomnbd_fits_and_predicts_with_covariates() {
+    let dir = scratch("covariates-ggom");
+    let summary = ref_file("cdnow_customers_summary.csv");
+    let cov = covariates_file(&dir, None, |_, l| l);
+    let model = dir.join("g.json").display().to_string();
+    let out = json(&[
+        "fit",
+        "ggomnbd",
+        "--input",
+        &summary,
+        "--covariates",
+        &cov,
+        "--life",
+        "age",
+        "--trans",
+        "channel",
+        "--format",
+        "json",
+        "--output",
+        &model,
+    ]);
+    let params = out["params"].as_object().unwrap();
+    let names: Vec<&str> = params.keys().map(String::as_str).collect();
+    assert_eq!(
+        names,
+        [
+            "r",
+            "alpha",
+            "b",
+            "s",
+            "beta",
+            "trans.channel=store",
+            "trans.channel=web",
+            "life.age"
+        ]
+    );
+    let c = &out["covariates"];
+    let plain = json(&["fit", "ggomnbd", "--input", &summary, "--format", "json"]);
+    let plain_ll = plain["log_likelihood"].as_f64().unwrap();
+    assert!(rel(c["plain_log_likelihood"].as_f64().unwrap(), plain_ll) < 1e-8);
+    assert!(out["log_likelihood"].as_f64().unwrap() >= plain_ll - 1e-6);
+    let scores = dir.join("scores.csv");
+    tenure_ok(&[
+        "predict",
+        "--model",
+        &model,
+        "--input",
+        &summary,
+        "--covariates",
+        &cov,
+        "--horizon",
+        "39w",
+        "--output",
+        scores.to_str().unwrap(),
+    ]);
+    let (head, rows) = read_csv(&scores);
+    assert_eq!(rows.len(), 2357);
+    let p_alive = column(&head, &rows, "p_alive");
+    let expected = column(&head, &rows, "expected_purchases");
+    let theta: Vec<f64> = params.values().map(|v| v.as_f64().unwrap()).collect();
+    let enc = &c["encodings"];
+    let (mean, sd) = (
+        enc[2]["mean"].as_f64().unwrap(),
+        enc[2]["sd"].as_f64().unwrap(),
+    );
+    let spec = CovariateSpec {
+        trans: vec![0, 1],
+        life: vec![2],
+        ..CovariateSpec::default()
+    };
+    let lib = CovariateParams::from_theta(CovariateModel::GGomNbd, spec, &theta);
+    let (sh, srows) = read_csv(Path::new(&summary));
+    let (x, tx, t) = (
+        column(&sh, &srows, "frequency"),
+        column(&sh, &srows, "recency"),
+        column(&sh, &srows, "T"),
+    );
+    for i in [0usize, 1, 17, 1000, 2356] {
+        let id = i + 1;
+        let z = [
+            f64::from(u8::from(CHANNELS[id % 3] == "store")),
+            f64::from(u8::from(CHANNELS[id % 3] == "web")),
+            (age(id) as f64 - mean) / sd,
+        ];
+        let m = lib.customer(&z);
+        let p = m.model().p_alive(x[i], tx[i], t[i]);
+        let e = m
+            .model()
+            .conditional_expected_purchases(39.0, x[i], tx[i], t[i]);
+        assert!(
+            rel(p_alive[i], p) < 1e-12,
+            "customer {id}: {} vs {p}",
+            p_alive[i]
+        );
+        assert!(
+            rel(expected[i], e) < 1e-12,
+            "customer {id}: {} vs {e}",
+            expected[i]
+        );
+    }
+}
+
 #[test]
 fn covariate_bad_input_is_exit_2_with_the_place() {
     let dir = scratch("covariates-bad");
@@ -305,7 +410,7 @@ fn covariate_bad_input_is_exit_2_with_the_place() {
         "--output",
         out_s,
     ]);
-    assert!(err.contains("bgnbd and paretonbd"), "{err}");
+    assert!(err.contains("bgnbd, paretonbd and ggomnbd"), "{err}");
     assert!(!out.exists(), "no model file after a failure");
 
     // Predict: a covariate model needs the covariates, and knows its levels.
