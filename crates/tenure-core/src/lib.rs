@@ -19,10 +19,11 @@ mod units;
 
 pub use money::{parse_amount, Money, MoneyError};
 pub use records::{
-    parse_count, parse_whole, BillingInterval, Cohort, Cost, CostCategory, CostTarget, Currency,
-    Customer, Feedback, FeedbackKind, FeedbackScore, InvalidRecord, JsonObject, MinorUnits,
-    RecordError, RecordId, RecordKind, Subscription, SubscriptionStatus, Timestamp, Transaction,
-    TransactionKind, UsageEvent,
+    parse_bool, parse_count, parse_in_range, parse_whole, BillingInterval, Campaign, CaseStatus,
+    Cohort, Cost, CostCategory, CostTarget, Currency, Customer, Feedback, FeedbackKind,
+    FeedbackScore, Interaction, InteractionKind, InvalidRecord, JsonObject, MinorUnits,
+    PaymentEvent, PaymentKind, RecordError, RecordId, RecordKind, Subscription, SubscriptionStatus,
+    SupportCase, Timestamp, Touch, Transaction, TransactionKind, UsageEvent,
 };
 pub use rust_decimal::Decimal;
 pub use units::{Duration, Rate, TimeUnit, UnitError, DAYS_PER_MONTH, DAYS_PER_YEAR};

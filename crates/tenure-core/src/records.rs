@@ -1,11 +1,13 @@
-//! The six kinds of records a company's systems give Tenure (`docs/schema.md`): customers,
-//! invoice lines, subscriptions, costs, usage events and feedback, as plain validated values.
+//! The eleven kinds of records a company's systems give Tenure (`docs/schema.md`): customers,
+//! invoice lines, subscriptions, costs, usage events, feedback, support cases, payment events,
+//! interactions, campaigns and campaign touches, as plain validated values.
 //!
 //! Invariants: a value of a field type has passed that field's rule — a [`RecordId`] is 1–256
 //! characters without control characters, [`MinorUnits`] are integer minor units of a known
 //! ISO 4217 [`Currency`] (never a float, never rounded), a [`Timestamp`] is UTC in years
 //! 0001–9999 with at most microsecond precision. Rules that span fields (a refund's sign, a
-//! subscription ending after it starts, a customer not referring itself, no NUL in text) are
+//! subscription ending after it starts, a customer not referring itself, a case closed exactly
+//! when its status says so, a payment's amount where its kind needs one, no NUL in text) are
 //! checked by each record's `validate`; the store writes no record that fails it.
 
 use crate::Money;
@@ -71,6 +73,14 @@ pub enum RecordError {
     Nul,
     #[error("`{0}` is not a JSON object")]
     NotJsonObject(String),
+    #[error("`{0}` is not a boolean (true/false, 1/0, yes/no)")]
+    NotBool(String),
+    /// A conditional column left empty: "required when status is `solved`".
+    #[error("required when {0}")]
+    RequiredWhen(String),
+    /// A conditional column given where it must be empty.
+    #[error("must be empty when {when}; got `{value}`")]
+    AbsentWhen { value: String, when: String },
 }
 
 /// A field of a record that failed `validate`, and why.
@@ -393,6 +403,11 @@ named_enum! {
         Costs = "costs",
         Usage = "usage",
         Feedback = "feedback",
+        Cases = "cases",
+        Payments = "payments",
+        Interactions = "interactions",
+        Campaigns = "campaigns",
+        Touches = "touches",
     }
 }
 
@@ -431,6 +446,50 @@ named_enum! {
 
 named_enum! {
     FeedbackKind { Nps = "nps", Csat = "csat" }
+}
+
+named_enum! {
+    /// Where a support case is. `solved` and `closed` cases have a `closed_at`; `open` and
+    /// `pending` ones do not.
+    CaseStatus { Open = "open", Pending = "pending", Solved = "solved", Closed = "closed" }
+}
+
+impl CaseStatus {
+    /// Whether a case with this status has been closed (and so has a `closed_at`).
+    pub fn is_closed(self) -> bool {
+        matches!(self, CaseStatus::Solved | CaseStatus::Closed)
+    }
+}
+
+named_enum! {
+    /// What happened to a payment.
+    PaymentKind {
+        Succeeded = "succeeded",
+        Failed = "failed",
+        Retried = "retried",
+        Refunded = "refunded",
+        Chargeback = "chargeback",
+        DunningStarted = "dunning_started",
+        DunningResolved = "dunning_resolved",
+    }
+}
+
+impl PaymentKind {
+    /// Whether an event of this kind moves (or tried to move) money, so needs an amount.
+    pub fn needs_amount(self) -> bool {
+        matches!(
+            self,
+            PaymentKind::Succeeded
+                | PaymentKind::Failed
+                | PaymentKind::Refunded
+                | PaymentKind::Chargeback
+        )
+    }
+}
+
+named_enum! {
+    /// A CRM activity.
+    InteractionKind { Call = "call", Email = "email", Meeting = "meeting", Note = "note" }
 }
 
 /// An acquisition cohort: a calendar month. Invariant: year 0001–9999, month 1–12.
@@ -753,6 +812,210 @@ impl Feedback {
     }
 }
 
+/// A whole number in `lo..=hi` (a case's severity 1–4 or satisfaction 1–5).
+fn check_range(field: &'static str, value: u8, lo: u8, hi: u8) -> Result<(), InvalidRecord> {
+    if (lo..=hi).contains(&value) {
+        Ok(())
+    } else {
+        Err(invalid(
+            field,
+            RecordError::OutOfRange {
+                value: value.to_string(),
+                range: format!("{lo}–{hi}"),
+            },
+        ))
+    }
+}
+
+/// A support case. `validate`: severity 1–4 and satisfaction 1–5; `closed_at` ≥ `opened_at`,
+/// given exactly when the status is `solved` or `closed`; `escalated_to` only when
+/// `escalated`; text without NUL.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SupportCase {
+    pub id: RecordId,
+    pub customer_id: RecordId,
+    pub opened_at: Timestamp,
+    pub closed_at: Option<Timestamp>,
+    /// 1 = most severe (an outage) … 4 = a question.
+    pub severity: u8,
+    pub category: Option<String>,
+    pub product: Option<String>,
+    pub status: CaseStatus,
+    /// The support rep.
+    pub owner: Option<String>,
+    pub escalated: bool,
+    pub escalated_to: Option<String>,
+    /// The customer's rating of the case, 1–5.
+    pub satisfaction: Option<u8>,
+}
+
+impl SupportCase {
+    pub fn validate(&self) -> Result<(), InvalidRecord> {
+        check_range("severity", self.severity, 1, 4)?;
+        if let Some(s) = self.satisfaction {
+            check_range("satisfaction", s, 1, 5)?;
+        }
+        let when = || format!("status is `{}`", self.status);
+        match (self.status.is_closed(), self.closed_at) {
+            (true, None) => return Err(invalid("closed_at", RecordError::RequiredWhen(when()))),
+            (false, Some(c)) => {
+                let e = RecordError::AbsentWhen {
+                    value: c.to_string(),
+                    when: when(),
+                };
+                return Err(invalid("closed_at", e));
+            }
+            (true, Some(c)) if c < self.opened_at => {
+                let e = RecordError::EndBeforeStart {
+                    start: self.opened_at.to_string(),
+                    end: c.to_string(),
+                };
+                return Err(invalid("closed_at", e));
+            }
+            _ => {}
+        }
+        if let (false, Some(to)) = (self.escalated, &self.escalated_to) {
+            let e = RecordError::AbsentWhen {
+                value: to.clone(),
+                when: "escalated is false".into(),
+            };
+            return Err(invalid("escalated_to", e));
+        }
+        check_text("category", self.category.as_deref())?;
+        check_text("product", self.product.as_deref())?;
+        check_text("owner", self.owner.as_deref())?;
+        check_text("escalated_to", self.escalated_to.as_deref())
+    }
+}
+
+/// A payment event. `validate`: an amount (≥ 0) where the kind moves money (`succeeded`,
+/// `failed`, `refunded`, `chargeback`); the currency is the amount's, so it is present exactly
+/// when the amount is; invoice without NUL.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PaymentEvent {
+    pub id: RecordId,
+    pub customer_id: RecordId,
+    pub occurred_at: Timestamp,
+    pub kind: PaymentKind,
+    pub amount: Option<MinorUnits>,
+    /// The invoice reference.
+    pub invoice: Option<String>,
+}
+
+impl PaymentEvent {
+    pub fn validate(&self) -> Result<(), InvalidRecord> {
+        match self.amount {
+            None if self.kind.needs_amount() => {
+                let when = format!("kind is `{}`", self.kind);
+                return Err(invalid("amount", RecordError::RequiredWhen(when)));
+            }
+            Some(a) if a.units() < 0 => {
+                let a = a.to_decimal().to_string();
+                return Err(invalid("amount", RecordError::Negative(a)));
+            }
+            _ => {}
+        }
+        check_text("invoice", self.invoice.as_deref())
+    }
+}
+
+/// A CRM activity (call, email, meeting, note). `validate`: text without NUL.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Interaction {
+    pub id: RecordId,
+    pub customer_id: RecordId,
+    pub occurred_at: Timestamp,
+    pub kind: InteractionKind,
+    pub owner: Option<String>,
+    /// Kept as written (not trimmed), like feedback's comment.
+    pub summary: Option<String>,
+}
+
+impl Interaction {
+    pub fn validate(&self) -> Result<(), InvalidRecord> {
+        check_text("owner", self.owner.as_deref())?;
+        check_text("summary", self.summary.as_deref())
+    }
+}
+
+/// A marketing campaign. `validate`: cost ≥ 0, text without NUL.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Campaign {
+    pub id: RecordId,
+    pub name: String,
+    /// `email`, `webinar`, `event`, `in_app`, …
+    pub channel: Option<String>,
+    pub started_at: Option<Timestamp>,
+    /// The campaign's total cost.
+    pub cost: MinorUnits,
+}
+
+impl Campaign {
+    pub fn validate(&self) -> Result<(), InvalidRecord> {
+        if self.cost.units() < 0 {
+            let c = self.cost.to_decimal().to_string();
+            return Err(invalid("cost", RecordError::Negative(c)));
+        }
+        check_text("name", Some(&self.name))?;
+        check_text("channel", self.channel.as_deref())
+    }
+}
+
+/// One campaign reaching one customer. The store checks that the campaign and the customer
+/// exist; every combination of the flags is valid.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Touch {
+    pub id: RecordId,
+    pub campaign_id: RecordId,
+    pub customer_id: RecordId,
+    pub sent_at: Timestamp,
+    pub opened: bool,
+    pub clicked: bool,
+    pub replied: bool,
+}
+
+impl Touch {
+    /// The id of a touch given without one: `touch:` and 32 hex digits of a 128-bit FNV-1a
+    /// digest of (campaign_id, customer_id, sent_at).
+    pub fn derived_id(
+        campaign_id: &RecordId,
+        customer_id: &RecordId,
+        sent_at: Timestamp,
+    ) -> RecordId {
+        let t = sent_at.to_string();
+        derived_id("touch", &[campaign_id.as_str(), customer_id.as_str(), &t])
+    }
+    pub fn validate(&self) -> Result<(), InvalidRecord> {
+        Ok(())
+    }
+}
+
+/// Parse a boolean: `true`/`false`, `1`/`0`, `yes`/`no`, ignoring ASCII case and surrounding
+/// spaces. (An absent value is false; that is the caller's default.)
+pub fn parse_bool(s: &str) -> Result<bool, RecordError> {
+    let t = s.trim();
+    let is = |a: &str| t.eq_ignore_ascii_case(a);
+    if is("true") || is("1") || is("yes") {
+        Ok(true)
+    } else if is("false") || is("0") || is("no") {
+        Ok(false)
+    } else {
+        Err(RecordError::NotBool(s.to_string()))
+    }
+}
+
+/// Parse a whole number in `lo..=hi` (`severity` 1–4, `satisfaction` 1–5).
+pub fn parse_in_range(s: &str, lo: u8, hi: u8) -> Result<u8, RecordError> {
+    let v = parse_whole(s)?;
+    u8::try_from(v)
+        .ok()
+        .filter(|v| (lo..=hi).contains(v))
+        .ok_or_else(|| RecordError::OutOfRange {
+            value: s.trim().to_string(),
+            range: format!("{lo}–{hi}"),
+        })
+}
+
 /// Parse a whole number ≥ 0 (`seats`), with a clear message for negatives.
 pub fn parse_count(s: &str) -> Result<u32, RecordError> {
     let t = s.trim();
@@ -1007,5 +1270,83 @@ mod tests {
         assert_eq!(fnv1a_128(&[]), 0x6c62272e07bb014262b821756295c58d);
         let f = Feedback::derived_id(&c, FeedbackKind::Nps, at);
         assert!(f.as_str().starts_with("feedback:"));
+    }
+
+    #[test]
+    fn new_kinds_check_their_conditional_rules() {
+        let c = RecordId::new("c1").unwrap();
+        let at = |s: &str| Timestamp::parse(s).unwrap();
+        let mut case = SupportCase {
+            id: RecordId::new("k1").unwrap(),
+            customer_id: c.clone(),
+            opened_at: at("2024-03-02"),
+            closed_at: None,
+            severity: 2,
+            category: None,
+            product: None,
+            status: CaseStatus::Solved,
+            owner: None,
+            escalated: false,
+            escalated_to: None,
+            satisfaction: Some(5),
+        };
+        assert_eq!(
+            case.validate().unwrap_err().to_string(),
+            "closed_at: required when status is `solved`"
+        );
+        case.closed_at = Some(at("2024-03-01"));
+        assert!(matches!(
+            case.validate().unwrap_err(),
+            InvalidRecord {
+                field: "closed_at",
+                error: RecordError::EndBeforeStart { .. }
+            }
+        ));
+        case.status = CaseStatus::Open;
+        assert_eq!(
+            case.validate().unwrap_err().to_string(),
+            "closed_at: must be empty when status is `open`; got `2024-03-01T00:00:00.000000Z`"
+        );
+        case.closed_at = None;
+        assert!(case.validate().is_ok());
+        case.escalated_to = Some("tier2".into());
+        assert_eq!(case.validate().unwrap_err().field, "escalated_to");
+        case.escalated = true;
+        assert!(case.validate().is_ok());
+        case.severity = 5;
+        assert_eq!(case.validate().unwrap_err().field, "severity");
+
+        let mut p = PaymentEvent {
+            id: RecordId::new("p1").unwrap(),
+            customer_id: c.clone(),
+            occurred_at: at("2024-03-01"),
+            kind: PaymentKind::Chargeback,
+            amount: None,
+            invoice: None,
+        };
+        assert_eq!(
+            p.validate().unwrap_err().to_string(),
+            "amount: required when kind is `chargeback`"
+        );
+        p.kind = PaymentKind::DunningStarted;
+        assert!(p.validate().is_ok());
+        p.amount = Some(MinorUnits::parse("-1", usd()).unwrap());
+        assert_eq!(p.validate().unwrap_err().field, "amount");
+
+        assert!(parse_bool(" YES ").unwrap());
+        assert!(!parse_bool("0").unwrap());
+        assert_eq!(
+            parse_bool("maybe").unwrap_err().to_string(),
+            "`maybe` is not a boolean (true/false, 1/0, yes/no)"
+        );
+        assert_eq!(parse_in_range("4", 1, 4).unwrap(), 4);
+        assert_eq!(
+            parse_in_range("300", 1, 4).unwrap_err().to_string(),
+            "`300` is outside 1–4"
+        );
+        let k = RecordId::new("camp").unwrap();
+        let t = Touch::derived_id(&k, &c, at("2024-03-01"));
+        assert!(t.as_str().starts_with("touch:") && t.as_str().len() == 38);
+        assert_ne!(t, Touch::derived_id(&c, &k, at("2024-03-01")));
     }
 }

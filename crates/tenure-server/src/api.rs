@@ -287,7 +287,7 @@ names!(
 );
 names!(
     /// A record kind of `docs/schema.md`.
-    KindName { Customers = "customers", Transactions = "transactions", Subscriptions = "subscriptions", Costs = "costs", Usage = "usage", Feedback = "feedback" }
+    KindName { Customers = "customers", Transactions = "transactions", Subscriptions = "subscriptions", Costs = "costs", Usage = "usage", Feedback = "feedback", Cases = "cases", Payments = "payments", Interactions = "interactions", Campaigns = "campaigns", Touches = "touches" }
 );
 names!(
     /// A report's period length.

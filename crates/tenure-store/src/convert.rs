@@ -9,10 +9,11 @@ use rust_decimal::Decimal;
 use std::fmt::Display;
 use std::str::FromStr;
 use tenure_core::{
-    parse_count, parse_whole, BillingInterval, Cohort, Cost, CostCategory, CostTarget, Currency,
-    Customer, Feedback, FeedbackKind, FeedbackScore, InvalidRecord, JsonObject, MinorUnits,
-    RecordError, RecordId, RecordKind, Subscription, SubscriptionStatus, Timestamp, Transaction,
-    TransactionKind, UsageEvent,
+    parse_bool, parse_count, parse_in_range, parse_whole, BillingInterval, Campaign, CaseStatus,
+    Cohort, Cost, CostCategory, CostTarget, Currency, Customer, Feedback, FeedbackKind,
+    FeedbackScore, Interaction, InteractionKind, InvalidRecord, JsonObject, MinorUnits,
+    PaymentEvent, PaymentKind, RecordError, RecordId, RecordKind, Subscription, SubscriptionStatus,
+    SupportCase, Timestamp, Touch, Transaction, TransactionKind, UsageEvent,
 };
 
 /// A value bound to a column. Money is `Int` minor units; nothing is a float.
@@ -50,6 +51,10 @@ fn id_value(s: Option<&RecordId>) -> Value {
 }
 fn time(t: Option<Timestamp>) -> Value {
     t.map(Value::Time).unwrap_or(Value::Null)
+}
+/// Booleans are stored as 0/1 on both backends.
+fn flag(b: bool) -> Value {
+    Value::Int(i64::from(b))
 }
 
 /// A converted row: its id (given or derived) and the table's values, `id` first.
@@ -130,6 +135,17 @@ impl Row<'_> {
     fn money(&self, name: &str, currency: Currency) -> Result<Option<MinorUnits>, RowError> {
         self.parse(name, |s| MinorUnits::parse(s, currency))
     }
+    /// A boolean column: absent is false.
+    fn flag(&self, name: &str) -> Result<bool, RowError> {
+        Ok(self.parse(name, parse_bool)?.unwrap_or(false))
+    }
+    /// Text kept as written (not trimmed; `None` when absent or blank): feedback's `comment`,
+    /// interactions' `summary`.
+    fn verbatim(&self, name: &str) -> Option<String> {
+        self.cell(name)
+            .map(|c| c.text.clone())
+            .filter(|t| !t.trim().is_empty())
+    }
 }
 
 /// Convert one row of `kind`.
@@ -141,6 +157,11 @@ pub(crate) fn convert(kind: RecordKind, row: &Row<'_>) -> Result<Converted, RowE
         RecordKind::Costs => cost(row),
         RecordKind::Usage => usage(row),
         RecordKind::Feedback => feedback(row),
+        RecordKind::Cases => case(row),
+        RecordKind::Payments => payment(row),
+        RecordKind::Interactions => interaction(row),
+        RecordKind::Campaigns => campaign(row),
+        RecordKind::Touches => touch(row),
     }
 }
 
@@ -407,10 +428,7 @@ fn feedback(r: &Row<'_>) -> Result<Converted, RowError> {
     })?;
     let derived = given_id.is_none();
     let id = given_id.unwrap_or_else(|| Feedback::derived_id(&customer_id, kind, occurred_at));
-    let comment = r
-        .cell("comment")
-        .map(|c| c.text.clone())
-        .filter(|t| !t.trim().is_empty());
+    let comment = r.verbatim("comment");
     let f = Feedback {
         id,
         customer_id,
@@ -429,6 +447,169 @@ fn feedback(r: &Row<'_>) -> Result<Converted, RowError> {
     ];
     Ok(Converted {
         id: f.id.as_str().to_string(),
+        derived,
+        values,
+    })
+}
+
+fn case(r: &Row<'_>) -> Result<Converted, RowError> {
+    let c = SupportCase {
+        id: r.required_id("id")?,
+        customer_id: r.required_id("customer_id")?,
+        opened_at: r.required("opened_at", Timestamp::parse)?,
+        closed_at: r.parse("closed_at", Timestamp::parse)?,
+        severity: r.required("severity", |s| parse_in_range(s, 1, 4))?,
+        category: r.text("category"),
+        product: r.text("product"),
+        status: r.required("status", CaseStatus::from_str)?,
+        owner: r.text("owner"),
+        escalated: r.flag("escalated")?,
+        escalated_to: r.text("escalated_to"),
+        satisfaction: r.parse("satisfaction", |s| parse_in_range(s, 1, 5))?,
+    };
+    c.validate().map_err(|e| r.invalid(e))?;
+    let values = vec![
+        id_value(Some(&c.id)),
+        id_value(Some(&c.customer_id)),
+        Value::Time(c.opened_at),
+        time(c.closed_at),
+        Value::Int(i64::from(c.severity)),
+        text(c.category),
+        text(c.product),
+        Value::Text(c.status.as_str().to_string()),
+        text(c.owner),
+        flag(c.escalated),
+        text(c.escalated_to),
+        c.satisfaction
+            .map(|s| Value::Int(i64::from(s)))
+            .unwrap_or(Value::Null),
+    ];
+    Ok(given(c.id, values))
+}
+
+fn payment(r: &Row<'_>) -> Result<Converted, RowError> {
+    let id = r.required_id("id")?;
+    let customer_id = r.required_id("customer_id")?;
+    let occurred_at = r.required("occurred_at", Timestamp::parse)?;
+    let kind = r.required("kind", PaymentKind::from_str)?;
+    let currency = r.parse("currency", Currency::parse)?;
+    let amount = match (r.text("amount"), currency) {
+        (Some(a), Some(c)) => Some(MinorUnits::parse(&a, c).map_err(|e| r.error("amount", e))?),
+        (Some(_), None) => {
+            let e = RecordError::RequiredWhen("an amount is given".into());
+            return Err(r.error("currency", e));
+        }
+        (None, _) => None,
+    };
+    let p = PaymentEvent {
+        id,
+        customer_id,
+        occurred_at,
+        kind,
+        amount,
+        invoice: r.text("invoice"),
+    };
+    p.validate().map_err(|e| r.invalid(e))?;
+    if let (None, Some(c)) = (p.amount, currency) {
+        let e = RecordError::AbsentWhen {
+            value: c.to_string(),
+            when: "there is no amount".into(),
+        };
+        return Err(r.error("currency", e));
+    }
+    let values = vec![
+        id_value(Some(&p.id)),
+        id_value(Some(&p.customer_id)),
+        Value::Time(p.occurred_at),
+        Value::Text(p.kind.as_str().to_string()),
+        p.amount
+            .map(|a| Value::Int(a.units()))
+            .unwrap_or(Value::Null),
+        p.amount
+            .map(|a| Value::Text(a.currency().code().to_string()))
+            .unwrap_or(Value::Null),
+        text(p.invoice),
+    ];
+    Ok(given(p.id, values))
+}
+
+fn interaction(r: &Row<'_>) -> Result<Converted, RowError> {
+    let i = Interaction {
+        id: r.required_id("id")?,
+        customer_id: r.required_id("customer_id")?,
+        occurred_at: r.required("occurred_at", Timestamp::parse)?,
+        kind: r.required("kind", InteractionKind::from_str)?,
+        owner: r.text("owner"),
+        summary: r.verbatim("summary"),
+    };
+    i.validate().map_err(|e| r.invalid(e))?;
+    let values = vec![
+        id_value(Some(&i.id)),
+        id_value(Some(&i.customer_id)),
+        Value::Time(i.occurred_at),
+        Value::Text(i.kind.as_str().to_string()),
+        text(i.owner),
+        text(i.summary),
+    ];
+    Ok(given(i.id, values))
+}
+
+fn campaign(r: &Row<'_>) -> Result<Converted, RowError> {
+    let id = r.required_id("id")?;
+    let name = r.required_text("name")?;
+    let channel = r.text("channel");
+    let started_at = r.parse("started_at", Timestamp::parse)?;
+    let currency = r.required("currency", Currency::parse)?;
+    let cost = r
+        .money("cost", currency)?
+        .ok_or_else(|| r.error("cost", "required value is missing"))?;
+    let c = Campaign {
+        id,
+        name,
+        channel,
+        started_at,
+        cost,
+    };
+    c.validate().map_err(|e| r.invalid(e))?;
+    let values = vec![
+        id_value(Some(&c.id)),
+        Value::Text(c.name),
+        text(c.channel),
+        time(c.started_at),
+        Value::Int(c.cost.units()),
+        Value::Text(c.cost.currency().code().to_string()),
+    ];
+    Ok(given(c.id, values))
+}
+
+fn touch(r: &Row<'_>) -> Result<Converted, RowError> {
+    let given_id = r.id("id")?;
+    let campaign_id = r.required_id("campaign_id")?;
+    let customer_id = r.required_id("customer_id")?;
+    let sent_at = r.required("sent_at", Timestamp::parse)?;
+    let derived = given_id.is_none();
+    let id = given_id.unwrap_or_else(|| Touch::derived_id(&campaign_id, &customer_id, sent_at));
+    let t = Touch {
+        id,
+        campaign_id,
+        customer_id,
+        sent_at,
+        opened: r.flag("opened")?,
+        clicked: r.flag("clicked")?,
+        replied: r.flag("replied")?,
+    };
+    t.validate().map_err(|e| r.invalid(e))?;
+    let values = vec![
+        id_value(Some(&t.id)),
+        id_value(Some(&t.campaign_id)),
+        id_value(Some(&t.customer_id)),
+        Value::Time(t.sent_at),
+        flag(t.opened),
+        flag(t.clicked),
+        flag(t.replied),
+    ];
+    Ok(Converted {
+        id: t.id.as_str().to_string(),
         derived,
         values,
     })

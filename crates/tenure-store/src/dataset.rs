@@ -11,20 +11,27 @@
 //! - Customers are in id order (byte order), so index `i` is the same on every backend for the
 //!   same records; every row's `customer` is a valid index; `referred_by` points at another
 //!   customer.
-//! - Per-customer rows (transactions, subscriptions, usage, feedback, customer-attached costs)
-//!   are sorted by (customer, day, then the remaining fields; by id first when ids are
-//!   loaded), and [`Dataset::range`] gives each customer's slice in O(1).
+//! - Per-customer rows (transactions, subscriptions, usage, feedback, customer-attached costs,
+//!   support cases, payment events, interactions, campaign touches) are sorted by (customer,
+//!   day, then the remaining fields; by id first when ids are loaded), and [`Dataset::range`]
+//!   gives each customer's slice in O(1).
+//! - Campaigns are not per customer: they are in id order (byte order) with their ids always
+//!   kept in [`Dataset::campaign_ids`], and every touch's `campaign` is a valid index into
+//!   them. Loading touches loads campaigns too.
 //! - Days are UTC calendar days counted from 1970-01-01 ([`Day`]); a timestamp's time of day
 //!   is dropped, nothing else is rounded. Money is never a float; usage quantities (counts,
 //!   not money) are `f64`.
 //! - With `ids: false` no record id is kept (ids cost a `String` each); with `ids: true`
-//!   every row's id is kept in `*_ids`, parallel to the rows.
+//!   every row's id is kept in `*_ids`, parallel to the rows. Free text that is not a name
+//!   (payment invoices, interaction summaries) is not loaded.
 
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 use tenure_core::{
-    BillingInterval, Cohort, Cost, CostCategory, CostTarget, Currency, Customer, Feedback,
-    FeedbackKind, SubscriptionStatus, Timestamp, Transaction, TransactionKind, UsageEvent,
+    BillingInterval, Campaign, CaseStatus, Cohort, Cost, CostCategory, CostTarget, Currency,
+    Customer, Feedback, FeedbackKind, Interaction, InteractionKind, MinorUnits, PaymentEvent,
+    PaymentKind, SubscriptionStatus, SupportCase, Timestamp, Touch, Transaction, TransactionKind,
+    UsageEvent,
 };
 
 /// A UTC calendar day: days since 1970-01-01 (negative before).
@@ -32,6 +39,9 @@ pub type Day = i32;
 
 /// Index of a customer in [`Dataset::customer_ids`].
 pub type CustomerIdx = u32;
+
+/// Index of a campaign in [`Dataset::campaign_ids`].
+pub type CampaignIdx = u32;
 
 /// Index of an interned name in [`Names`].
 pub type NameId = u32;
@@ -241,6 +251,69 @@ pub struct FeedbackRow {
     pub score: u8,
 }
 
+/// A support case. Text attributes are interned in [`Dataset::names`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CaseRow {
+    pub customer: CustomerIdx,
+    /// The UTC day of `opened_at`.
+    pub day: Day,
+    /// The UTC day of `closed_at`; `Some` exactly when `status` is solved or closed.
+    pub closed: Option<Day>,
+    /// 1 (an outage) – 4 (a question).
+    pub severity: u8,
+    pub status: CaseStatus,
+    pub category: Option<NameId>,
+    pub product: Option<NameId>,
+    pub owner: Option<NameId>,
+    pub escalated: bool,
+    /// Only when `escalated`.
+    pub escalated_to: Option<NameId>,
+    /// The customer's rating, 1–5.
+    pub satisfaction: Option<u8>,
+}
+
+/// A payment event (the invoice reference is not loaded).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PaymentRow {
+    pub customer: CustomerIdx,
+    pub day: Day,
+    pub kind: PaymentKind,
+    /// ≥ 0; always present for succeeded, failed, refunded and chargeback events.
+    pub amount: Option<MinorUnits>,
+}
+
+/// A CRM interaction (the summary is not loaded).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct InteractionRow {
+    pub customer: CustomerIdx,
+    pub day: Day,
+    pub kind: InteractionKind,
+    pub owner: Option<NameId>,
+}
+
+/// A campaign: not attached to a customer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CampaignRow {
+    pub name: NameId,
+    pub channel: Option<NameId>,
+    /// The UTC day of `started_at`.
+    pub started: Option<Day>,
+    /// The campaign's total cost, ≥ 0.
+    pub cost: MinorUnits,
+}
+
+/// One campaign reaching one customer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TouchRow {
+    pub customer: CustomerIdx,
+    pub campaign: CampaignIdx,
+    /// The UTC day of `sent_at`.
+    pub day: Day,
+    pub opened: bool,
+    pub clicked: bool,
+    pub replied: bool,
+}
+
 /// Which record kinds a load reads besides customers (always read), and whether to keep ids.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct LoadOptions {
@@ -249,11 +322,18 @@ pub struct LoadOptions {
     pub costs: bool,
     pub usage: bool,
     pub feedback: bool,
+    pub cases: bool,
+    pub payments: bool,
+    pub interactions: bool,
+    /// Campaigns (read whole: they belong to no customer).
+    pub campaigns: bool,
+    /// Campaign touches; implies `campaigns`, which they refer to.
+    pub touches: bool,
     /// Keep every row's record id (for explanations; a `String` per row).
     pub ids: bool,
     /// Read per-customer records (transactions, subscriptions, usage, feedback, costs attached
-    /// to a customer) of these customer ids only; customers and channel- or cohort-attached
-    /// costs are always read whole, since allocations and groups need every customer. (A
+    /// to a customer, cases, payments, interactions, touches) of these customer ids only;
+    /// customers, campaigns and channel- or cohort-attached costs are always read whole, since allocations and groups need every customer. (A
     /// report that needs other customers' records — the split of a channel's retention spend
     /// among the customers active that month — sees only these customers' activity.)
     pub only: Option<Vec<String>>,
@@ -268,6 +348,11 @@ impl LoadOptions {
             costs: true,
             usage: true,
             feedback: true,
+            cases: true,
+            payments: true,
+            interactions: true,
+            campaigns: true,
+            touches: true,
             ids: false,
             only: None,
         }
@@ -280,6 +365,11 @@ impl LoadOptions {
             costs: false,
             usage: false,
             feedback: false,
+            cases: false,
+            payments: false,
+            interactions: false,
+            campaigns: false,
+            touches: false,
             ids: false,
             only: None,
         }
@@ -297,6 +387,10 @@ pub enum DatasetError {
     },
     #[error("customer `{0}` appears twice")]
     DuplicateCustomer(String),
+    #[error("touch `{id}` refers to campaign `{campaign}`, which is not among the campaigns")]
+    UnknownCampaign { id: String, campaign: String },
+    #[error("campaign `{0}` appears twice")]
+    DuplicateCampaign(String),
     #[error("more than {} customers", u32::MAX)]
     TooMany,
 }
@@ -319,12 +413,24 @@ pub struct Dataset {
     pub costs: Vec<CostRow>,
     pub usage: Vec<UsageRow>,
     pub feedback: Vec<FeedbackRow>,
+    pub cases: Vec<CaseRow>,
+    pub payments: Vec<PaymentRow>,
+    pub interactions: Vec<InteractionRow>,
+    /// Campaigns in id order; `campaign_ids[i]` is the id of `campaigns[i]`.
+    pub campaigns: Vec<CampaignRow>,
+    /// Campaign ids in byte order, always kept (touches refer to campaigns by index).
+    pub campaign_ids: Vec<String>,
+    pub touches: Vec<TouchRow>,
     /// Record ids parallel to the rows, when loaded with `ids`.
     pub transaction_ids: Option<Vec<String>>,
     pub subscription_ids: Option<Vec<String>>,
     pub cost_ids: Option<Vec<String>>,
     pub usage_ids: Option<Vec<String>>,
     pub feedback_ids: Option<Vec<String>>,
+    pub case_ids: Option<Vec<String>>,
+    pub payment_ids: Option<Vec<String>>,
+    pub interaction_ids: Option<Vec<String>>,
+    pub touch_ids: Option<Vec<String>>,
     /// Which kinds were read (a report refuses to run on a kind that was not).
     pub loaded: LoadOptions,
     offsets: Offsets,
@@ -339,6 +445,10 @@ struct Offsets {
     costs: Vec<u32>,
     usage: Vec<u32>,
     feedback: Vec<u32>,
+    cases: Vec<u32>,
+    payments: Vec<u32>,
+    interactions: Vec<u32>,
+    touches: Vec<u32>,
 }
 
 /// A row kind with a customer per row, for [`Dataset::range`].
@@ -350,6 +460,10 @@ pub enum PerCustomer {
     Costs,
     Usage,
     Feedback,
+    Cases,
+    Payments,
+    Interactions,
+    Touches,
 }
 
 impl Dataset {
@@ -383,6 +497,10 @@ impl Dataset {
             PerCustomer::Costs => &self.offsets.costs,
             PerCustomer::Usage => &self.offsets.usage,
             PerCustomer::Feedback => &self.offsets.feedback,
+            PerCustomer::Cases => &self.offsets.cases,
+            PerCustomer::Payments => &self.offsets.payments,
+            PerCustomer::Interactions => &self.offsets.interactions,
+            PerCustomer::Touches => &self.offsets.touches,
         };
         let c = c as usize;
         match (o.get(c), o.get(c + 1)) {
@@ -402,6 +520,29 @@ impl Dataset {
     pub fn feedback_of(&self, c: CustomerIdx) -> &[FeedbackRow] {
         &self.feedback[self.range(PerCustomer::Feedback, c)]
     }
+    pub fn cases_of(&self, c: CustomerIdx) -> &[CaseRow] {
+        &self.cases[self.range(PerCustomer::Cases, c)]
+    }
+    pub fn payments_of(&self, c: CustomerIdx) -> &[PaymentRow] {
+        &self.payments[self.range(PerCustomer::Payments, c)]
+    }
+    pub fn interactions_of(&self, c: CustomerIdx) -> &[InteractionRow] {
+        &self.interactions[self.range(PerCustomer::Interactions, c)]
+    }
+    pub fn touches_of(&self, c: CustomerIdx) -> &[TouchRow] {
+        &self.touches[self.range(PerCustomer::Touches, c)]
+    }
+    /// The index of a campaign id.
+    pub fn campaign(&self, id: &str) -> Option<CampaignIdx> {
+        self.campaign_ids
+            .binary_search_by(|c| c.as_str().cmp(id))
+            .ok()
+            .map(|i| i as CampaignIdx)
+    }
+    /// The id of a campaign index.
+    pub fn campaign_id(&self, c: CampaignIdx) -> &str {
+        self.campaign_ids.get(c as usize).map_or("", String::as_str)
+    }
     /// Costs attached to customer `c`.
     pub fn costs_of(&self, c: CustomerIdx) -> &[CostRow] {
         &self.costs[self.range(PerCustomer::Costs, c)]
@@ -419,6 +560,10 @@ impl Dataset {
             PerCustomer::Costs => &self.cost_ids,
             PerCustomer::Usage => &self.usage_ids,
             PerCustomer::Feedback => &self.feedback_ids,
+            PerCustomer::Cases => &self.case_ids,
+            PerCustomer::Payments => &self.payment_ids,
+            PerCustomer::Interactions => &self.interaction_ids,
+            PerCustomer::Touches => &self.touch_ids,
         };
         ids.as_ref()?.get(row).map(String::as_str)
     }
@@ -427,7 +572,8 @@ impl Dataset {
         self.names.name(id)
     }
     /// The last day any loaded record is dated (acquisitions, lines, subscription starts and
-    /// ends, costs, usage, feedback): the natural "as of" day when none is given.
+    /// ends, costs, usage, feedback, case openings and closings, payments, interactions,
+    /// campaign starts, touches): the natural "as of" day when none is given.
     pub fn last_day(&self) -> Option<Day> {
         let c = self.customers.iter().map(|c| c.acquired);
         let t = self.transactions.iter().map(|t| t.day);
@@ -438,12 +584,31 @@ impl Dataset {
         let k = self.costs.iter().map(|k| k.day);
         let u = self.usage.iter().map(|u| u.day);
         let f = self.feedback.iter().map(|f| f.day);
-        c.chain(t).chain(s).chain(k).chain(u).chain(f).max()
+        let cases = self
+            .cases
+            .iter()
+            .map(|x| x.closed.map_or(x.day, |e| e.max(x.day)));
+        let p = self.payments.iter().map(|p| p.day);
+        let i = self.interactions.iter().map(|i| i.day);
+        let m = self.campaigns.iter().filter_map(|m| m.started);
+        let h = self.touches.iter().map(|h| h.day);
+        c.chain(t)
+            .chain(s)
+            .chain(k)
+            .chain(u)
+            .chain(f)
+            .chain(cases)
+            .chain(p)
+            .chain(i)
+            .chain(m)
+            .chain(h)
+            .max()
     }
 }
 
-/// Builds a [`Dataset`]: customers first (any order), then the other rows (any order); `build`
-/// sorts and indexes. Rows that name an unknown customer are an error.
+/// Builds a [`Dataset`]: customers first (any order), campaigns before touches, then the other
+/// rows (any order); `build` sorts and indexes. Rows that name an unknown customer, and touches
+/// that name an unknown campaign, are an error.
 #[derive(Debug, Default)]
 pub struct DatasetBuilder {
     ids: Vec<String>,
@@ -458,11 +623,22 @@ pub struct DatasetBuilder {
     costs: Vec<CostRow>,
     usage: Vec<UsageRow>,
     feedback: Vec<FeedbackRow>,
+    cases: Vec<CaseRow>,
+    payments: Vec<PaymentRow>,
+    interactions: Vec<InteractionRow>,
+    campaigns: Vec<CampaignRow>,
+    campaign_ids: Vec<String>,
+    campaign_index: FnvMap<String, CampaignIdx>,
+    touches: Vec<TouchRow>,
     transaction_ids: Vec<String>,
     subscription_ids: Vec<String>,
     cost_ids: Vec<String>,
     usage_ids: Vec<String>,
     feedback_ids: Vec<String>,
+    case_ids: Vec<String>,
+    payment_ids: Vec<String>,
+    interaction_ids: Vec<String>,
+    touch_ids: Vec<String>,
     error: Option<DatasetError>,
 }
 
@@ -741,11 +917,226 @@ impl DatasetBuilder {
         );
     }
 
+    /// Add a support case from its parts (text attributes are interned).
+    #[allow(clippy::too_many_arguments)]
+    pub fn add_case(
+        &mut self,
+        id: &str,
+        customer: &str,
+        day: Day,
+        closed: Option<Day>,
+        severity: u8,
+        status: CaseStatus,
+        category: Option<&str>,
+        product: Option<&str>,
+        owner: Option<&str>,
+        escalated: bool,
+        escalated_to: Option<&str>,
+        satisfaction: Option<u8>,
+    ) {
+        let Some(c) = self.lookup("case", id, customer) else {
+            return;
+        };
+        let mut intern = |s: Option<&str>| s.map(|s| self.names.intern(s));
+        let (category, product, owner, escalated_to) = (
+            intern(category),
+            intern(product),
+            intern(owner),
+            intern(escalated_to),
+        );
+        self.cases.push(CaseRow {
+            customer: c,
+            day,
+            closed,
+            severity,
+            status,
+            category,
+            product,
+            owner,
+            escalated,
+            escalated_to,
+            satisfaction,
+        });
+        if self.keep_ids {
+            self.case_ids.push(id.to_string());
+        }
+    }
+
+    pub fn case(&mut self, k: &SupportCase) {
+        self.add_case(
+            k.id.as_str(),
+            k.customer_id.as_str(),
+            day_of(k.opened_at),
+            k.closed_at.map(day_of),
+            k.severity,
+            k.status,
+            k.category.as_deref(),
+            k.product.as_deref(),
+            k.owner.as_deref(),
+            k.escalated,
+            k.escalated_to.as_deref(),
+            k.satisfaction,
+        );
+    }
+
+    /// Add a payment event from its parts.
+    pub fn add_payment(
+        &mut self,
+        id: &str,
+        customer: &str,
+        day: Day,
+        kind: PaymentKind,
+        amount: Option<MinorUnits>,
+    ) {
+        let Some(c) = self.lookup("payment", id, customer) else {
+            return;
+        };
+        self.payments.push(PaymentRow {
+            customer: c,
+            day,
+            kind,
+            amount,
+        });
+        if self.keep_ids {
+            self.payment_ids.push(id.to_string());
+        }
+    }
+
+    pub fn payment(&mut self, p: &PaymentEvent) {
+        self.add_payment(
+            p.id.as_str(),
+            p.customer_id.as_str(),
+            day_of(p.occurred_at),
+            p.kind,
+            p.amount,
+        );
+    }
+
+    /// Add an interaction from its parts.
+    pub fn add_interaction(
+        &mut self,
+        id: &str,
+        customer: &str,
+        day: Day,
+        kind: InteractionKind,
+        owner: Option<&str>,
+    ) {
+        let Some(c) = self.lookup("interaction", id, customer) else {
+            return;
+        };
+        let owner = owner.map(|o| self.names.intern(o));
+        self.interactions.push(InteractionRow {
+            customer: c,
+            day,
+            kind,
+            owner,
+        });
+        if self.keep_ids {
+            self.interaction_ids.push(id.to_string());
+        }
+    }
+
+    pub fn interaction(&mut self, i: &Interaction) {
+        self.add_interaction(
+            i.id.as_str(),
+            i.customer_id.as_str(),
+            day_of(i.occurred_at),
+            i.kind,
+            i.owner.as_deref(),
+        );
+    }
+
+    /// Add a campaign from its parts (before the touches that refer to it).
+    pub fn add_campaign(
+        &mut self,
+        id: &str,
+        name: &str,
+        channel: Option<&str>,
+        started: Option<Day>,
+        cost: MinorUnits,
+    ) {
+        if self.campaign_index.contains_key(id) {
+            return self.fail(DatasetError::DuplicateCampaign(id.to_string()));
+        }
+        if self.campaign_ids.len() >= u32::MAX as usize {
+            return self.fail(DatasetError::TooMany);
+        }
+        let i = self.campaign_ids.len() as CampaignIdx;
+        self.campaign_index.insert(id.to_string(), i);
+        self.campaign_ids.push(id.to_string());
+        let name = self.names.intern(name);
+        let channel = channel.map(|c| self.names.intern(c));
+        self.campaigns.push(CampaignRow {
+            name,
+            channel,
+            started,
+            cost,
+        });
+    }
+
+    pub fn campaign(&mut self, m: &Campaign) {
+        self.add_campaign(
+            m.id.as_str(),
+            &m.name,
+            m.channel.as_deref(),
+            m.started_at.map(day_of),
+            m.cost,
+        );
+    }
+
+    /// Add a touch from its parts: its campaign must have been added already.
+    #[allow(clippy::too_many_arguments)]
+    pub fn add_touch(
+        &mut self,
+        id: &str,
+        campaign: &str,
+        customer: &str,
+        day: Day,
+        opened: bool,
+        clicked: bool,
+        replied: bool,
+    ) {
+        let Some(m) = self.campaign_index.get(campaign).copied() else {
+            return self.fail(DatasetError::UnknownCampaign {
+                id: id.to_string(),
+                campaign: campaign.to_string(),
+            });
+        };
+        let Some(c) = self.lookup("touch", id, customer) else {
+            return;
+        };
+        self.touches.push(TouchRow {
+            customer: c,
+            campaign: m,
+            day,
+            opened,
+            clicked,
+            replied,
+        });
+        if self.keep_ids {
+            self.touch_ids.push(id.to_string());
+        }
+    }
+
+    pub fn touch(&mut self, t: &Touch) {
+        self.add_touch(
+            t.id.as_str(),
+            t.campaign_id.as_str(),
+            t.customer_id.as_str(),
+            day_of(t.sent_at),
+            t.opened,
+            t.clicked,
+            t.replied,
+        );
+    }
+
     /// Sort, index and check. `loaded` records which kinds the rows are complete for.
-    pub fn build(self, loaded: LoadOptions) -> Result<Dataset, DatasetError> {
+    pub fn build(self, mut loaded: LoadOptions) -> Result<Dataset, DatasetError> {
         if let Some(e) = self.error {
             return Err(e);
         }
+        // Touches refer to campaigns: the builder has every campaign a touch names.
+        loaded.campaigns |= loaded.touches;
         let n = self.ids.len();
         // Customers in byte order of their ids: old index → new index.
         let mut order: Vec<u32> = (0..n as u32).collect();
@@ -801,6 +1192,35 @@ impl DatasetBuilder {
         usage.iter_mut().for_each(|u| remap(&mut u.customer));
         let mut feedback = self.feedback;
         feedback.iter_mut().for_each(|f| remap(&mut f.customer));
+        let mut cases = self.cases;
+        cases.iter_mut().for_each(|x| remap(&mut x.customer));
+        let mut payments = self.payments;
+        payments.iter_mut().for_each(|p| remap(&mut p.customer));
+        let mut interactions = self.interactions;
+        interactions.iter_mut().for_each(|i| remap(&mut i.customer));
+        // Campaigns in byte order of their ids: old index → new index, as for customers.
+        let mut m_order: Vec<u32> = (0..self.campaign_ids.len() as u32).collect();
+        m_order.sort_unstable_by(|a, b| {
+            self.campaign_ids[*a as usize].cmp(&self.campaign_ids[*b as usize])
+        });
+        let mut m_new_of = vec![0u32; m_order.len()];
+        for (new, old) in m_order.iter().enumerate() {
+            m_new_of[*old as usize] = new as u32;
+        }
+        let campaigns: Vec<CampaignRow> = m_order
+            .iter()
+            .map(|o| self.campaigns[*o as usize])
+            .collect();
+        let mut campaign_ids = self.campaign_ids;
+        let campaign_ids: Vec<String> = m_order
+            .iter()
+            .map(|o| std::mem::take(&mut campaign_ids[*o as usize]))
+            .collect();
+        let mut touches = self.touches;
+        for h in &mut touches {
+            remap(&mut h.customer);
+            h.campaign = m_new_of[h.campaign as usize];
+        }
         let mut costs = self.costs;
         for k in &mut costs {
             if let CostTargetRow::Customer(c) = &mut k.target {
@@ -852,6 +1272,62 @@ impl DatasetBuilder {
             |f| Some(f.customer),
             |a, b| (a.day, a.kind as u8, a.score).cmp(&(b.day, b.kind as u8, b.score)),
         );
+        let (cases, case_ids, case_off) = sort_rows(
+            n,
+            cases,
+            keep.then_some(self.case_ids),
+            |x| Some(x.customer),
+            |a, b| {
+                let key = |x: &CaseRow| {
+                    (
+                        x.day,
+                        x.closed,
+                        x.severity,
+                        x.status as u8,
+                        x.category,
+                        x.product,
+                        x.owner,
+                        x.escalated,
+                        x.escalated_to,
+                        x.satisfaction,
+                    )
+                };
+                key(a).cmp(&key(b))
+            },
+        );
+        let (payments, payment_ids, p_off) = sort_rows(
+            n,
+            payments,
+            keep.then_some(self.payment_ids),
+            |p| Some(p.customer),
+            |a, b| {
+                let key = |p: &PaymentRow| {
+                    (
+                        p.day,
+                        p.kind as u8,
+                        p.amount.map(|m| (m.units(), m.currency())),
+                    )
+                };
+                key(a).cmp(&key(b))
+            },
+        );
+        let (interactions, interaction_ids, i_off) = sort_rows(
+            n,
+            interactions,
+            keep.then_some(self.interaction_ids),
+            |i| Some(i.customer),
+            |a, b| (a.day, a.kind as u8, a.owner).cmp(&(b.day, b.kind as u8, b.owner)),
+        );
+        let (touches, touch_ids, h_off) = sort_rows(
+            n,
+            touches,
+            keep.then_some(self.touch_ids),
+            |h| Some(h.customer),
+            |a, b| {
+                (a.day, a.campaign, a.opened, a.clicked, a.replied)
+                    .cmp(&(b.day, b.campaign, b.opened, b.clicked, b.replied))
+            },
+        );
         let (costs, cost_ids, k_off) = sort_rows(
             n,
             costs,
@@ -882,11 +1358,21 @@ impl DatasetBuilder {
             costs,
             usage,
             feedback,
+            cases,
+            payments,
+            interactions,
+            campaigns,
+            campaign_ids,
+            touches,
             transaction_ids,
             subscription_ids,
             cost_ids,
             usage_ids,
             feedback_ids,
+            case_ids,
+            payment_ids,
+            interaction_ids,
+            touch_ids,
             loaded,
             offsets: Offsets {
                 transactions: t_off,
@@ -894,6 +1380,10 @@ impl DatasetBuilder {
                 costs: k_off,
                 usage: u_off,
                 feedback: f_off,
+                cases: case_off,
+                payments: p_off,
+                interactions: i_off,
+                touches: h_off,
             },
             index,
         })

@@ -8,7 +8,7 @@ use crate::error::{ImportError, Loc, Rejection, RowError, StoreError};
 use crate::input::{Mapping, RowSource};
 use crate::jsonl::JsonlSource;
 use crate::parquet::{looks_like_parquet, ParquetSource};
-use crate::schema::{count_sql, merge_sql, reference_sql, spec, KindSpec};
+use crate::schema::{count_sql, dangling_count_sql, merge_sql, reference_sql, spec, KindSpec};
 use crate::{ImportOptions, ImportReport, InputFormat, Progress, Stage, MAX_REPORTED};
 use std::collections::HashMap;
 use std::io::BufReader;
@@ -180,12 +180,15 @@ fn stage_and_merge(
         };
         if let Some(first) = seen.get(&conv.id) {
             let e = if conv.derived {
-                let what = match kind {
-                    RecordKind::Usage => "customer_id, user, feature and occurred_at",
-                    _ => "customer_id, kind and occurred_at",
+                let (what, at) = match kind {
+                    RecordKind::Usage => {
+                        ("customer_id, user, feature and occurred_at", "occurred_at")
+                    }
+                    RecordKind::Touches => ("campaign_id, customer_id and sent_at", "sent_at"),
+                    _ => ("customer_id, kind and occurred_at", "occurred_at"),
                 };
                 let mut e = row.error(
-                    "occurred_at",
+                    at,
                     format!("same {what} as {word} {first}; give each row an `id` to keep both"),
                 );
                 e.field = "id".into();
@@ -210,34 +213,31 @@ fn stage_and_merge(
         bytes_read: source.bytes_read(),
         total_bytes,
     });
-    {
+    let dangling = match dangling_count_sql(spec) {
+        Some(sql) => s.query_ints(&sql)?.first().copied().unwrap_or(0),
+        None => 0,
+    };
+    if dangling > 0 {
+        let mut errors = Vec::new();
         for r in spec.references {
-            let (list, count) = reference_sql(r, MAX_REPORTED);
-            let n = s.query_ints(&count)?.first().copied().unwrap_or(0);
-            if n == 0 {
-                continue;
-            }
             let where_ = if r.same_file {
-                "neither in the store nor in this file"
+                "neither in the store nor in this file".to_string()
             } else {
-                "not in the store; import customers first"
+                format!("not in the store; import {} first", r.table)
             };
             let loc = locs[spec
                 .file_index(r.column)
                 .expect("references name file columns")]
             .clone();
-            let errors = s
-                .query_pairs(&list)?
-                .into_iter()
-                .map(|(line, value)| RowError {
-                    line: line as u64,
-                    loc: loc.clone(),
-                    field: r.column.to_string(),
-                    reason: format!("unknown customer `{value}` ({where_})"),
-                })
-                .collect();
-            bad.add_sorted(errors, n as u64);
+            let listed = s.query_pairs(&reference_sql(r, MAX_REPORTED))?;
+            errors.extend(listed.into_iter().map(|(line, value)| RowError {
+                line: line as u64,
+                loc: loc.clone(),
+                field: r.column.to_string(),
+                reason: format!("unknown {} `{value}` ({where_})", r.noun),
+            }));
         }
+        bad.add_sorted(errors, dangling as u64);
     }
     if bad.total > 0 {
         return Err(ImportError::Rejected(Rejection {

@@ -1,22 +1,23 @@
-//! Tenure's store: the six record kinds of `docs/schema.md` in SQLite (one file, the default)
-//! or PostgreSQL, and imports of CSV, JSON-lines and Parquet files into them.
+//! Tenure's store: the eleven record kinds of `docs/schema.md` in SQLite (one file, the
+//! default) or PostgreSQL, and imports of CSV, JSON-lines and Parquet files into them.
 //!
 //! Invariants:
 //! - **One file = one transaction.** Every row is parsed and validated (types, dates, money,
-//!   references, duplicate ids) into a staging table inside the import's transaction; if any
-//!   row is bad the transaction rolls back and every bad row (up to [`MAX_REPORTED`]) is
-//!   returned with its line, column (or JSON key), field and reason. A crash mid-import leaves
+//!   conditional columns, references to customers and campaigns, duplicate ids) into a
+//!   staging table inside the import's transaction; if any row is bad the transaction rolls
+//!   back and every bad row (up to [`MAX_REPORTED`]) is returned with its line, column (or
+//!   JSON key), field and reason. A crash mid-import leaves
 //!   the store as it was.
-//! - **Money is integer minor units** (`amount_minor`, `cogs_minor`) with its ISO 4217
-//!   currency; an amount with more decimals than its currency has is rejected, never rounded.
-//!   Nothing passes through a float.
+//! - **Money is integer minor units** (`amount_minor`, `cogs_minor`, `cost_minor`) with its
+//!   ISO 4217 currency; an amount with more decimals than its currency has is rejected, never
+//!   rounded. Nothing passes through a float.
 //! - **Idempotent upserts by id**: re-importing a file changes nothing and reports every row
 //!   unchanged; a row is "unchanged" when every stored column equals the new value.
 //! - **Migrations are embedded** and recorded in `tenure_schema_version`; opening a store
 //!   brings it up to date, and a store from a newer Tenure is refused.
 //! - Both backends run the same SQL for staging checks, counts and upserts; only column types
 //!   differ (SQLite: UTC text timestamps and decimal text; PostgreSQL: timestamptz, numeric,
-//!   jsonb).
+//!   jsonb). Booleans are integers 0/1 on both.
 //!
 //! - The decision layer's state (segment and stage histories, goals, playbook fires, the
 //!   delivery outbox) lives in the same database: [`Journal`], one implementation for both.

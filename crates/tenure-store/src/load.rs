@@ -10,8 +10,8 @@ use crate::dataset::{day_of_text, Dataset, DatasetBuilder, Day, LoadOptions};
 use crate::error::StoreError;
 use std::collections::HashSet;
 use tenure_core::{
-    BillingInterval, Cohort, CostCategory, CostTarget, Currency, FeedbackKind, RecordId,
-    SubscriptionStatus, TransactionKind,
+    BillingInterval, CaseStatus, Cohort, CostCategory, CostTarget, Currency, FeedbackKind,
+    InteractionKind, MinorUnits, PaymentKind, RecordId, SubscriptionStatus, TransactionKind,
 };
 
 /// Above this many customer ids, `only` filters rows as they are read instead of in SQL.
@@ -127,7 +127,74 @@ pub(crate) const FEEDBACK: Query = Query {
     filter: Filter::Customer,
 };
 
-/// The queries to run for `opts`, customers first. `id` is read only with `opts.ids` (and for
+pub(crate) const CASES: Query = Query {
+    table: "cases",
+    columns: &[
+        ("id", Col::Text),
+        ("customer_id", Col::Text),
+        ("opened_at", Col::Day),
+        ("closed_at", Col::Day),
+        ("severity", Col::Int),
+        ("status", Col::Text),
+        ("category", Col::Text),
+        ("product", Col::Text),
+        ("owner", Col::Text),
+        ("escalated", Col::Int),
+        ("escalated_to", Col::Text),
+        ("satisfaction", Col::Int),
+    ],
+    filter: Filter::Customer,
+};
+pub(crate) const PAYMENTS: Query = Query {
+    table: "payment_events",
+    columns: &[
+        ("id", Col::Text),
+        ("customer_id", Col::Text),
+        ("occurred_at", Col::Day),
+        ("kind", Col::Text),
+        ("amount_minor", Col::Int),
+        ("currency", Col::Text),
+    ],
+    filter: Filter::Customer,
+};
+pub(crate) const INTERACTIONS: Query = Query {
+    table: "interactions",
+    columns: &[
+        ("id", Col::Text),
+        ("customer_id", Col::Text),
+        ("occurred_at", Col::Day),
+        ("kind", Col::Text),
+        ("owner", Col::Text),
+    ],
+    filter: Filter::Customer,
+};
+pub(crate) const CAMPAIGNS: Query = Query {
+    table: "campaigns",
+    columns: &[
+        ("id", Col::Text),
+        ("name", Col::Text),
+        ("channel", Col::Text),
+        ("started_at", Col::Day),
+        ("cost_minor", Col::Int),
+        ("currency", Col::Text),
+    ],
+    filter: Filter::None,
+};
+pub(crate) const TOUCHES: Query = Query {
+    table: "touches",
+    columns: &[
+        ("id", Col::Text),
+        ("customer_id", Col::Text),
+        ("campaign_id", Col::Text),
+        ("sent_at", Col::Day),
+        ("opened", Col::Int),
+        ("clicked", Col::Int),
+        ("replied", Col::Int),
+    ],
+    filter: Filter::Customer,
+};
+
+/// The queries to run for `opts`, customers first, campaigns before touches. `id` is read only with `opts.ids` (and for
 /// customers).
 pub(crate) fn queries(opts: &LoadOptions) -> Vec<&'static Query> {
     let mut q = vec![&CUSTOMERS];
@@ -137,6 +204,11 @@ pub(crate) fn queries(opts: &LoadOptions) -> Vec<&'static Query> {
         (opts.costs, &COSTS),
         (opts.usage, &USAGE),
         (opts.feedback, &FEEDBACK),
+        (opts.cases, &CASES),
+        (opts.payments, &PAYMENTS),
+        (opts.interactions, &INTERACTIONS),
+        (opts.campaigns || opts.touches, &CAMPAIGNS),
+        (opts.touches, &TOUCHES),
     ] {
         if on {
             q.push(query);
@@ -213,6 +285,20 @@ pub(crate) struct Loader {
 
 fn need<T>(v: Option<T>, table: &str, col: &str) -> Result<T, String> {
     v.ok_or_else(|| format!("{table}.{col} is NULL"))
+}
+
+/// A stored 0/1 boolean.
+fn flag(v: Option<i64>, table: &str, col: &str) -> Result<bool, String> {
+    match need(v, table, col)? {
+        0 => Ok(false),
+        1 => Ok(true),
+        x => Err(format!("{table}.{col}: {x} is not 0 or 1")),
+    }
+}
+
+/// A stored small whole number (severity, satisfaction).
+fn small(v: i64, table: &str, col: &str) -> Result<u8, String> {
+    u8::try_from(v).map_err(|_| format!("{table}.{col}: {v}"))
 }
 
 fn parse_enum<T: std::str::FromStr>(s: &str, table: &str, col: &str) -> Result<T, String>
@@ -370,6 +456,91 @@ impl Loader {
                     score,
                 );
             }
+            "cases" => {
+                let customer = need(r.text(1)?, t, "customer_id")?;
+                if !self.keep(Some(customer)) {
+                    return Ok(());
+                }
+                let status: CaseStatus = parse_enum(need(r.text(5)?, t, "status")?, t, "status")?;
+                let severity = small(need(r.int(4)?, t, "severity")?, t, "severity")?;
+                let satisfaction = match r.int(11)? {
+                    Some(v) => Some(small(v, t, "satisfaction")?),
+                    None => None,
+                };
+                self.builder.add_case(
+                    id,
+                    customer,
+                    need(r.day(2)?, t, "opened_at")?,
+                    r.day(3)?,
+                    severity,
+                    status,
+                    r.text(6)?,
+                    r.text(7)?,
+                    r.text(8)?,
+                    flag(r.int(9)?, t, "escalated")?,
+                    r.text(10)?,
+                    satisfaction,
+                );
+            }
+            "payment_events" => {
+                let customer = need(r.text(1)?, t, "customer_id")?;
+                if !self.keep(Some(customer)) {
+                    return Ok(());
+                }
+                let kind: PaymentKind = parse_enum(need(r.text(3)?, t, "kind")?, t, "kind")?;
+                let amount = match (r.int(4)?, r.text(5)?) {
+                    (Some(units), Some(c)) => Some(MinorUnits::new(units, self.cache.currency(c)?)),
+                    (None, None) => None,
+                    _ => return Err(format!("{t}: an amount without a currency, or the reverse")),
+                };
+                self.builder.add_payment(
+                    id,
+                    customer,
+                    need(r.day(2)?, t, "occurred_at")?,
+                    kind,
+                    amount,
+                );
+            }
+            "interactions" => {
+                let customer = need(r.text(1)?, t, "customer_id")?;
+                if !self.keep(Some(customer)) {
+                    return Ok(());
+                }
+                let kind: InteractionKind = parse_enum(need(r.text(3)?, t, "kind")?, t, "kind")?;
+                self.builder.add_interaction(
+                    id,
+                    customer,
+                    need(r.day(2)?, t, "occurred_at")?,
+                    kind,
+                    r.text(4)?,
+                );
+            }
+            "campaigns" => {
+                let currency = self.cache.currency(need(r.text(5)?, t, "currency")?)?;
+                let cost = MinorUnits::new(need(r.int(4)?, t, "cost_minor")?, currency);
+                self.builder.add_campaign(
+                    need(r.text(0)?, t, "id")?,
+                    need(r.text(1)?, t, "name")?,
+                    r.text(2)?,
+                    r.day(3)?,
+                    cost,
+                );
+            }
+            "touches" => {
+                let customer = need(r.text(1)?, t, "customer_id")?;
+                if !self.keep(Some(customer)) {
+                    return Ok(());
+                }
+                self.builder.add_touch(
+                    id,
+                    need(r.text(2)?, t, "campaign_id")?,
+                    customer,
+                    need(r.day(3)?, t, "sent_at")?,
+                    flag(r.int(4)?, t, "opened")?,
+                    flag(r.int(5)?, t, "clicked")?,
+                    flag(r.int(6)?, t, "replied")?,
+                );
+            }
             other => return Err(format!("unknown table {other}")),
         }
         Ok(())
@@ -439,7 +610,7 @@ pub(crate) fn load_sqlite(
         for q in queries(opts) {
             let text = sql(
                 q,
-                opts.ids || q.table == "customers",
+                opts.ids || q.table == "customers" || q.table == "campaigns",
                 |n, _| n.to_string(),
                 {
                     if q.filter == Filter::None {
@@ -509,7 +680,7 @@ pub(crate) fn load_postgres(
         let filtered = only.is_some() && q.filter != Filter::None;
         let text = sql(
             q,
-            opts.ids || q.table == "customers",
+            opts.ids || q.table == "customers" || q.table == "campaigns",
             |n, col| match col {
                 Col::Day => format!("(({n} AT TIME ZONE 'UTC')::date - DATE '1970-01-01')"),
                 Col::Quantity => format!("{n}::float8"),

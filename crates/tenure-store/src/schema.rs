@@ -35,13 +35,21 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0003_tokens.sql"),
         postgres: include_str!("../migrations/postgres/0003_tokens.sql"),
     },
+    Migration {
+        version: 4,
+        name: "wider_records",
+        sqlite: include_str!("../migrations/sqlite/0004_wider_records.sql"),
+        postgres: include_str!("../migrations/postgres/0004_wider_records.sql"),
+    },
 ];
 
 /// The schema version this build writes.
-pub const SCHEMA_VERSION: u32 = 3;
+pub const SCHEMA_VERSION: u32 = 4;
 
 /// How a value is stored. SQLite: TEXT, INTEGER, TEXT (UTC, fixed width), TEXT (exact
 /// decimal), TEXT (canonical JSON). PostgreSQL: text, bigint, timestamptz, numeric, jsonb.
+/// Booleans (cases' `escalated`, touches' flags) are `Int` 0/1 on both backends, `NOT NULL`
+/// (absent is false), so one generated SQL text compares and upserts them everywhere.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum ColType {
     Text,
@@ -82,11 +90,16 @@ pub(crate) struct FileColumn {
     pub required: bool,
 }
 
-/// A column whose value must be the id of a customer.
+/// A column whose value must be the `id` of a row of another (or the same) table.
 pub(crate) struct Reference {
     /// The database column (and the file column: they share the name).
     pub column: &'static str,
-    /// Whether a row of the same file may be the one referred to (customers' `referred_by`).
+    /// The table referred to (`customers`, `campaigns`); also the kind to import first.
+    pub table: &'static str,
+    /// What one row of `table` is called in messages (`customer`, `campaign`).
+    pub noun: &'static str,
+    /// Whether a row of the same file may be the one referred to (customers' `referred_by`;
+    /// only for a kind that refers to its own table).
     pub same_file: bool,
 }
 
@@ -115,10 +128,16 @@ const fn d(name: &'static str, ty: ColType) -> DbColumn {
 }
 use ColType::*;
 
-const CUSTOMER_REF: &[Reference] = &[Reference {
-    column: "customer_id",
-    same_file: false,
-}];
+const fn customer_ref(column: &'static str, same_file: bool) -> Reference {
+    Reference {
+        column,
+        table: "customers",
+        noun: "customer",
+        same_file,
+    }
+}
+
+const CUSTOMER_REF: &[Reference] = &[customer_ref("customer_id", false)];
 
 /// The specification of each kind.
 pub(crate) fn spec(kind: RecordKind) -> &'static KindSpec {
@@ -129,6 +148,11 @@ pub(crate) fn spec(kind: RecordKind) -> &'static KindSpec {
         RecordKind::Costs => &COSTS,
         RecordKind::Usage => &USAGE,
         RecordKind::Feedback => &FEEDBACK,
+        RecordKind::Cases => &CASES,
+        RecordKind::Payments => &PAYMENTS,
+        RecordKind::Interactions => &INTERACTIONS,
+        RecordKind::Campaigns => &CAMPAIGNS,
+        RecordKind::Touches => &TOUCHES,
     }
 }
 
@@ -154,10 +178,7 @@ static CUSTOMERS: KindSpec = KindSpec {
         d("referred_by", Text),
         d("attributes", Json),
     ],
-    references: &[Reference {
-        column: "referred_by",
-        same_file: true,
-    }],
+    references: &[customer_ref("referred_by", true)],
     one_of: &[],
 };
 
@@ -287,6 +308,140 @@ static FEEDBACK: KindSpec = KindSpec {
     one_of: &[],
 };
 
+static CASES: KindSpec = KindSpec {
+    table: "cases",
+    file: &[
+        f("id", true),
+        f("customer_id", true),
+        f("opened_at", true),
+        f("closed_at", false),
+        f("severity", true),
+        f("category", false),
+        f("product", false),
+        f("status", true),
+        f("owner", false),
+        f("escalated", false),
+        f("escalated_to", false),
+        f("satisfaction", false),
+    ],
+    db: &[
+        d("id", Text),
+        d("customer_id", Text),
+        d("opened_at", Time),
+        d("closed_at", Time),
+        d("severity", Int),
+        d("category", Text),
+        d("product", Text),
+        d("status", Text),
+        d("owner", Text),
+        d("escalated", Int),
+        d("escalated_to", Text),
+        d("satisfaction", Int),
+    ],
+    references: CUSTOMER_REF,
+    one_of: &[],
+};
+
+static PAYMENTS: KindSpec = KindSpec {
+    table: "payment_events",
+    file: &[
+        f("id", true),
+        f("customer_id", true),
+        f("occurred_at", true),
+        f("kind", true),
+        f("amount", false),
+        f("currency", false),
+        f("invoice", false),
+    ],
+    db: &[
+        d("id", Text),
+        d("customer_id", Text),
+        d("occurred_at", Time),
+        d("kind", Text),
+        d("amount_minor", Int),
+        d("currency", Text),
+        d("invoice", Text),
+    ],
+    references: CUSTOMER_REF,
+    one_of: &[],
+};
+
+static INTERACTIONS: KindSpec = KindSpec {
+    table: "interactions",
+    file: &[
+        f("id", true),
+        f("customer_id", true),
+        f("occurred_at", true),
+        f("kind", true),
+        f("owner", false),
+        f("summary", false),
+    ],
+    db: &[
+        d("id", Text),
+        d("customer_id", Text),
+        d("occurred_at", Time),
+        d("kind", Text),
+        d("owner", Text),
+        d("summary", Text),
+    ],
+    references: CUSTOMER_REF,
+    one_of: &[],
+};
+
+static CAMPAIGNS: KindSpec = KindSpec {
+    table: "campaigns",
+    file: &[
+        f("id", true),
+        f("name", true),
+        f("channel", false),
+        f("started_at", false),
+        f("cost", true),
+        f("currency", true),
+    ],
+    db: &[
+        d("id", Text),
+        d("name", Text),
+        d("channel", Text),
+        d("started_at", Time),
+        d("cost_minor", Int),
+        d("currency", Text),
+    ],
+    references: &[],
+    one_of: &[],
+};
+
+static TOUCHES: KindSpec = KindSpec {
+    table: "touches",
+    file: &[
+        f("id", false),
+        f("campaign_id", true),
+        f("customer_id", true),
+        f("sent_at", true),
+        f("opened", false),
+        f("clicked", false),
+        f("replied", false),
+    ],
+    db: &[
+        d("id", Text),
+        d("campaign_id", Text),
+        d("customer_id", Text),
+        d("sent_at", Time),
+        d("opened", Int),
+        d("clicked", Int),
+        d("replied", Int),
+    ],
+    references: &[
+        Reference {
+            column: "campaign_id",
+            table: "campaigns",
+            noun: "campaign",
+            same_file: false,
+        },
+        customer_ref("customer_id", false),
+    ],
+    one_of: &[],
+};
+
 /// The staging table of an import (a temporary table, gone at the end of the transaction).
 pub(crate) const STAGE: &str = "tenure_stage";
 
@@ -336,21 +491,42 @@ pub(crate) fn merge_sql(spec: &KindSpec) -> String {
     )
 }
 
-/// Staged rows whose reference names no customer: (line, value), first `limit` by line, and
-/// the SQL counting all of them.
-pub(crate) fn reference_sql(r: &Reference, limit: usize) -> (String, String) {
-    let c = r.column;
+/// The condition on a staged row `s` whose reference names no row of its table.
+fn dangling(r: &Reference) -> String {
+    let (c, t) = (r.column, r.table);
     let mut cond =
-        format!("s.{c} IS NOT NULL AND NOT EXISTS (SELECT 1 FROM customers k WHERE k.id = s.{c})");
+        format!("s.{c} IS NOT NULL AND NOT EXISTS (SELECT 1 FROM {t} k WHERE k.id = s.{c})");
     if r.same_file {
         cond.push_str(&format!(
             " AND NOT EXISTS (SELECT 1 FROM {STAGE} s2 WHERE s2.id = s.{c})"
         ));
     }
-    (
-        format!("SELECT s.line, s.{c} FROM {STAGE} s WHERE {cond} ORDER BY s.line LIMIT {limit}"),
-        format!("SELECT COUNT(*) FROM {STAGE} s WHERE {cond}"),
+    cond
+}
+
+/// Staged rows whose reference names no row of its table: (line, value), the first `limit`
+/// by line.
+pub(crate) fn reference_sql(r: &Reference, limit: usize) -> String {
+    format!(
+        "SELECT s.line, s.{c} FROM {STAGE} s WHERE {cond} ORDER BY s.line LIMIT {limit}",
+        c = r.column,
+        cond = dangling(r)
     )
+}
+
+/// The SQL counting staged rows with at least one dangling reference (a row with two is one
+/// bad row); `None` for a kind without references.
+pub(crate) fn dangling_count_sql(spec: &KindSpec) -> Option<String> {
+    if spec.references.is_empty() {
+        return None;
+    }
+    let any = spec
+        .references
+        .iter()
+        .map(|r| format!("({})", dangling(r)))
+        .collect::<Vec<_>>()
+        .join(" OR ");
+    Some(format!("SELECT COUNT(*) FROM {STAGE} s WHERE {any}"))
 }
 
 /// `CREATE TEMP TABLE` for the staging table, with each backend's types.
@@ -407,7 +583,38 @@ mod tests {
              OR feedback.kind IS DISTINCT FROM excluded.kind OR feedback.score IS DISTINCT FROM \
              excluded.score OR feedback.comment IS DISTINCT FROM excluded.comment"
         );
-        let (q, _) = reference_sql(&spec(RecordKind::Customers).references[0], 100);
+        let q = reference_sql(&spec(RecordKind::Customers).references[0], 100);
         assert!(q.contains("s2.id = s.referred_by"), "{q}");
+    }
+
+    /// The migrations create every kind's table with exactly the spec's columns, in order,
+    /// with the spec's SQLite types (PostgreSQL's names are checked in
+    /// `tests/wider_records.rs`; its types by every import, which casts each staged column).
+    #[test]
+    fn the_migrations_create_the_tables_the_specs_describe() {
+        let dir = std::env::temp_dir().join(format!("tenure-schema-test-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("a scratch folder");
+        let path = dir.join("t.db");
+        drop(crate::SqliteStore::open(&path).expect("a fresh store"));
+        let c = rusqlite::Connection::open(&path).expect("the store's file");
+        for k in RecordKind::ALL {
+            let s = spec(*k);
+            let mut st = c
+                .prepare(&format!("PRAGMA table_info({})", s.table))
+                .expect("table_info");
+            let actual: Vec<(String, String)> = st
+                .query_map([], |r| Ok((r.get(1)?, r.get(2)?)))
+                .expect("columns")
+                .collect::<Result<_, _>>()
+                .expect("columns");
+            let expected: Vec<(String, String)> =
+                s.db.iter()
+                    .map(|d| (d.name.to_string(), d.ty.sqlite().to_string()))
+                    .collect();
+            assert_eq!(actual, expected, "{k}");
+        }
+        drop(c);
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }

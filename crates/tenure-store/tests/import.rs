@@ -451,7 +451,7 @@ fn every_kind_is_stored_exactly(env: &Env, store: &mut dyn Store) {
         .iter()
         .map(|k| store.count(*k).unwrap())
         .collect();
-    assert_eq!(counts, [2, 3, 2, 3, 3, 2]);
+    assert_eq!(counts, [2, 3, 2, 3, 3, 2, 0, 0, 0, 0, 0]);
     let c1 = stored(store, RecordKind::Customers, "c1");
     assert_eq!(
         value(&c1, "acquired_at").as_deref(),

@@ -374,7 +374,82 @@ fn bad_parquet_is_reported_and_stores_nothing(env: &Env, store: &mut dyn Store) 
     ));
 }
 
+/// Touches from Parquet: BOOLEAN flags (null is false), derived ids equal to the CSV's, and a
+/// bad row reported by row and column.
+fn parquet_touches_import_like_their_csv(env: &Env, store: &mut dyn Store) {
+    for (kind, name, body) in [
+        (RecordKind::Customers, "c.csv", CUSTOMERS_CSV),
+        (
+            RecordKind::Campaigns,
+            "m.csv",
+            "id,name,cost,currency\nm1,Webinar,100.00,USD\n",
+        ),
+        (
+            RecordKind::Touches,
+            "h.csv",
+            "campaign_id,customer_id,sent_at,opened,clicked,replied\n\
+             m1,c1,2024-03-01T10:00:00Z,true,false,\nm1,c2,2024-03-02,yes,1,0\n",
+        ),
+    ] {
+        let f = env.file(name, body);
+        import(store, kind, &f).unwrap_or_else(|e| panic!("{name}: {}", message(&e)));
+    }
+    let from_csv = snapshot(store);
+    let schema = "message touches {
+            required binary campaign_id (UTF8);
+            required binary customer_id (UTF8);
+            required int64 sent_at (TIMESTAMP(MICROS,true));
+            optional boolean opened;
+            optional boolean clicked;
+            optional boolean replied;
+        }";
+    let p = env.dir.join("touches.parquet");
+    write_parquet(
+        &p,
+        schema,
+        vec![
+            Col::Str(vec![Some("m1"), Some("m1")]),
+            Col::Str(vec![Some("c1"), Some("c2")]),
+            Col::I64(vec![
+                Some(micros("2024-03-01T10:00:00Z")),
+                Some(micros("2024-03-02T00:00:00Z")),
+            ]),
+            Col::Bool(vec![Some(true), Some(true)]),
+            Col::Bool(vec![None, Some(true)]),
+            Col::Bool(vec![Some(false), None]),
+        ],
+    );
+    let r = import(store, RecordKind::Touches, &p).unwrap_or_else(|e| panic!("{}", message(&e)));
+    assert_eq!(counts(&r), (0, 0, 2), "every column equals the CSV's");
+    assert_eq!(snapshot(store), from_csv);
+
+    let bad = env.dir.join("bad_touches.parquet");
+    write_parquet(
+        &bad,
+        schema,
+        vec![
+            Col::Str(vec![Some("m1"), Some("m9")]),
+            Col::Str(vec![Some("c1"), Some("c1")]),
+            Col::I64(vec![Some(micros("2024-03-05T00:00:00Z")); 2]),
+            Col::Bool(vec![None, None]),
+            Col::Bool(vec![None, None]),
+            Col::Bool(vec![None, None]),
+        ],
+    );
+    let e = import(store, RecordKind::Touches, &bad).unwrap_err();
+    let msg = message(&e).replace(&bad.display().to_string(), "FILE");
+    assert!(
+        msg.contains(
+            "FILE: row 2, column campaign_id: campaign_id: unknown campaign `m9` \
+             (not in the store; import campaigns first)"
+        ),
+        "{msg}"
+    );
+    assert_eq!(snapshot(store), from_csv);
+}
+
 on_both_backends!(
     parquet_imports_like_its_csv_then_cleanup,
     bad_parquet_is_reported_and_stores_nothing,
+    parquet_touches_import_like_their_csv,
 );

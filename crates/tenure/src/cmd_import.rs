@@ -48,6 +48,11 @@ pub enum Kind {
     Costs,
     Usage,
     Feedback,
+    Cases,
+    Payments,
+    Interactions,
+    Campaigns,
+    Touches,
 }
 
 impl From<Kind> for RecordKind {
@@ -59,6 +64,11 @@ impl From<Kind> for RecordKind {
             Kind::Costs => RecordKind::Costs,
             Kind::Usage => RecordKind::Usage,
             Kind::Feedback => RecordKind::Feedback,
+            Kind::Cases => RecordKind::Cases,
+            Kind::Payments => RecordKind::Payments,
+            Kind::Interactions => RecordKind::Interactions,
+            Kind::Campaigns => RecordKind::Campaigns,
+            Kind::Touches => RecordKind::Touches,
         }
     }
 }

@@ -1,5 +1,5 @@
 //! `tenure demo`: the whole product on a synthetic company, as a user starts it — the company's
-//! six record files are generated, imported into the embedded SQLite store, every customer's
+//! eleven record files are generated, imported into the embedded SQLite store, every customer's
 //! models are fitted and decisions made, every report is computed once, and the dashboard is
 //! served on 127.0.0.1 with an admin token in the printed URL.
 //!
@@ -144,7 +144,7 @@ pub fn run(a: DemoArgs) -> Result<(), CliError> {
     // 2. Into a fresh SQLite store, kind by kind, all or nothing each.
     let db = a.dir.join("tenure.db");
     steps.next(&format!(
-        "importing the six record files into {}",
+        "importing the eleven record files into {}",
         db.display()
     ));
     remove_db(&db)?;

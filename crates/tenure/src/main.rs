@@ -63,7 +63,7 @@ enum Command {
     /// The model pipeline on a simulated transaction log: summarise with a holdout, fit four
     /// models, check them on the holdout, score.
     DemoModels(demo_models::DemoModelsArgs),
-    /// Write a seeded synthetic B2B SaaS company: the six record files and its parameters.
+    /// Write a seeded synthetic B2B SaaS company: the eleven record files and its parameters.
     Generate(cmd_generate::GenerateArgs),
     /// Import one CSV or JSON-lines file of records into the store: all its rows or none.
     Import(cmd_import::ImportArgs),
