@@ -54,7 +54,7 @@ use serde::de::{Deserializer, Error as _, SeqAccess, Visitor};
 use serde::Deserialize;
 use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write as _;
-use tenure_core::{FeedbackKind, TransactionKind};
+use tenure_core::{FeedbackKind, PaymentKind, TransactionKind};
 use tenure_store::dataset::{day_of_text, ymd_of_day, CustomerIdx, Day};
 use tenure_store::journal::{Channel, Fire, NewAction};
 use tenure_store::Dataset;
@@ -167,6 +167,18 @@ pub enum Trigger {
         #[serde(default = "week")]
         within: Days,
     },
+    /// One of her support cases, opened in the `within` days up to the day, is escalated.
+    /// Occurrence `case_escalated:DAY:SEVERITY` (the newest such case's opening day).
+    CaseEscalated {
+        #[serde(default = "week")]
+        within: Days,
+    },
+    /// A payment of hers failed in the `within` days up to the day. Occurrence
+    /// `payment_failed:DAY` (the newest failure's day): once per failure day.
+    PaymentFailed {
+        #[serde(default = "week")]
+        within: Days,
+    },
 }
 
 impl Trigger {
@@ -181,6 +193,8 @@ impl Trigger {
             Trigger::InactiveBeyondGap { .. } => "inactive_beyond_gap",
             Trigger::HealthBelow { .. } => "health_below",
             Trigger::Milestone { .. } => "milestone",
+            Trigger::CaseEscalated { .. } => "case_escalated",
+            Trigger::PaymentFailed { .. } => "payment_failed",
         }
     }
 
@@ -962,6 +976,53 @@ fn triggered(
                     format!("health {} below {}{loss}", num(v), num(*score)),
                 )
             })
+        }
+        Trigger::CaseEscalated { within } => {
+            let k = data
+                .cases_of(c)
+                .iter()
+                .filter(|k| k.escalated && k.day <= as_of && as_of - k.day < within.0 as i32)
+                .max_by_key(|k| (k.day, std::cmp::Reverse(k.severity)))?;
+            let to = k
+                .escalated_to
+                .map_or(String::new(), |t| format!(" to {}", data.name(t)));
+            Some((
+                format!("case_escalated:{}:{}", day_text(k.day), k.severity),
+                format!(
+                    "severity-{} case opened on {} escalated{to} ({})",
+                    k.severity,
+                    day_text(k.day),
+                    k.status.as_str()
+                ),
+            ))
+        }
+        Trigger::PaymentFailed { within } => {
+            let recent: Vec<_> = data
+                .payments_of(c)
+                .iter()
+                .filter(|p| {
+                    p.kind == PaymentKind::Failed
+                        && p.day <= as_of
+                        && as_of - p.day < within.0 as i32
+                })
+                .collect();
+            let newest = recent.iter().map(|p| p.day).max()?;
+            let amount = recent
+                .iter()
+                .filter(|p| p.day == newest)
+                .find_map(|p| p.amount)
+                .map_or(String::new(), |a| {
+                    format!(" ({} {})", a.to_decimal(), a.currency())
+                });
+            Some((
+                format!("payment_failed:{}", day_text(newest)),
+                format!(
+                    "payment failed on {}{amount}; {} failed in the last {} days",
+                    day_text(newest),
+                    recent.len(),
+                    within.0
+                ),
+            ))
         }
         Trigger::Milestone { name, within } => {
             let (_, day) = s.milestones.iter().find(|(n, _)| n == name)?;

@@ -9,7 +9,7 @@ use tenure_act::playbooks::{
     Firing, Jitter, SmtpTls, Subject, Trigger,
 };
 use tenure_act::{facts, Config, Facts};
-use tenure_core::{Currency, FeedbackKind, TransactionKind};
+use tenure_core::{CaseStatus, Currency, FeedbackKind, MinorUnits, PaymentKind, TransactionKind};
 use tenure_reports::calendar::day_from_ymd;
 use tenure_reports::Fx;
 use tenure_store::dataset::{Dataset, Day};
@@ -1104,4 +1104,84 @@ fn config_errors_name_the_line_and_column() {
         }
     }
     assert!(bad.is_empty(), "{}", bad.join("\n\n"));
+}
+
+#[test]
+fn case_escalated_and_payment_failed_fire_once_per_event() {
+    let c = company(&["a", "b", "c"], |b| {
+        // a: a severity-1 case opened 06-28, escalated to the VP; a severity-3 one not escalated.
+        b.add_case(
+            "k1",
+            "a",
+            d(6, 28),
+            None,
+            1,
+            CaseStatus::Open,
+            Some("outage"),
+            None,
+            Some("sam"),
+            true,
+            Some("vp-support"),
+            None,
+        );
+        b.add_case(
+            "k2",
+            "a",
+            d(6, 29),
+            None,
+            3,
+            CaseStatus::Pending,
+            None,
+            None,
+            None,
+            false,
+            None,
+            None,
+        );
+        // b: an escalated case long ago (outside the default 7 days).
+        b.add_case(
+            "k3",
+            "b",
+            d(3, 1),
+            Some(d(3, 4)),
+            2,
+            CaseStatus::Closed,
+            None,
+            None,
+            None,
+            true,
+            None,
+            Some(4),
+        );
+        // b: two failed payments in the week, the newest on 06-29 for 49.00; c: a success.
+        let usd49 = Some(MinorUnits::new(4_900, usd()));
+        b.add_payment("p1", "b", d(6, 25), PaymentKind::Failed, usd49);
+        b.add_payment("p2", "b", d(6, 29), PaymentKind::Failed, usd49);
+        b.add_payment("p3", "b", d(6, 29), PaymentKind::Retried, None);
+        b.add_payment("p4", "c", d(6, 29), PaymentKind::Succeeded, usd49);
+    });
+    let cases = config(&format!(
+        "[[playbooks]]\nname = \"escalation\"\nwhen = {{ case_escalated = {{}} }}\n{TASK}\n"
+    ));
+    assert_eq!(
+        who(&run(&cases, &c, &c.subjects(), as_of())),
+        vec![row(
+            "a",
+            "case_escalated:2025-06-28:1",
+            "severity-1 case opened on 2025-06-28 escalated to vp-support (open)"
+        )]
+    );
+    let failed = config(&format!(
+        "[[playbooks]]\nname = \"dunning\"\nwhen = {{ payment_failed = {{ within = \"7d\" }} }}\n{TASK}\n"
+    ));
+    assert_eq!(
+        who(&run(&failed, &c, &c.subjects(), as_of())),
+        vec![row(
+            "b",
+            "payment_failed:2025-06-29",
+            "payment failed on 2025-06-29 (49.00 USD); 2 failed in the last 7 days"
+        )]
+    );
+    // A week later nothing is recent any more.
+    assert!(run(&failed, &c, &c.subjects(), d(7, 6)).is_empty());
 }
