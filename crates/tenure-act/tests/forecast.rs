@@ -314,7 +314,7 @@ fn subscription_company() -> Dataset {
         seed: 5,
         ..GenConfig::default()
     };
-    let mut files: [Vec<u8>; 6] = Default::default();
+    let mut files: [Vec<u8>; RecordFile::COUNT] = Default::default();
     generate(&cfg, &mut files).unwrap();
     let dir = std::env::temp_dir().join(format!("tenure-act-forecast-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);

@@ -49,6 +49,12 @@ pub(crate) const STREAM_USAGE: u64 = 0x7573_6167;
 pub(crate) const STREAM_CARE: u64 = 0x6361_7265;
 pub(crate) const STREAM_CHANNEL_COST: u64 = 0x6361_6300;
 pub(crate) const STREAM_BRAND: u64 = 0x6272_616e;
+// The issue-10 records. Trouble and touch assignment shape churn; the others only describe.
+pub(crate) const STREAM_TROUBLE: u64 = 0x7472_6f75;
+pub(crate) const STREAM_TOUCH: u64 = 0x746f_7563;
+pub(crate) const STREAM_PAY: u64 = 0x7061_796d;
+pub(crate) const STREAM_CASE: u64 = 0x6361_7365;
+pub(crate) const STREAM_CRM: u64 = 0x6372_6d00;
 
 fn splitmix64(mut z: u64) -> u64 {
     z = z.wrapping_add(0x9e37_79b9_7f4a_7c15);
@@ -107,6 +113,9 @@ pub(crate) fn beta(rng: &mut StdRng, a: f64, b: f64) -> f64 {
 
 /// Periods until churn under a constant churn probability θ: T = 1 + Geometric(θ) failures,
 /// T ≥ 1 (the sBG's T; Fader & Hardie 2007). Capped at `cap` (θ ≈ 0 never churns).
+/// The generator draws through [`ChurnRule::periods`], which gives exactly this T when no
+/// decision is modified (tested below).
+#[cfg(test)]
 pub(crate) fn periods_until_churn(rng: &mut StdRng, theta: f64, cap: u32) -> u32 {
     let u = 1.0 - rng.random::<f64>(); // (0, 1]
     if theta >= 1.0 {
@@ -121,6 +130,114 @@ pub(crate) fn periods_until_churn(rng: &mut StdRng, theta: f64, cap: u32) -> u32
         cap
     } else {
         1 + failures as u32
+    }
+}
+
+/// Uniform draws per campaign of one customer, `[assign, open, click, reply]`, from her
+/// touch stream: she is touched by campaign c when subscribed on its day and
+/// `assign < reach`. Drawn for every campaign, so one campaign's outcome does not move
+/// another's draws.
+pub(crate) fn touch_draws(cfg: &Config, draw: u64) -> Vec<[f64; 4]> {
+    let mut r = stream(cfg.seed, STREAM_TOUCH, draw);
+    (0..cfg.campaigns.count)
+        .map(|_| [r.random(), r.random(), r.random(), r.random()])
+        .collect()
+}
+
+/// How long a subscription lasts when the churn probability varies from one renewal
+/// decision to the next: decision j (at the end of billing period j) churns with
+/// probability θ_j = min(1, θ · f_j), f_j = (troubled ? factor : 1) × (a touch's effect
+/// covers it ? hazard ratio : 1).
+///
+/// One uniform u per subscription, as in [`periods_until_churn`]: with the budget
+/// E = ln u / ln(1 − θ) and decision j costing w_j = ln(1 − θ_j) / ln(1 − θ) (w = 1 when
+/// f_j = 1), the subscription lasts T = the first n with w_1 + … + w_n > E periods. Then
+/// P(T > n) = P(u ≤ Π_{j≤n} (1 − θ_j)), the survival of independent decisions, and a
+/// customer whose decisions are all unmodified gets exactly the T of
+/// [`periods_until_churn`] (her sum is an exact integer), so her records do not move.
+pub(crate) struct ChurnRule<'c> {
+    pub campaign_days: &'c [Day],
+    pub effect_until: Day,
+    pub reach: f64,
+    pub hazard_ratio: f64,
+    pub effect_months: u32,
+    pub troubled_factor: f64,
+}
+
+impl ChurnRule<'_> {
+    /// Periods of a subscription from `start` (periods of `mpp` months) for a customer with
+    /// churn probability `theta`, her trouble flag, the subscription's uniform `u` ∈ (0, 1]
+    /// and her touch draws; capped at `cap`.
+    #[allow(clippy::too_many_arguments)]
+    pub fn periods(
+        &self,
+        theta: f64,
+        troubled: bool,
+        mpp: u32,
+        start: Day,
+        u: f64,
+        touches: &[[f64; 4]],
+        cap: u32,
+    ) -> u32 {
+        if theta >= 1.0 {
+            return 1;
+        }
+        let ln_keep = (-theta).ln_1p();
+        if !(ln_keep < 0.0) {
+            return cap; // θ = 0: no multiplier makes her churn
+        }
+        let budget = u.ln() / ln_keep;
+        let weight = |f: f64| {
+            if f == 1.0 {
+                1.0
+            } else {
+                (-(theta * f).min(1.0)).ln_1p() / ln_keep
+            }
+        };
+        let base = if troubled {
+            weight(self.troubled_factor)
+        } else {
+            1.0
+        };
+        let mut last_touch: Option<Day> = None;
+        let mut acc = 0.0f64;
+        let mut n: u32 = 0;
+        loop {
+            if start >= self.effect_until || n >= cap {
+                break;
+            }
+            let ps = add_months(start, n * mpp);
+            let pe = add_months(start, (n + 1) * mpp);
+            for (c, &d) in self.campaign_days.iter().enumerate() {
+                if ps <= d && d < pe && touches[c][0] < self.reach {
+                    last_touch = Some(last_touch.map_or(d, |t: Day| t.max(d)));
+                }
+            }
+            n += 1;
+            let covered =
+                last_touch.is_some_and(|t| t < pe && pe < add_months(t, self.effect_months));
+            let f = if troubled { self.troubled_factor } else { 1.0 }
+                * if covered { self.hazard_ratio } else { 1.0 };
+            acc += weight(f);
+            if acc > budget {
+                return n.min(cap);
+            }
+            if pe >= self.effect_until {
+                break;
+            }
+        }
+        // No later decision is covered: each costs `base`; the first k with acc + k·base > E.
+        let k = if base.is_infinite() {
+            1.0
+        } else {
+            ((budget - acc) / base).floor() + 1.0
+        };
+        let total = f64::from(n) + k;
+        if total >= f64::from(cap) {
+            cap
+        } else {
+            total as u32
+        }
     }
 }
 
@@ -141,6 +258,9 @@ pub(crate) struct Profile {
     pub first_periods: u32,
     /// Position (0-based) of the customer who referred her.
     pub referred_by: Option<usize>,
+    /// Payment-troubled (monthly-billed only): churn probability × the trouble factor,
+    /// invoices through dunning.
+    pub troubled: bool,
 }
 
 impl Profile {
@@ -177,6 +297,10 @@ pub(crate) struct Company<'a> {
     pub profiles: Vec<Profile>,
     /// New customers by channel and month of the window.
     pub acquired_by_channel: Vec<Vec<u32>>,
+    /// Send days of the retention campaigns, in campaign order.
+    pub campaign_days: Vec<Day>,
+    /// No renewal decision on or after this day is covered by a touch's effect.
+    pub effect_until: Day,
 }
 
 /// Cap on billing periods drawn for one subscription.
@@ -236,6 +360,28 @@ impl<'a> Company<'a> {
             .collect();
         draws.sort_unstable();
 
+        let first_of_month = day_of(cfg.start.0.with_day(1).expect("every month has a 1st"));
+        let cp = &cfg.campaigns;
+        let campaign_days: Vec<Day> = (0..cp.count)
+            .map(|i| {
+                let m = ((f64::from(i) + 0.5) * f64::from(months) / f64::from(cp.count)) as u32;
+                (add_months(first_of_month, m) + 14).clamp(start, end)
+            })
+            .collect();
+        let effect_until = campaign_days
+            .iter()
+            .map(|&d| add_months(d, cp.effect_months))
+            .max()
+            .unwrap_or(start);
+        let rule = ChurnRule {
+            campaign_days: &campaign_days,
+            effect_until,
+            reach: cp.reach,
+            hazard_ratio: cp.hazard_ratio,
+            effect_months: cp.effect_months,
+            troubled_factor: cfg.payments.troubled_churn_factor,
+        };
+
         let mut profiles: Vec<Profile> = draws
             .iter()
             .map(|&(acquired, draw)| {
@@ -252,7 +398,14 @@ impl<'a> Company<'a> {
                     p.churn_monthly
                 };
                 let theta = beta(&mut r, churn.alpha, churn.beta);
-                let first_periods = periods_until_churn(&mut r, theta, PERIOD_CAP);
+                let u = 1.0 - r.random::<f64>(); // (0, 1], as periods_until_churn draws it
+                let troubled = !annual
+                    && stream(cfg.seed, STREAM_TROUBLE, draw).random::<f64>()
+                        < cfg.payments.troubled_share;
+                let mpp = if annual { 12 } else { 1 };
+                let assign = touch_draws(cfg, draw);
+                let first_periods =
+                    rule.periods(theta, troubled, mpp, acquired, u, &assign, PERIOD_CAP);
                 Profile {
                     draw,
                     acquired,
@@ -264,6 +417,7 @@ impl<'a> Company<'a> {
                     theta,
                     first_periods,
                     referred_by: None,
+                    troubled,
                 }
             })
             .collect();
@@ -282,6 +436,8 @@ impl<'a> Company<'a> {
             services_margin_bp: to_bp(cfg.services_margin),
             profiles: Vec::new(),
             acquired_by_channel: vec![vec![0; months as usize]; cfg.channels.len()],
+            effect_until,
+            campaign_days,
         };
         company.assign_referrers(&mut profiles);
         for p in &profiles {
@@ -333,6 +489,19 @@ impl<'a> Company<'a> {
                 }
             }
             profiles[p].referred_by = Some(chosen);
+        }
+    }
+
+    /// The churn rule of this company (see [`ChurnRule`]).
+    pub fn rule(&self) -> ChurnRule<'_> {
+        let cfg = self.cfg;
+        ChurnRule {
+            campaign_days: &self.campaign_days,
+            effect_until: self.effect_until,
+            reach: cfg.campaigns.reach,
+            hazard_ratio: cfg.campaigns.hazard_ratio,
+            effect_months: cfg.campaigns.effect_months,
+            troubled_factor: cfg.payments.troubled_churn_factor,
         }
     }
 
@@ -408,6 +577,66 @@ mod tests {
         assert!((mean - 5.0).abs() < 0.05, "mean {mean}");
         assert_eq!(periods_until_churn(&mut r, 1.0, 10), 1);
         assert_eq!(periods_until_churn(&mut r, 0.0, 10), 10);
+    }
+
+    #[test]
+    fn an_unmodified_rule_is_the_plain_sbg_draw() {
+        // No campaign, no trouble: exactly periods_until_churn, for every θ and u.
+        let rule = ChurnRule {
+            campaign_days: &[],
+            effect_until: 0,
+            reach: 0.3,
+            hazard_ratio: 0.8,
+            effect_months: 6,
+            troubled_factor: 2.0,
+        };
+        let start = day_of(NaiveDate::from_ymd_opt(2023, 1, 31).unwrap());
+        for (i, theta) in [0.0, 1e-9, 0.01, 0.07, 0.3, 0.999, 1.0]
+            .into_iter()
+            .enumerate()
+        {
+            for k in 0..2000u64 {
+                let plain = periods_until_churn(&mut stream(3, i as u64, k), theta, 1000);
+                let u = 1.0 - stream(3, i as u64, k).random::<f64>();
+                let ruled = rule.periods(theta, false, 1, start, u, &[], 1000);
+                assert_eq!(plain, ruled, "θ {theta}, draw {k}");
+            }
+        }
+    }
+
+    #[test]
+    fn modified_decisions_have_the_survival_of_their_own_probabilities() {
+        // One campaign touches everyone on day 10 of a monthly subscription; decisions 1–6
+        // (days < 6 months later) have θ · 0.8 · 2 for a troubled customer, then θ · 2:
+        // P(T > n) = Π_j (1 − θ_j).
+        let start = day_of(NaiveDate::from_ymd_opt(2023, 1, 1).unwrap());
+        let days = [start + 10];
+        let rule = ChurnRule {
+            campaign_days: &days,
+            effect_until: add_months(start + 10, 6),
+            reach: 1.0,
+            hazard_ratio: 0.8,
+            effect_months: 6,
+            troubled_factor: 2.0,
+        };
+        let theta = 0.05;
+        let n = 200_000;
+        let mut alive = [0u32; 9];
+        let mut r = stream(5, 6, 7);
+        for _ in 0..n {
+            let u = 1.0 - r.random::<f64>();
+            let t = rule.periods(theta, true, 1, start, u, &[[0.0; 4]], 1000);
+            for (k, a) in alive.iter_mut().enumerate() {
+                *a += u32::from(t > k as u32);
+            }
+        }
+        let mut s = 1.0;
+        for k in 1..9 {
+            s *= 1.0 - theta * 2.0 * if k <= 6 { 0.8 } else { 1.0 };
+            let p = f64::from(alive[k]) / f64::from(n);
+            let se = (s * (1.0 - s) / f64::from(n)).sqrt();
+            assert!((p - s).abs() < 4.0 * se, "P(T > {k}) = {p}, expected {s}");
+        }
     }
 
     #[test]

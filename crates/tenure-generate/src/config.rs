@@ -251,8 +251,9 @@ impl Default for ServiceParams {
     }
 }
 
-/// Retention spend (customer-attached `retention` costs). It has no effect on churn: the
-/// generator has no treatment effects, so spend and outcome are correlated only through risk.
+/// Retention spend (customer-attached `retention` costs). It has no effect on churn: spend and
+/// outcome are correlated only through risk. (The retention *campaigns* of
+/// [`CampaignParams`] do have an effect.)
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct RetentionParams {
@@ -274,6 +275,148 @@ impl Default for RetentionParams {
             save_lead_weeks: 4,
             save_detect: 0.5,
             save_false_alarm: 0.01,
+        }
+    }
+}
+
+/// Payment events (`payments.csv`) and the payment-trouble effect on churn.
+///
+/// A share of the monthly-billed customers is *payment-troubled* (annual contracts are
+/// prepaid and invoiced, so card trouble is drawn among monthly payers only): every renewal
+/// decision of a troubled customer has churn probability min(1, `troubled_churn_factor` · θ)
+/// instead of θ, and her invoices go through dunning (failed, retried, maybe collected) —
+/// always in the `trouble_window_days` before her churn (or before `observed_until` while she
+/// is active), with probability `troubled_failure_rate` before that.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PaymentParams {
+    /// Share of monthly-billed customers who are payment-troubled.
+    pub troubled_share: f64,
+    /// Multiplier on a troubled customer's churn probability per period (capped at 1).
+    pub troubled_churn_factor: f64,
+    /// Days before the churn (or the window's end) in which every invoice of a troubled
+    /// customer goes through dunning.
+    pub trouble_window_days: u32,
+    /// Probability that an earlier invoice of a troubled customer goes through dunning.
+    pub troubled_failure_rate: f64,
+    /// Probability that a dunning ends with the payment collected (`dunning_resolved`).
+    pub dunning_resolve: f64,
+    /// Per invoice of any other customer: one failed attempt, collected on the retry; at most
+    /// one per customer.
+    pub isolated_failure_rate: f64,
+    /// Per collected invoice: a chargeback 14–60 days later.
+    pub chargeback_rate: f64,
+}
+
+impl Default for PaymentParams {
+    fn default() -> Self {
+        PaymentParams {
+            troubled_share: 0.08,
+            troubled_churn_factor: 2.0,
+            trouble_window_days: 90,
+            troubled_failure_rate: 0.25,
+            dunning_resolve: 0.6,
+            isolated_failure_rate: 0.01,
+            chargeback_rate: 0.002,
+        }
+    }
+}
+
+/// Support cases (`cases.csv`): one per support ticket of [`ServiceParams`] (so the rate
+/// rises before churn exactly as the tickets do), with a severity, a resolution time and
+/// maybe an escalation; the CSAT answer of the ticket, if any, is the case's satisfaction.
+/// Arrays are by severity, 1 (outage) to 4 (question).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct CaseParams {
+    /// Shares of severities 1–4 outside the decline window; within it the shares of
+    /// severities 1 and 2 are multiplied by 2 − m (m the usage multiplier) and severity 4
+    /// gives up the difference.
+    pub severity_shares: [f64; 4],
+    /// Probability that a case of each severity is escalated.
+    pub escalation: [f64; 4],
+    /// Mean days to resolution by severity (exponential, whole days, at most 90).
+    pub resolution_days: [f64; 4],
+    /// Share of unresolved cases at `observed_until` that are `pending` (the rest `open`).
+    pub pending_share: f64,
+}
+
+impl Default for CaseParams {
+    fn default() -> Self {
+        CaseParams {
+            severity_shares: [0.05, 0.15, 0.45, 0.35],
+            escalation: [0.6, 0.3, 0.05, 0.01],
+            resolution_days: [1.0, 3.0, 5.0, 8.0],
+            pending_share: 0.3,
+        }
+    }
+}
+
+/// The CRM activity log (`interactions.csv`): calls, emails, meetings and notes by the
+/// customer's customer-success owner while she is subscribed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct InteractionParams {
+    /// Interactions a month ~ Poisson(this), times `sales_led_factor` on sales-led plans.
+    pub monthly_rate: f64,
+    pub sales_led_factor: f64,
+    /// Shares of call, email, meeting, note.
+    pub kind_shares: [f64; 4],
+}
+
+impl Default for InteractionParams {
+    fn default() -> Self {
+        InteractionParams {
+            monthly_rate: 0.4,
+            sales_led_factor: 3.0,
+            kind_shares: [0.3, 0.4, 0.15, 0.15],
+        }
+    }
+}
+
+/// Retention campaigns (`campaigns.csv`) and their touches (`touches.csv`), and the
+/// campaign effect on churn.
+///
+/// Campaign i of `count` (0-based) is sent on the 15th of month ⌊(i + ½) · M / count⌋ of the
+/// M-month window, on channel `channels[i mod len]`. Each customer subscribed on that day is
+/// touched with probability `reach`, independently of everything else (a randomised
+/// assignment, so touched and untouched customers are comparable). A renewal decision
+/// falling strictly after a touch and before the same day `effect_months` months later has
+/// churn probability `hazard_ratio` × θ (once, however many touches cover it); the effect is
+/// the touch's (intention to treat), whether or not it was opened.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct CampaignParams {
+    pub count: u32,
+    pub channels: Vec<String>,
+    /// Probability that a subscribed customer is touched by a campaign.
+    pub reach: f64,
+    /// Multiplier on the churn probability of renewal decisions within `effect_months`
+    /// after a touch.
+    pub hazard_ratio: f64,
+    pub effect_months: u32,
+    /// A campaign costs `fixed_cost` + `cost_per_touch` × its touches (USD).
+    pub fixed_cost: Cents,
+    pub cost_per_touch: Cents,
+    /// Probability a touch is opened; clicked and replied are drawn among the opened ones.
+    pub open_rate: f64,
+    pub click_rate: f64,
+    pub reply_rate: f64,
+}
+
+impl Default for CampaignParams {
+    fn default() -> Self {
+        CampaignParams {
+            count: 6,
+            channels: vec!["email".into(), "webinar".into(), "in_app".into()],
+            reach: 0.3,
+            hazard_ratio: 0.8,
+            effect_months: 6,
+            fixed_cost: Cents(150_000),
+            cost_per_touch: Cents(150),
+            open_rate: 0.45,
+            click_rate: 0.25,
+            reply_rate: 0.05,
         }
     }
 }
@@ -329,6 +472,10 @@ pub struct Config {
     pub feedback: FeedbackParams,
     pub service: ServiceParams,
     pub retention: RetentionParams,
+    pub payments: PaymentParams,
+    pub cases: CaseParams,
+    pub interactions: InteractionParams,
+    pub campaigns: CampaignParams,
 }
 
 impl Default for Config {
@@ -423,6 +570,10 @@ impl Default for Config {
             feedback: FeedbackParams::default(),
             service: ServiceParams::default(),
             retention: RetentionParams::default(),
+            payments: PaymentParams::default(),
+            cases: CaseParams::default(),
+            interactions: InteractionParams::default(),
+            campaigns: CampaignParams::default(),
         }
     }
 }
@@ -468,6 +619,27 @@ fn positive(name: &str, v: f64) -> Result<(), GenerateError> {
     } else {
         Err(bad(name, format!("{v} must be a finite number > 0")))
     }
+}
+
+/// A multiplier on a probability: finite, 0 to 100.
+fn factor(name: &str, v: f64) -> Result<(), GenerateError> {
+    nonneg(name, v)?;
+    if v > 100.0 {
+        return Err(bad(name, format!("{v} must be at most 100")));
+    }
+    Ok(())
+}
+
+/// Shares of a fixed list of categories: probabilities adding up to 1.
+fn share_array(name: &str, v: &[f64]) -> Result<(), GenerateError> {
+    for (i, &x) in v.iter().enumerate() {
+        probability(&format!("{name}[{i}]"), x)?;
+    }
+    let total: f64 = v.iter().sum();
+    if (total - 1.0).abs() > 1e-6 {
+        return Err(bad(name, format!("the shares add up to {total}, not 1")));
+    }
+    Ok(())
 }
 
 /// Money parameters are bounded so that seats × price × 12 never overflows an i64 of cents.
@@ -535,6 +707,7 @@ impl Config {
         if let Some(map) = value.as_object_mut() {
             map.remove("generator");
             map.remove("observed_until");
+            map.remove("truth");
         }
         let config: Config = serde_json::from_value(value).map_err(json)?;
         config.validate()?;
@@ -730,13 +903,81 @@ impl Config {
         if r.save_lead_weeks > 520 {
             return Err(bad("retention.save_lead_weeks", "must be at most 520"));
         }
+
+        let pa = &self.payments;
+        for (name, v) in [
+            ("payments.troubled_share", pa.troubled_share),
+            ("payments.troubled_failure_rate", pa.troubled_failure_rate),
+            ("payments.dunning_resolve", pa.dunning_resolve),
+            ("payments.isolated_failure_rate", pa.isolated_failure_rate),
+            ("payments.chargeback_rate", pa.chargeback_rate),
+        ] {
+            probability(name, v)?;
+        }
+        factor("payments.troubled_churn_factor", pa.troubled_churn_factor)?;
+        if pa.trouble_window_days > 3660 {
+            return Err(bad("payments.trouble_window_days", "must be at most 3660"));
+        }
+
+        let ca = &self.cases;
+        share_array("cases.severity_shares", &ca.severity_shares)?;
+        for (i, &v) in ca.escalation.iter().enumerate() {
+            probability(&format!("cases.escalation[{i}]"), v)?;
+        }
+        for (i, &v) in ca.resolution_days.iter().enumerate() {
+            nonneg(&format!("cases.resolution_days[{i}]"), v)?;
+            if v > 90.0 {
+                return Err(bad(
+                    format!("cases.resolution_days[{i}]"),
+                    "must be at most 90",
+                ));
+            }
+        }
+        probability("cases.pending_share", ca.pending_share)?;
+
+        let it = &self.interactions;
+        nonneg("interactions.monthly_rate", it.monthly_rate)?;
+        if it.monthly_rate > 100.0 {
+            return Err(bad(
+                "interactions.monthly_rate",
+                "must be at most 100 a month",
+            ));
+        }
+        factor("interactions.sales_led_factor", it.sales_led_factor)?;
+        share_array("interactions.kind_shares", &it.kind_shares)?;
+
+        let cp = &self.campaigns;
+        if cp.count > 100 {
+            return Err(bad("campaigns.count", "must be at most 100"));
+        }
+        if cp.count > 0 && cp.channels.is_empty() {
+            return Err(bad("campaigns.channels", "must list at least one channel"));
+        }
+        for (i, c) in cp.channels.iter().enumerate() {
+            name_ok(&format!("campaigns.channels[{i}]"), c)?;
+        }
+        for (name, v) in [
+            ("campaigns.reach", cp.reach),
+            ("campaigns.open_rate", cp.open_rate),
+            ("campaigns.click_rate", cp.click_rate),
+            ("campaigns.reply_rate", cp.reply_rate),
+        ] {
+            probability(name, v)?;
+        }
+        factor("campaigns.hazard_ratio", cp.hazard_ratio)?;
+        if cp.effect_months > 120 {
+            return Err(bad("campaigns.effect_months", "must be at most 120"));
+        }
+        money("campaigns.fixed_cost", cp.fixed_cost)?;
+        money("campaigns.cost_per_touch", cp.cost_per_touch)?;
         Ok(())
     }
 }
 
 /// The layout of `parameters.json`: what produced the files, the last day they observe,
-/// and the parameters (the [`Config`] fields, flattened).
-/// Read it back with [`Config::from_json`].
+/// the parameters (the [`Config`] fields, flattened) and, after a generation, the truth
+/// (`crate::Truth::to_json`: who was payment-troubled, who was touched, and the effects'
+/// definitions). Read it back with [`Config::from_json`] (which ignores the truth).
 #[derive(Debug, Clone, Serialize)]
 pub struct ParametersFile {
     /// `tenure-generate <version>`; results are reproducible for one version.
@@ -745,6 +986,8 @@ pub struct ParametersFile {
     pub observed_until: Date,
     #[serde(flatten)]
     pub config: Config,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub truth: Option<serde_json::Value>,
 }
 
 impl ParametersFile {
@@ -753,7 +996,14 @@ impl ParametersFile {
             generator: format!("tenure-generate {}", env!("CARGO_PKG_VERSION")),
             observed_until: Date(config.observed_until()),
             config: config.clone(),
+            truth: None,
         }
+    }
+
+    /// The same, with the truth of a generation.
+    pub fn with_truth(mut self, truth: serde_json::Value) -> ParametersFile {
+        self.truth = Some(truth);
+        self
     }
 
     /// Pretty JSON with a final newline.

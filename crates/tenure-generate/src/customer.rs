@@ -1,13 +1,16 @@
-//! The second pass: one customer's whole history, written as rows of the six files.
+//! The second pass: one customer's whole history, written as rows of the eleven files.
 //!
 //! Her subscriptions and invoices are drawn from her `life` stream, her product usage from
 //! her `usage` stream, support tickets, feedback and retention spend from her `care` stream;
-//! so changing, say, a usage parameter leaves the invoices as they were.
+//! so changing, say, a usage parameter leaves the invoices as they were. The records of
+//! issue 10 (cases, payments, interactions, touches: [`crate::crm`]) have streams of their
+//! own, so they describe the history above without moving any of its draws.
 
 use crate::company::{
-    add_months, date_of, normal, periods_until_churn, stream, weekday, Company, Day, Profile,
-    STREAM_CARE, STREAM_LIFE, STREAM_NAME, STREAM_USAGE,
+    add_months, date_of, normal, stream, touch_draws, weekday, Company, Day, Profile, STREAM_CARE,
+    STREAM_CASE, STREAM_LIFE, STREAM_NAME, STREAM_USAGE,
 };
+use crate::crm::{self, Case};
 use crate::format::{push_cents, push_date, push_json_cell, push_padded, push_u64};
 use crate::RecordFile;
 use rand::distr::Distribution;
@@ -15,11 +18,14 @@ use rand::rngs::StdRng;
 use rand::RngExt;
 use rand_distr::{Exp1, Poisson};
 
-/// Rows of the six files waiting to be written, and how many rows each file has received.
+/// Rows of the eleven files waiting to be written, how many rows each file has received,
+/// and the touches counted per campaign (their cost) and per customer.
 #[derive(Debug, Default)]
 pub(crate) struct Rows {
-    pub text: [String; 6],
-    pub counts: [u64; 6],
+    pub text: [String; RecordFile::COUNT],
+    pub counts: [u64; RecordFile::COUNT],
+    pub campaign_touches: Vec<u64>,
+    pub touched_customers: u64,
 }
 
 impl Rows {
@@ -33,7 +39,7 @@ impl Rows {
 const SEAT_CAP: u32 = 1_000_000;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Kind {
+pub(crate) enum Kind {
     New,
     Renewal,
     Expansion,
@@ -64,10 +70,10 @@ enum Product {
 }
 
 #[derive(Debug, Clone, Copy)]
-struct Line {
-    date: Day,
-    kind: Kind,
-    amount: i64,
+pub(crate) struct Line {
+    pub date: Day,
+    pub kind: Kind,
+    pub amount: i64,
     cogs: Option<i64>,
     product: Product,
 }
@@ -105,15 +111,24 @@ struct Segment {
 /// One subscription from its start to its end (exclusive; `None` beyond the horizon), with
 /// its seat and plan history.
 #[derive(Debug, Clone)]
-struct Spell {
-    start: Day,
-    end: Option<Day>,
+pub(crate) struct Spell {
+    pub start: Day,
+    pub end: Option<Day>,
     segments: Vec<Segment>,
 }
 
 impl Spell {
+    /// The plan in force on `day` (`default` before the first segment).
+    pub fn plan_on(&self, day: Day, default: usize) -> usize {
+        self.segments
+            .iter()
+            .take_while(|s| s.from <= day)
+            .last()
+            .map_or(default, |s| s.plan)
+    }
+
     /// Last day that can carry an event: the day before the end, and not after the window.
-    fn last_day(&self, observed_until: Day) -> Day {
+    pub fn last_day(&self, observed_until: Day) -> Day {
         self.end
             .map_or(observed_until, |e| (e - 1).min(observed_until))
     }
@@ -121,7 +136,7 @@ impl Spell {
 
 /// Multiplier on expected usage `day` days before the end: 1, falling linearly to
 /// 1 − `decline` over the last `weeks` weeks (k = whole weeks left, 0 in the last week).
-fn usage_multiplier(end: Option<Day>, day: Day, decline: f64, weeks: u32) -> f64 {
+pub(crate) fn usage_multiplier(end: Option<Day>, day: Day, decline: f64, weeks: u32) -> f64 {
     match end {
         Some(e) if e > day => {
             let k = (e - day - 1) / 7;
@@ -158,7 +173,8 @@ pub(crate) fn write_customer(co: &Company, p: usize, rows: &mut Rows) {
 
     write_usage(co, prof, &cid, &spells, rows);
     let mut responses = Vec::new();
-    care(co, prof, &spells, &mut costs, &mut responses);
+    let mut cases = Vec::new();
+    care(co, prof, &spells, &mut costs, &mut responses, &mut cases);
 
     lines.sort_by_key(|l| l.date);
     write_lines(co, prof, &cid, &lines, rows);
@@ -166,6 +182,12 @@ pub(crate) fn write_customer(co: &Company, p: usize, rows: &mut Rows) {
     write_costs(&cid, &costs, rows);
     responses.sort_by_key(|r| r.date);
     write_responses(&cid, &responses, rows);
+
+    cases.sort_by_key(|c| c.opened);
+    crm::write_cases(co, &cid, &cases, rows);
+    crm::write_payments(co, prof, &cid, &lines, &spells, rows);
+    crm::write_interactions(co, prof, &cid, &spells, rows);
+    crm::write_touches(co, prof, &cid, &spells, rows);
 }
 
 const NAME_FIRST: &[&str] = &[
@@ -234,7 +256,7 @@ const INDUSTRIES: &[&str] = &[
     "media",
 ];
 
-fn choose<'s>(r: &mut StdRng, list: &[&'s str]) -> &'s str {
+pub(crate) fn choose<'s>(r: &mut StdRng, list: &[&'s str]) -> &'s str {
     list[r.random_range(0..list.len())]
 }
 
@@ -447,7 +469,20 @@ impl<'c, 'a> Life<'c, 'a> {
             if next > co.end {
                 break;
             }
-            periods = periods_until_churn(&mut self.rng, self.prof.theta, 100_000);
+            // The same rule as the first subscription's (company.rs): trouble and touches
+            // change the churn probability of the decisions they cover.
+            let u = 1.0 - self.rng.random::<f64>();
+            let prof = self.prof;
+            let touches = touch_draws(cfg, prof.draw);
+            periods = co.rule().periods(
+                prof.theta,
+                prof.troubled,
+                prof.months_per_period(),
+                next,
+                u,
+                &touches,
+                100_000,
+            );
             start = next;
         }
     }
@@ -735,16 +770,21 @@ const COMPLAINT: &[&str] = &[
 
 /// Support tickets (service costs) with their CSAT answers, NPS surveys, and retention spend
 /// (a customer-success manager on sales-led plans, save offers).
+///
+/// Each ticket is also a support case (`cases`): its attributes come from the case stream,
+/// its satisfaction is the ticket's CSAT answer.
 fn care(
     co: &Company,
     prof: &Profile,
     spells: &[Spell],
     costs: &mut Vec<CostLine>,
     responses: &mut Vec<Response>,
+    cases: &mut Vec<Case>,
 ) {
     let cfg = co.cfg;
     let (fb, sv, rt, us) = (&cfg.feedback, &cfg.service, &cfg.retention, &cfg.usage);
     let mut rng = stream(cfg.seed, STREAM_CARE, prof.draw);
+    let mut case_rng = stream(cfg.seed, STREAM_CASE, prof.draw);
     let plan0 = &cfg.plans[prof.plan];
     let churn = if prof.annual {
         plan0.churn_annual
@@ -803,8 +843,9 @@ fn care(
                     category: Category::Service,
                     amount: (sv.ticket_cost.0 as f64 * f).round() as i64,
                 });
+                let mu = usage_multiplier(spell.end, d, us.decline, us.decline_weeks);
+                let mut satisfaction = None;
                 if answered {
-                    let mu = usage_multiplier(spell.end, d, us.decline, us.decline_weeks);
                     let s = fb.csat_base + fb.csat_health_slope * health(mu) + fb.csat_sd * zc;
                     let score = s.round().clamp(1.0, 5.0) as u32;
                     let comment = comment(&mut rng, score >= 4, score <= 2);
@@ -814,7 +855,9 @@ fn care(
                         score,
                         comment,
                     });
+                    satisfaction = Some(score);
                 }
+                cases.push(crm::draw_case(co, &mut case_rng, d, mu, satisfaction));
             }
 
             if cfg.plans[plan].sales_led && rt.csm_monthly.0 > 0 {

@@ -1,16 +1,19 @@
-//! A seeded synthetic B2B SaaS company, written as the six record files of `docs/schema.md`
-//! (`customers.csv`, `transactions.csv`, `subscriptions.csv`, `costs.csv`, `usage.csv`,
-//! `feedback.csv`) plus `parameters.json`, the parameters it was drawn from — so that every
+//! A seeded synthetic B2B SaaS company, written as the eleven record files of
+//! `docs/schema.md` (`customers.csv`, `transactions.csv`, `subscriptions.csv`, `costs.csv`,
+//! `usage.csv`, `feedback.csv`, and from issue 10 `cases.csv`, `payments.csv`,
+//! `interactions.csv`, `campaigns.csv`, `touches.csv`) plus `parameters.json`, the
+//! parameters it was drawn from and the truth the files do not show — so that every
 //! analysis Tenure makes can be checked against the truth (`tenure generate`).
 //!
 //! ```
 //! use tenure_generate::{generate, Config, RecordFile};
 //! let config = Config { customers: 50, seed: 7, ..Config::default() };
-//! let mut files: [Vec<u8>; 6] = Default::default();
+//! let mut files: [Vec<u8>; RecordFile::COUNT] = Default::default();
 //! let summary = generate(&config, &mut files).unwrap();
 //! let customers = String::from_utf8(files[RecordFile::Customers as usize].clone()).unwrap();
 //! assert_eq!(customers.lines().count(), 51); // header + 50 customers
 //! assert_eq!(summary.customers, 50);
+//! assert_eq!(files.len(), 11);
 //! ```
 //!
 //! # The company
@@ -62,6 +65,66 @@
 //! after support tickets; scores rise with tenure and with health h = −(θ/E(θ) − 1) − (1 − m),
 //! so promoters are more common among healthy, long-tenured customers.
 //!
+//! **Support cases** (`cases.csv`): every support ticket above is a case, opened the
+//! ticket's day — so cases rise in the decline window exactly as tickets do (rate × (1 +
+//! `service.decline_uplift` · (1 − m))). Severity 1 (outage) to 4 (question) with shares
+//! `cases.severity_shares`; in the decline window severities 1 and 2 are (2 − m) times as
+//! likely (renormalised). Escalated with probability `cases.escalation` of the severity
+//! (severities 1–2 mostly: to `engineering` 70 % of the time, else `tier2`); resolved after
+//! Exp(`cases.resolution_days` of the severity) whole days (at most 90): `closed` when
+//! that is at least 4 days before `observed_until`, `solved` when less, `pending`
+//! (`cases.pending_share`) or `open` without `closed_at` when after it — so open cases are
+//! only the recent ones. The ticket's CSAT answer, if any, is the case's `satisfaction`
+//! (solved and closed cases only).
+//!
+//! **Payments** (`payments.csv`, the invoice reference is the transaction id): every
+//! `new`/`renewal` invoice is collected on its day (`succeeded`); expansions, upsells, fees
+//! and change orders are `succeeded`, refunds `refunded`. Dunning is `failed` +
+//! `dunning_started` on the invoice day, `retried` + `failed` 2 days later, `retried` 5
+//! days later and then `succeeded` + `dunning_resolved` (`payments.dunning_resolve`) or a
+//! last `failed`. Customers who are not troubled fail at most once in their life
+//! (`payments.isolated_failure_rate` per invoice: `failed`, then `retried` + `succeeded`).
+//! A collected invoice is charged back 14–60 days later with `payments.chargeback_rate`.
+//!
+//! **Interactions** (`interactions.csv`): each customer has one customer-success owner,
+//! who logs Poisson(`interactions.monthly_rate`, × `sales_led_factor` on sales-led plans)
+//! calls, emails, meetings and notes a month while she is subscribed.
+//!
+//! **Campaigns and touches** (`campaigns.csv`, `touches.csv`): `campaigns.count` retention
+//! campaigns, campaign i sent on the 15th of month ⌊(i + ½) · M / count⌋ of the M-month
+//! window (defaults: months 3, 9, …, 33 — six months apart) on channel
+//! `campaigns.channels[i mod len]`, costing `fixed_cost` + `cost_per_touch` × touches. Every
+//! customer subscribed on a campaign's day is touched with probability `campaigns.reach`,
+//! independently of everything about her (random assignment); a touch is opened with
+//! `open_rate`, clicked (`click_rate`) and replied to (`reply_rate`) among the opened.
+//!
+//! # Churn effects (the truth in `parameters.json`)
+//!
+//! Churn is decided at each renewal (the end of a billing period). Decision j churns with
+//! probability θ_j = min(1, θ · f_j), θ the customer's draw above and f_j the product of:
+//!
+//! - **payment trouble**: `payments.troubled_churn_factor` (default 2) at every decision
+//!   of a payment-troubled customer — `payments.troubled_share` (8 %) of the
+//!   monthly-billed customers (annual contracts are prepaid and invoiced). Every invoice of
+//!   hers in the `payments.trouble_window_days` (90) days before her churn — or before
+//!   `observed_until` while she is subscribed — goes through dunning, and earlier ones with
+//!   `payments.troubled_failure_rate`: at least two `failed` payments in those 90 days
+//!   (unless her last subscription began in the window's last 2 days).
+//! - **a retention touch**: `campaigns.hazard_ratio` (default 0.8) at every decision
+//!   strictly after a touch and before the same day `campaigns.effect_months` (6) months
+//!   later — once, however many touches cover it; intention to treat (opened or not).
+//!
+//! Both act through the same uniform draw as the plain sBG (budget E = ln u / ln(1 − θ),
+//! decision j costing ln(1 − θ_j) / ln(1 − θ), churn when the costs exceed E), which gives
+//! P(survive n decisions) = Π (1 − θ_j) and leaves every customer none of whose decisions
+//! is modified exactly where the plain sBG put her: with both factors 1 the six original
+//! files are byte-identical to those of the generator before issue 10. With the defaults
+//! the troubled customers and the touched ones whose churn moved change (about 8 % of a
+//! company), and so may the referrer of a customer referred by one of them.
+//! `parameters.json` records, under `truth`, the ids of the troubled customers, the
+//! touches per campaign and customers touched, and each effect's definition and size; the
+//! churn fit of the plans (`churn_monthly`) describes θ before either effect.
+//!
 //! Nothing is dated after `observed_until` = start + years − 1 day, and the generator knows
 //! the future (churn dates after it) only to shape the usage decline and save offers before
 //! it, as a real company's data would.
@@ -105,6 +168,16 @@
 //! | `service.ticket_cost, ticket_cost_sd` | 25.00, 0.5 | service cost per ticket (lognormal, mean 25.00) |
 //! | `retention.csm_monthly` | 400.00 | per month of a sales-led plan |
 //! | `retention.save_offer_cost, save_lead_weeks, save_detect, save_false_alarm` | 150.00, 4, 0.5, 0.01 | save offers before churn / by mistake (per month) |
+//! | `payments.troubled_share, troubled_churn_factor` | 0.08, 2.0 | payment-troubled share of monthly-billed customers; × θ |
+//! | `payments.trouble_window_days, troubled_failure_rate, dunning_resolve` | 90, 0.25, 0.6 | dunning of troubled customers' invoices |
+//! | `payments.isolated_failure_rate, chargeback_rate` | 0.01, 0.002 | per invoice |
+//! | `cases.severity_shares, escalation, resolution_days` | [0.05, 0.15, 0.45, 0.35], [0.6, 0.3, 0.05, 0.01], [1, 3, 5, 8] | by severity 1–4 |
+//! | `cases.pending_share` | 0.3 | unresolved cases that are `pending` |
+//! | `interactions.monthly_rate, sales_led_factor, kind_shares` | 0.4, 3.0, [0.3, 0.4, 0.15, 0.15] | CRM log: call, email, meeting, note |
+//! | `campaigns.count, channels, reach` | 6, [email, webinar, in_app], 0.3 | retention campaigns; touched share of subscribed customers |
+//! | `campaigns.hazard_ratio, effect_months` | 0.8, 6 | × θ at renewals within 6 months after a touch |
+//! | `campaigns.fixed_cost, cost_per_touch` | 1500.00, 1.50 | campaign cost (USD) |
+//! | `campaigns.open_rate, click_rate, reply_rate` | 0.45, 0.25, 0.05 | touch responses (click, reply among opened) |
 //!
 //! # Determinism and speed
 //!
@@ -117,15 +190,17 @@
 
 mod company;
 mod config;
+mod crm;
 mod customer;
 mod format;
 mod output;
 
 pub use config::{
-    BetaParams, Cents, Channel, Config, Date, Feature, FeedbackParams, ParametersFile, Plan,
-    Region, RetentionParams, ServiceParams, UsageParams, REFERRAL,
+    BetaParams, CampaignParams, CaseParams, Cents, Channel, Config, Date, Feature, FeedbackParams,
+    InteractionParams, ParametersFile, PaymentParams, Plan, Region, RetentionParams, ServiceParams,
+    UsageParams, REFERRAL,
 };
-pub use output::{generate, write_dir, RecordFile, Summary};
+pub use output::{generate, write_dir, RecordFile, Summary, Truth};
 
 use std::path::PathBuf;
 

@@ -5,6 +5,7 @@
 
 use crate::company::{date_of, stream, Company, STREAM_BRAND, STREAM_CHANNEL_COST};
 use crate::config::{Config, ParametersFile};
+use crate::crm::push_campaign_id;
 use crate::customer::{write_customer, Rows};
 use crate::format::{push_cents, push_date, push_padded};
 use crate::GenerateError;
@@ -13,7 +14,8 @@ use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
-/// The six record files of `docs/schema.md`, in the order of the `sinks` array.
+/// The eleven record files of `docs/schema.md`, in the order of the `sinks` array: the six
+/// original kinds, then the five of issue 10.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum RecordFile {
     Customers = 0,
@@ -22,16 +24,29 @@ pub enum RecordFile {
     Costs = 3,
     Usage = 4,
     Feedback = 5,
+    Cases = 6,
+    Payments = 7,
+    Interactions = 8,
+    Campaigns = 9,
+    Touches = 10,
 }
 
 impl RecordFile {
-    pub const ALL: [RecordFile; 6] = [
+    /// How many record files there are (the length of the `sinks` array).
+    pub const COUNT: usize = 11;
+
+    pub const ALL: [RecordFile; RecordFile::COUNT] = [
         RecordFile::Customers,
         RecordFile::Transactions,
         RecordFile::Subscriptions,
         RecordFile::Costs,
         RecordFile::Usage,
         RecordFile::Feedback,
+        RecordFile::Cases,
+        RecordFile::Payments,
+        RecordFile::Interactions,
+        RecordFile::Campaigns,
+        RecordFile::Touches,
     ];
 
     /// The file name, e.g. `customers.csv`.
@@ -43,6 +58,11 @@ impl RecordFile {
             RecordFile::Costs => "costs.csv",
             RecordFile::Usage => "usage.csv",
             RecordFile::Feedback => "feedback.csv",
+            RecordFile::Cases => "cases.csv",
+            RecordFile::Payments => "payments.csv",
+            RecordFile::Interactions => "interactions.csv",
+            RecordFile::Campaigns => "campaigns.csv",
+            RecordFile::Touches => "touches.csv",
         }
     }
 
@@ -107,6 +127,47 @@ impl RecordFile {
                 "score",
                 "comment",
             ],
+            RecordFile::Cases => &[
+                "id",
+                "customer_id",
+                "opened_at",
+                "closed_at",
+                "severity",
+                "category",
+                "product",
+                "status",
+                "owner",
+                "escalated",
+                "escalated_to",
+                "satisfaction",
+            ],
+            RecordFile::Payments => &[
+                "id",
+                "customer_id",
+                "occurred_at",
+                "kind",
+                "amount",
+                "currency",
+                "invoice",
+            ],
+            RecordFile::Interactions => &[
+                "id",
+                "customer_id",
+                "occurred_at",
+                "kind",
+                "owner",
+                "summary",
+            ],
+            RecordFile::Campaigns => &["id", "name", "channel", "started_at", "cost", "currency"],
+            RecordFile::Touches => &[
+                "id",
+                "campaign_id",
+                "customer_id",
+                "sent_at",
+                "opened",
+                "clicked",
+                "replied",
+            ],
         }
     }
 }
@@ -115,9 +176,49 @@ impl RecordFile {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Summary {
     pub customers: usize,
-    pub rows: [u64; 6],
+    pub rows: [u64; RecordFile::COUNT],
     /// The last day observed (inclusive).
     pub observed_until: chrono::NaiveDate,
+    /// Who was treated how: what the files alone do not say.
+    pub truth: Truth,
+}
+
+/// The hidden part of the company that analyses are checked against (also written to
+/// `parameters.json` under `truth`, with the effects' definitions).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Truth {
+    /// Ids of the payment-troubled customers, in id order: their churn probability per
+    /// period is `payments.troubled_churn_factor` × θ and their invoices go through dunning.
+    pub payment_troubled: Vec<String>,
+    /// Touches of each retention campaign (`CMP001`, … in order).
+    pub touches_by_campaign: Vec<u64>,
+    /// Customers touched by at least one campaign.
+    pub touched_customers: u64,
+}
+
+impl Truth {
+    /// The `truth` object of `parameters.json`: the lists and counts above, and what each
+    /// churn effect is, in words and numbers.
+    pub fn to_json(&self, config: &Config) -> serde_json::Value {
+        let pa = &config.payments;
+        let cp = &config.campaigns;
+        serde_json::json!({
+            "payment_trouble": {
+                "definition": "a payment-troubled customer (drawn among monthly-billed customers with probability payments.troubled_share) has churn probability min(1, churn_factor × θ) at every renewal decision; every invoice of hers within payments.trouble_window_days before her churn (or before observed_until while subscribed) goes through dunning (at least two failed payments)",
+                "churn_factor": pa.troubled_churn_factor,
+                "window_days": pa.trouble_window_days,
+                "customers": self.payment_troubled,
+            },
+            "retention_touch": {
+                "definition": "a renewal decision (the end of a billing period) falling strictly after a touch and before the same day effect_months months later has churn probability hazard_ratio × θ (intention to treat: opened or not; once however many touches cover it); touches are assigned at random (probability campaigns.reach) among the customers subscribed on the campaign's day",
+                "hazard_ratio": cp.hazard_ratio,
+                "effect_months": cp.effect_months,
+                "touches": self.touches_by_campaign.iter().sum::<u64>(),
+                "touches_by_campaign": self.touches_by_campaign,
+                "touched_customers": self.touched_customers,
+            },
+        })
+    }
 }
 
 /// A block of rows is handed to the writers once it holds about this many bytes.
@@ -132,7 +233,10 @@ fn io_error(file: RecordFile) -> impl Fn(std::io::Error) -> GenerateError {
     }
 }
 
-fn flush_rows<W: Write>(rows: &mut Rows, sinks: &mut [W; 6]) -> Result<(), GenerateError> {
+fn flush_rows<W: Write>(
+    rows: &mut Rows,
+    sinks: &mut [W; RecordFile::COUNT],
+) -> Result<(), GenerateError> {
     for f in RecordFile::ALL {
         let t = &mut rows.text[f as usize];
         sinks[f as usize]
@@ -143,9 +247,13 @@ fn flush_rows<W: Write>(rows: &mut Rows, sinks: &mut [W; 6]) -> Result<(), Gener
     Ok(())
 }
 
-/// Generate the company of `config` into six writers, indexed by [`RecordFile`] (`sinks[0]`
-/// receives customers.csv, …). Validates the config first. Same config, same bytes.
-pub fn generate<W: Write>(config: &Config, sinks: &mut [W; 6]) -> Result<Summary, GenerateError> {
+/// Generate the company of `config` into eleven writers, indexed by [`RecordFile`]
+/// (`sinks[0]` receives customers.csv, …). Validates the config first. Same config, same
+/// bytes.
+pub fn generate<W: Write>(
+    config: &Config,
+    sinks: &mut [W; RecordFile::COUNT],
+) -> Result<Summary, GenerateError> {
     let threads = std::thread::available_parallelism()
         .map_or(1, |t| t.get())
         .clamp(1, 8);
@@ -154,7 +262,7 @@ pub fn generate<W: Write>(config: &Config, sinks: &mut [W; 6]) -> Result<Summary
 
 fn generate_with_threads<W: Write>(
     config: &Config,
-    sinks: &mut [W; 6],
+    sinks: &mut [W; RecordFile::COUNT],
     threads: usize,
 ) -> Result<Summary, GenerateError> {
     config.validate()?;
@@ -198,10 +306,17 @@ fn generate_with_threads<W: Write>(
                     .collect()
             });
             for part in parts {
-                for f in 0..6 {
+                for f in 0..RecordFile::COUNT {
                     rows.text[f].push_str(&part.text[f]);
                     rows.counts[f] += part.counts[f];
                 }
+                if rows.campaign_touches.len() < part.campaign_touches.len() {
+                    rows.campaign_touches.resize(part.campaign_touches.len(), 0);
+                }
+                for (t, p) in rows.campaign_touches.iter_mut().zip(&part.campaign_touches) {
+                    *t += p;
+                }
+                rows.touched_customers += part.touched_customers;
             }
         }
         if rows.text.iter().map(String::len).sum::<usize>() >= FLUSH_BYTES {
@@ -209,15 +324,61 @@ fn generate_with_threads<W: Write>(
         }
         first = last;
     }
+    rows.campaign_touches.resize(co.campaign_days.len(), 0);
+    campaigns(&co, &mut rows);
     flush_rows(&mut rows, sinks)?;
     for f in RecordFile::ALL {
         sinks[f as usize].flush().map_err(io_error(f))?;
     }
+    let payment_troubled = co
+        .profiles
+        .iter()
+        .enumerate()
+        .filter(|(_, p)| p.troubled)
+        .map(|(i, _)| {
+            let mut id = String::new();
+            co.push_id(&mut id, i);
+            id
+        })
+        .collect();
     Ok(Summary {
         customers: n,
         rows: rows.counts,
         observed_until: config.observed_until(),
+        truth: Truth {
+            payment_troubled,
+            touches_by_campaign: rows.campaign_touches,
+            touched_customers: rows.touched_customers,
+        },
     })
+}
+
+/// `campaigns.csv`, written once every customer's touches are counted: campaign c is named
+/// after its channel and month, sent (`started_at`) on its day, and costs
+/// `fixed_cost` + `cost_per_touch` × its touches, USD.
+fn campaigns(co: &Company, rows: &mut Rows) {
+    let cp = &co.cfg.campaigns;
+    for (c, &day) in co.campaign_days.iter().enumerate() {
+        let channel = &cp.channels[c % cp.channels.len()];
+        let touches = rows.campaign_touches[c];
+        let cost = cp
+            .fixed_cost
+            .0
+            .saturating_add(cp.cost_per_touch.0.saturating_mul(touches as i64));
+        let out = rows.buf(RecordFile::Campaigns);
+        push_campaign_id(out, c);
+        out.push_str(",Retention ");
+        out.push_str(channel);
+        out.push(' ');
+        push_month(out, date_of(day));
+        out.push(',');
+        out.push_str(channel);
+        out.push(',');
+        push_date(out, date_of(day));
+        out.push(',');
+        push_cents(out, cost);
+        out.push_str(",USD\n");
+    }
 }
 
 fn push_month(out: &mut String, d: chrono::NaiveDate) {
@@ -274,7 +435,7 @@ fn company_costs(co: &Company, rows: &mut Rows) {
     }
 }
 
-/// Write the six files and `parameters.json` into `dir` (created if missing). Each file is
+/// Write the eleven files and `parameters.json` (with the [`Truth`]) into `dir` (created if missing). Each file is
 /// written under a temporary name in `dir` and renamed into place only after all of them
 /// are complete, so an interrupted or failed run leaves no partial file under a final
 /// name: a failed run removes its temporary files; a killed one may leave hidden
@@ -296,18 +457,18 @@ pub fn write_dir(config: &Config, dir: &Path) -> Result<Summary, GenerateError> 
         }
     };
     let result = (|| {
-        let mut writers = Vec::with_capacity(6);
-        for t in &temps[..6] {
+        let mut writers = Vec::with_capacity(RecordFile::COUNT);
+        for t in &temps[..RecordFile::COUNT] {
             let f = File::create(t).map_err(|source| GenerateError::Io {
                 path: t.clone(),
                 source,
             })?;
             writers.push(BufWriter::with_capacity(1 << 16, f));
         }
-        let mut sinks: [BufWriter<File>; 6] = writers
+        let mut sinks: [BufWriter<File>; RecordFile::COUNT] = writers
             .try_into()
             .map_err(|_| ())
-            .expect("six writers for six files");
+            .expect("one writer per record file");
         let summary = generate(config, &mut sinks).map_err(|e| match e {
             // Name the file on disk, not just its kind.
             GenerateError::Io { path, source } => GenerateError::Io {
@@ -326,11 +487,13 @@ pub fn write_dir(config: &Config, dir: &Path) -> Result<Summary, GenerateError> 
                 source,
             })?;
         }
-        std::fs::write(&temps[6], ParametersFile::new(config).to_json()).map_err(|source| {
-            GenerateError::Io {
-                path: temps[6].clone(),
-                source,
-            }
+        let params = &temps[RecordFile::COUNT];
+        let json = ParametersFile::new(config)
+            .with_truth(summary.truth.to_json(config))
+            .to_json();
+        std::fs::write(params, json).map_err(|source| GenerateError::Io {
+            path: params.clone(),
+            source,
         })?;
         for (t, n) in temps.iter().zip(&names) {
             let dest = dir.join(n);
@@ -356,8 +519,8 @@ mod tests {
             seed: 9,
             ..Config::default()
         };
-        let mut one: [Vec<u8>; 6] = Default::default();
-        let mut three: [Vec<u8>; 6] = Default::default();
+        let mut one: [Vec<u8>; RecordFile::COUNT] = Default::default();
+        let mut three: [Vec<u8>; RecordFile::COUNT] = Default::default();
         let a = generate_with_threads(&config, &mut one, 1).unwrap();
         let b = generate_with_threads(&config, &mut three, 3).unwrap();
         assert_eq!(a, b);

@@ -42,7 +42,7 @@ fn company() -> (Config, tenure_store::Dataset, tenure_reports::calendar::Day) {
         ..Config::default()
     };
     cfg.usage.users_per_customer = 0;
-    let mut files: [Vec<u8>; 6] = Default::default();
+    let mut files: [Vec<u8>; RecordFile::COUNT] = Default::default();
     let summary = generate(&cfg, &mut files).unwrap();
     let dir = std::env::temp_dir().join(format!("tenure-reports-generated-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);

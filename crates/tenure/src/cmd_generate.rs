@@ -1,4 +1,4 @@
-//! `tenure generate`: a seeded synthetic B2B SaaS company as the six record files of
+//! `tenure generate`: a seeded synthetic B2B SaaS company as the eleven record files of
 //! docs/schema.md plus `parameters.json` (see the `tenure-generate` crate for the model).
 
 use crate::error::CliError;

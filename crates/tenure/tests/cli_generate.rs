@@ -1,16 +1,21 @@
-//! `tenure generate` writes the six record files and parameters.json, reproducibly.
+//! `tenure generate` writes the eleven record files and parameters.json, reproducibly.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
 use common::*;
 
-const FILES: [&str; 7] = [
+const FILES: [&str; 12] = [
     "customers.csv",
     "transactions.csv",
     "subscriptions.csv",
     "costs.csv",
     "usage.csv",
     "feedback.csv",
+    "cases.csv",
+    "payments.csv",
+    "interactions.csv",
+    "campaigns.csv",
+    "touches.csv",
     "parameters.json",
 ];
 
@@ -51,7 +56,7 @@ fn generate_writes_a_reproducible_company() {
         "json",
     ]);
     assert_eq!(report["customers"], 200);
-    assert_eq!(report["files"].as_array().unwrap().len(), 7);
+    assert_eq!(report["files"].as_array().unwrap().len(), FILES.len());
     assert_eq!(report["files"][0]["rows"], 200);
     for f in FILES {
         assert_eq!(
@@ -77,7 +82,7 @@ fn generate_writes_a_reproducible_company() {
     );
     // No temporary files remain.
     for d in [&dir, &again, &other] {
-        assert_eq!(std::fs::read_dir(d).unwrap().count(), 7);
+        assert_eq!(std::fs::read_dir(d).unwrap().count(), FILES.len());
     }
 }
 
