@@ -106,6 +106,7 @@ impl Config {
             ("usage_trend", &h.usage_trend),
             ("p_alive", &h.p_alive),
             ("support", &h.support),
+            ("case_load", &h.case_load),
         ] {
             if r.zero_at == r.full_at {
                 return Err((key, "zero_at and full_at are equal".into()));
@@ -410,8 +411,24 @@ pub struct HealthSettings {
     pub usage_trend: Ramp,
     /// P(alive) (purchase customers) or the probability of the next renewal (subscribers).
     pub p_alive: Ramp,
-    /// Support tickets (service costs attached to the customer) per 30 days over `lookback`.
+    /// Support tickets (service costs attached to the customer) per 30 days over `lookback`:
+    /// the support input when the store holds no support case.
     pub support: Ramp,
+    /// The support input when the store holds support cases: the case load, Σ over her open
+    /// cases of `severity_weights[severity − 1]` plus `escalation_weight` per escalated case
+    /// opened within `lookback` (the schema has no escalation date, so the opening day
+    /// stands for it).
+    pub case_load: Ramp,
+    /// Weight of an open case of severity 1 (outage), 2, 3, 4 (question).
+    #[serde(deserialize_with = "non_negative4")]
+    pub severity_weights: [f64; 4],
+    #[serde(deserialize_with = "non_negative")]
+    pub escalation_weight: f64,
+    /// The payment input when the store holds payment events: fraction = 1 −
+    /// `failed_payment_penalty` × failed payments within `lookback`, floored at 0, and 0 while
+    /// in dunning (a `dunning_started` with no `dunning_resolved` on or after it).
+    #[serde(deserialize_with = "non_negative")]
+    pub failed_payment_penalty: f64,
     /// The window of support load and payment problems.
     pub lookback: Days,
     /// The newest NPS answer counts if it is at most this old.
@@ -422,6 +439,14 @@ pub struct HealthSettings {
     /// The score's history: this many earlier scores, one every `trend_step`.
     pub trend_points: u32,
     pub trend_step: Days,
+}
+
+fn non_negative4<'de, D: Deserializer<'de>>(d: D) -> Result<[f64; 4], D::Error> {
+    let v = <[f64; 4]>::deserialize(d)?;
+    if v.iter().any(|x| !x.is_finite() || *x < 0.0) {
+        return Err(D::Error::custom("every value must be ≥ 0"));
+    }
+    Ok(v)
 }
 
 fn fractions3<'de, D: Deserializer<'de>>(d: D) -> Result<[f64; 3], D::Error> {
@@ -449,6 +474,13 @@ impl Default for HealthSettings {
                 zero_at: 3.0,
                 full_at: 0.5,
             },
+            case_load: Ramp {
+                zero_at: 8.0,
+                full_at: 0.0,
+            },
+            severity_weights: [4.0, 2.0, 1.0, 0.5],
+            escalation_weight: 2.0,
+            failed_payment_penalty: 0.25,
             lookback: Days(90),
             nps_within: Days(365),
             nps_points: [0.0, 0.5, 1.0],

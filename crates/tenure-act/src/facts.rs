@@ -3,7 +3,7 @@
 
 use crate::config::Config;
 use rust_decimal::Decimal;
-use tenure_core::{CostCategory, FeedbackKind, SubscriptionStatus, TimeUnit};
+use tenure_core::{CostCategory, FeedbackKind, PaymentKind, SubscriptionStatus, TimeUnit};
 use tenure_reports::predict::{predict, Method, PredictConfig};
 use tenure_reports::status::{statuses, Status, StatusConfig};
 use tenure_reports::value::{value_report, ValueConfig};
@@ -39,12 +39,40 @@ pub struct Facts {
     /// Support tickets (service costs attached to her) in the lookback window; `None` when no
     /// service cost in the store is attached to any customer (support is not recorded).
     pub tickets: Option<u32>,
+    /// Her support cases on `as_of`; `None` when the store holds no support case opened by
+    /// `as_of` (support is then read from `tickets`).
+    pub cases: Option<CaseLoad>,
+    /// Her payment problems on `as_of`; `None` when the store holds no payment event dated
+    /// by `as_of` (the payment input is then `past_due`).
+    pub payments: Option<PaymentTrouble>,
     /// Holds a subscription running on `as_of`.
     pub subscribed: bool,
     /// A running subscription is past due.
     pub past_due: bool,
     /// Customers she referred, acquired by `as_of`.
     pub referrals: u32,
+}
+
+/// One customer's support cases on a day.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CaseLoad {
+    /// Cases open on the day (opened by it, not closed by it; pending counts as open):
+    /// (severity 1–4, opened day, escalated), by severity then opening day.
+    pub open: Vec<(u8, Day, bool)>,
+    /// Escalated cases (open or not) opened within the lookback window: their opening days.
+    pub escalations: Vec<Day>,
+}
+
+/// One customer's payment problems on a day.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PaymentTrouble {
+    /// Days of her failed payments within the lookback window, oldest first.
+    pub failed: Vec<Day>,
+    /// The start of a dunning not resolved by the day (a `dunning_started` with no
+    /// `dunning_resolved` on or after it).
+    pub dunning_since: Option<Day>,
+    /// She has any payment event by the day.
+    pub any: bool,
 }
 
 impl Facts {
@@ -140,6 +168,49 @@ pub fn facts(data: &Dataset, fx: &Fx, as_of: Day, cfg: &Config) -> Result<Vec<Fa
             }
         }
     }
+    // Support cases and payment events, when the store holds any by `as_of`.
+    let any_case = data.cases.iter().any(|k| k.day <= as_of);
+    let mut cases = vec![CaseLoad::default(); n];
+    for k in data.cases.iter().filter(|k| k.day <= as_of) {
+        let e = &mut cases[k.customer as usize];
+        if k.closed.is_none_or(|d| d > as_of) {
+            e.open.push((k.severity, k.day, k.escalated));
+        }
+        if k.escalated && k.day > from {
+            e.escalations.push(k.day);
+        }
+    }
+    for e in &mut cases {
+        e.open.sort_unstable();
+        e.escalations.sort_unstable();
+    }
+    let any_payment = data.payments.iter().any(|p| p.day <= as_of);
+    let mut payments = vec![PaymentTrouble::default(); n];
+    // The latest dunning start is unresolved unless a resolution is dated on or after it.
+    let mut resolved = vec![None::<Day>; n];
+    for p in data.payments.iter().filter(|p| p.day <= as_of) {
+        let i = p.customer as usize;
+        let e = &mut payments[i];
+        e.any = true;
+        match p.kind {
+            PaymentKind::Failed if p.day > from => e.failed.push(p.day),
+            PaymentKind::DunningStarted if e.dunning_since.is_none_or(|d| p.day > d) => {
+                e.dunning_since = Some(p.day)
+            }
+            PaymentKind::DunningResolved if resolved[i].is_none_or(|d| p.day > d) => {
+                resolved[i] = Some(p.day)
+            }
+            _ => {}
+        }
+    }
+    for (e, r) in payments.iter_mut().zip(&resolved) {
+        e.failed.sort_unstable();
+        if let (Some(s), Some(r)) = (e.dunning_since, r) {
+            if *r >= s {
+                e.dunning_since = None;
+            }
+        }
+    }
     let mut subscribed = vec![false; n];
     let mut past_due = vec![false; n];
     for s in &data.subscriptions {
@@ -193,6 +264,8 @@ pub fn facts(data: &Dataset, fx: &Fx, as_of: Day, cfg: &Config) -> Result<Vec<Fa
                 first_value: first_value[i],
                 nps: nps[i],
                 tickets: any_ticket.then_some(tickets[i]),
+                cases: any_case.then(|| std::mem::take(&mut cases[i])),
+                payments: any_payment.then(|| std::mem::take(&mut payments[i])),
                 subscribed: subscribed[i],
                 past_due: past_due[i],
                 referrals: referrals[i],

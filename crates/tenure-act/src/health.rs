@@ -7,10 +7,19 @@
 //! over the present components P, score = 100 · Σ_P w f / Σ_P w, and a component's points
 //! are 100 · w f / Σ_P w out of 100 · w / Σ_P w. Points add up to the score exactly (up to
 //! float rounding); with no component present there is no score.
+//!
+//! Support: when the store holds support cases, the input is her case load — each open case
+//! weighs `severity_weights` (default 4, 2, 1, 0.5 for severity 1–4) and each escalated case
+//! opened within `lookback` adds `escalation_weight` (default 2) — on the `case_load` ramp
+//! (full at 0, nothing at 8); otherwise support tickets (service costs) per 30 days.
+//! Payment: when the store holds payment events, 1 − `failed_payment_penalty` (default 0.25)
+//! per failed payment within `lookback`, floored at 0, and 0 while in dunning; otherwise 0
+//! for a past-due subscription, 1 for a paid-up one.
 
 use crate::config::HealthSettings;
-use crate::facts::Facts;
-use tenure_store::dataset::CustomerIdx;
+use crate::facts::{CaseLoad, Facts, PaymentTrouble};
+use crate::playbooks::day_text;
+use tenure_store::dataset::{CustomerIdx, Day};
 
 /// The score band.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -141,8 +150,12 @@ pub fn health(f: &Facts, cfg: &HealthSettings, window_days: u32, baseline_days: 
             None,
         ),
     });
-    parts.push(match f.tickets {
-        Some(t) => {
+    parts.push(match (&f.cases, f.tickets) {
+        (Some(k), _) => {
+            let (input, load) = case_input(k, cfg);
+            ("support", w.support, input, Some(cfg.case_load.at(load)))
+        }
+        (None, Some(t)) => {
             let per30 = f64::from(t) * 30.0 / f64::from(cfg.lookback.0);
             (
                 "support",
@@ -154,15 +167,19 @@ pub fn health(f: &Facts, cfg: &HealthSettings, window_days: u32, baseline_days: 
                 Some(cfg.support.at(per30)),
             )
         }
-        None => (
+        (None, None) => (
             "support",
             w.support,
             "no support records in the store".to_string(),
             None,
         ),
     });
-    parts.push(if f.subscribed {
-        (
+    parts.push(match &f.payments {
+        Some(p) if f.subscribed || p.any => {
+            let (input, frac) = payment_input(p, cfg);
+            ("payment", w.payment, input, Some(frac))
+        }
+        None if f.subscribed => (
             "payment",
             w.payment,
             if f.past_due {
@@ -171,14 +188,13 @@ pub fn health(f: &Facts, cfg: &HealthSettings, window_days: u32, baseline_days: 
                 "subscriptions paid up".to_string()
             },
             Some(if f.past_due { 0.0 } else { 1.0 }),
-        )
-    } else {
-        (
+        ),
+        _ => (
             "payment",
             w.payment,
             "no running subscription".to_string(),
             None,
-        )
+        ),
     });
     let total: f64 = parts.iter().filter(|p| p.3.is_some()).map(|p| p.1).sum();
     let components: Vec<Component> = parts
@@ -203,6 +219,72 @@ pub fn health(f: &Facts, cfg: &HealthSettings, window_days: u32, baseline_days: 
         score,
         band: score.map(|s| band(s, cfg)),
         components,
+    }
+}
+
+fn plural(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
+fn num(v: f64) -> String {
+    let t = format!("{v:.2}");
+    t.trim_end_matches('0').trim_end_matches('.').to_string()
+}
+
+/// The support input from cases: the explanation and the case load (see
+/// [`HealthSettings::case_load`]).
+fn case_input(k: &CaseLoad, cfg: &HealthSettings) -> (String, f64) {
+    let mut load = 0.0;
+    let mut said = Vec::new();
+    for sev in 1..=4u8 {
+        let open: Vec<&(u8, Day, bool)> = k.open.iter().filter(|o| o.0 == sev).collect();
+        if open.is_empty() {
+            continue;
+        }
+        load += cfg.severity_weights[usize::from(sev - 1)] * open.len() as f64;
+        let escalated: Vec<String> = open.iter().filter(|o| o.2).map(|o| day_text(o.1)).collect();
+        let mut t = plural(
+            open.len(),
+            &format!("open severity-{sev} case"),
+            &format!("open severity-{sev} cases"),
+        );
+        if !escalated.is_empty() {
+            t += &format!(" (escalated, opened {})", escalated.join(", "));
+        }
+        said.push(t);
+    }
+    if said.is_empty() {
+        said.push("no open support case".to_string());
+    }
+    load += cfg.escalation_weight * k.escalations.len() as f64;
+    said.push(format!(
+        "{} in {} days",
+        plural(k.escalations.len(), "escalation", "escalations"),
+        cfg.lookback.0
+    ));
+    (
+        format!("{}: case load {}", said.join("; "), num(load)),
+        load,
+    )
+}
+
+/// The payment input from payment events: the explanation and the fraction (see
+/// [`HealthSettings::failed_payment_penalty`]).
+fn payment_input(p: &PaymentTrouble, cfg: &HealthSettings) -> (String, f64) {
+    let failed = plural(p.failed.len(), "failed payment", "failed payments");
+    match p.dunning_since {
+        Some(d) => (
+            format!(
+                "in dunning since {}; {failed} in {} days",
+                day_text(d),
+                cfg.lookback.0
+            ),
+            0.0,
+        ),
+        None => (
+            format!("{failed} in {} days", cfg.lookback.0),
+            (1.0 - cfg.failed_payment_penalty * p.failed.len() as f64).max(0.0),
+        ),
     }
 }
 

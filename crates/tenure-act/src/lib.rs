@@ -34,6 +34,7 @@ pub mod facts;
 pub mod forecast;
 pub mod health;
 pub mod playbooks;
+pub mod review;
 pub mod segments;
 pub mod stages;
 

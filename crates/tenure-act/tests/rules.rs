@@ -34,6 +34,8 @@ fn base(customer: u32) -> Facts {
         first_value: Some(0),
         nps: Some((10, 0)),
         tickets: Some(0),
+        cases: None,
+        payments: None,
         subscribed: true,
         past_due: false,
         referrals: 0,

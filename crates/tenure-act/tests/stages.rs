@@ -705,6 +705,8 @@ fn onboarded(customer: u32) -> Facts {
         first_value: Some(as_of() - 150),
         nps: None,
         tickets: None,
+        cases: None,
+        payments: None,
         subscribed: true,
         past_due: false,
         referrals: 0,

@@ -50,6 +50,14 @@
 //!   customers acquired in that month. A `retention` or `service` cost attached to a channel
 //!   or cohort goes to that channel's or cohort's customers active (MRR > 0 or a purchase) in
 //!   the cost's month. A cost with no such customer stays unallocated and is reported as such.
+//! - *Campaign costs* (issue 10) are retention costs: a campaign's cost, converted to the
+//!   report currency, is split equally among its touches sent on or before `as_of`, in whole
+//!   minor units — each touch gets ⌊cost / n⌋ and the first `cost mod n` touches in touch
+//!   order (sent day, then customer id, then store order) one unit more, so the shares add up
+//!   to the cost exactly (100.00 over three touches: 33.34, 33.33, 33.33). Each share is
+//!   booked as allocated retention cost of the touched customer in the month of the touch. A
+//!   campaign with no touch yet stays unallocated
+//!   ([`Allocations::unallocated_campaigns`](value::Allocations::unallocated_campaigns)).
 //! - *Profit* = net revenue + referral credit − COGS − acquisition − retention − service.
 //!   *Breakeven* is the first month in which cumulative profit ≥ 0; *CAC payback* the first
 //!   month in which cumulative contribution (net revenue − COGS) covers the acquisition cost
@@ -82,6 +90,7 @@
 //! change in MRR exactly; allocated costs add up to the cost.
 
 pub mod calendar;
+pub mod campaigns;
 pub mod groups;
 pub mod km;
 pub mod money;
@@ -94,6 +103,7 @@ pub mod usage;
 pub mod validation;
 pub mod value;
 
+pub use campaigns::{campaign_effect_report, CampaignEffectConfig, CampaignEffectReport};
 pub use groups::{GroupBy, Grouping};
 pub use km::{kaplan_meier, KaplanMeier, KmPoint};
 pub use money::Fx;

@@ -11,7 +11,7 @@ use crate::{Excluded, ReportError};
 use rust_decimal::Decimal;
 use std::collections::HashMap;
 use tenure_core::{CostCategory, Currency, TransactionKind};
-use tenure_store::dataset::{CostTargetRow, CustomerIdx, NameId, PerCustomer};
+use tenure_store::dataset::{CampaignIdx, CostTargetRow, CustomerIdx, NameId, PerCustomer};
 use tenure_store::Dataset;
 
 /// How the ledger is computed.
@@ -141,13 +141,29 @@ pub struct SharedCost {
     pub recipients: u32,
 }
 
-/// Shared costs split among customers.
+/// What a campaign's cost became.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CampaignCost {
+    pub campaign: CampaignIdx,
+    /// Converted amount.
+    pub amount: i64,
+    /// How many touches (sent by `as_of`) it was split among (0: unallocated).
+    pub touches: u32,
+}
+
+/// Shared costs and campaign costs split among customers.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Allocations {
     pub shared: Vec<SharedCost>,
     /// (customer, index into `shared`, amount), sorted by customer.
     parts: Vec<(CustomerIdx, u32, i64)>,
     offsets: Vec<u32>,
+    /// Campaigns whose cost could be converted, in campaign order.
+    pub campaigns: Vec<CampaignCost>,
+    /// (customer, index into `campaigns`, index into `Dataset::touches`, amount), sorted by
+    /// customer then touch.
+    touch_parts: Vec<(CustomerIdx, u32, u32, i64)>,
+    touch_offsets: Vec<u32>,
 }
 
 impl Allocations {
@@ -160,7 +176,32 @@ impl Allocations {
         };
         self.parts[r].iter().map(|(_, s, a)| (*s as usize, *a))
     }
-    /// Shared costs that found no customer, total.
+    /// The shares of campaign costs customer `c` received, one per touch: (index into
+    /// `campaigns`, index into `Dataset::touches`, amount).
+    pub fn campaigns_of(&self, c: CustomerIdx) -> impl Iterator<Item = (usize, usize, i64)> + '_ {
+        let c = c as usize;
+        let r = match (self.touch_offsets.get(c), self.touch_offsets.get(c + 1)) {
+            (Some(a), Some(b)) => *a as usize..*b as usize,
+            _ => 0..0,
+        };
+        self.touch_parts[r]
+            .iter()
+            .map(|(_, k, t, a)| (*k as usize, *t as usize, *a))
+    }
+    /// Customer `c`'s campaign cost: the sum of her touches' shares.
+    pub fn campaign_cost_of(&self, c: CustomerIdx) -> i64 {
+        self.campaigns_of(c).map(|p| p.2).sum()
+    }
+    /// Campaign costs with no touch sent by `as_of`, total (not in any customer's ledger).
+    pub fn unallocated_campaigns(&self) -> i64 {
+        self.campaigns
+            .iter()
+            .filter(|k| k.touches == 0)
+            .map(|k| k.amount)
+            .sum()
+    }
+    /// Shared costs that found no customer, total (campaign costs: see
+    /// [`Allocations::unallocated_campaigns`]).
     pub fn unallocated(&self) -> i64 {
         self.shared
             .iter()
@@ -303,18 +344,76 @@ pub fn allocate(data: &Dataset, cfg: &ValueConfig, excluded: &mut Excluded) -> A
         });
     }
     parts.sort_unstable_by_key(|p| (p.0, p.1));
-    let mut offsets = vec![0u32; data.len() + 1];
-    for p in &parts {
-        offsets[p.0 as usize + 1] += 1;
-    }
-    for i in 1..offsets.len() {
-        offsets[i] += offsets[i - 1];
-    }
+    let offsets = offsets_of(data.len(), parts.iter().map(|p| p.0));
+    let (campaigns, touch_parts) = allocate_campaigns(data, cfg, excluded);
+    let touch_offsets = offsets_of(data.len(), touch_parts.iter().map(|p| p.0));
     Allocations {
         shared,
         parts,
         offsets,
+        campaigns,
+        touch_parts,
+        touch_offsets,
     }
+}
+
+/// Start offsets per customer (length `n + 1`) of rows sorted by customer.
+fn offsets_of(n: usize, customers: impl Iterator<Item = CustomerIdx>) -> Vec<u32> {
+    let mut offsets = vec![0u32; n + 1];
+    for c in customers {
+        offsets[c as usize + 1] += 1;
+    }
+    for i in 1..offsets.len() {
+        offsets[i] += offsets[i - 1];
+    }
+    offsets
+}
+
+/// Split each campaign's cost (converted to the report currency) equally among its touches
+/// sent on or before `as_of`, in touch order (sent day, then customer order, then the touch's
+/// position in the store): every touch gets ⌊cost / n⌋ minor units and the first `cost mod n`
+/// touches one more, so the shares add up to the cost exactly. Returns the campaigns and the
+/// parts (customer, campaign position, touch row, amount) sorted by customer then touch row.
+#[allow(clippy::type_complexity)]
+fn allocate_campaigns(
+    data: &Dataset,
+    cfg: &ValueConfig,
+    excluded: &mut Excluded,
+) -> (Vec<CampaignCost>, Vec<(CustomerIdx, u32, u32, i64)>) {
+    let mut touches: Vec<Vec<u32>> = vec![Vec::new(); data.campaigns.len()];
+    for (i, t) in data.touches.iter().enumerate() {
+        if t.day <= cfg.as_of {
+            if let Some(v) = touches.get_mut(t.campaign as usize) {
+                v.push(i as u32);
+            }
+        }
+    }
+    let mut campaigns = Vec::new();
+    let mut parts = Vec::new();
+    for (m, (k, mut ts)) in data.campaigns.iter().zip(touches).enumerate() {
+        if ts.is_empty() && k.started.is_none_or(|d| d > cfg.as_of) {
+            continue;
+        }
+        let Some(amount) = cfg.fx.convert(k.cost.units(), k.cost.currency()) else {
+            excluded.cost(k.cost.currency());
+            continue;
+        };
+        ts.sort_unstable_by_key(|&i| {
+            let t = &data.touches[i as usize];
+            (t.day, t.customer, i)
+        });
+        let idx = campaigns.len() as u32;
+        for (&i, part) in ts.iter().zip(split_evenly(amount, ts.len())) {
+            parts.push((data.touches[i as usize].customer, idx, i, part));
+        }
+        campaigns.push(CampaignCost {
+            campaign: m as CampaignIdx,
+            amount,
+            touches: ts.len() as u32,
+        });
+    }
+    parts.sort_unstable_by_key(|p| (p.0, p.2));
+    (campaigns, parts)
 }
 
 /// Which figure an explained amount is part of.
@@ -564,6 +663,28 @@ pub fn customer_ledger(
         );
         let id = data.id_of(PerCustomer::Costs, sc.cost).map(str::to_string);
         push(&mut entries, &mut items, k.day, fig, part, "cost", id, note);
+    }
+    for (m, t, part) in ctx.alloc.campaigns_of(c) {
+        let mc = &ctx.alloc.campaigns[m];
+        let k = &data.campaigns[mc.campaign as usize];
+        let note = format!(
+            "{} of campaign {} ({}) split among {} touches",
+            fmt_minor(mc.amount, cur),
+            data.name(k.name),
+            data.campaign_id(mc.campaign),
+            mc.touches
+        );
+        let id = data.id_of(PerCustomer::Touches, t).map(str::to_string);
+        push(
+            &mut entries,
+            &mut items,
+            data.touches[t].day,
+            Figure::RetentionAllocated,
+            part,
+            "touch",
+            id,
+            note,
+        );
     }
 
     let first = entries

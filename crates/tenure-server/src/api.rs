@@ -30,7 +30,7 @@ use utoipa_axum::routes;
     modifiers(&BearerAuth),
     components(schemas(
         SegmentName, StageName, BandName, StatusName, SortKey, OutboxStatusName, GoalStatusName,
-        KindName, FormatName, IntervalName, crate::reports::SpellsName
+        KindName, FormatName, ReviewFormatName, IntervalName, crate::reports::SpellsName
     )),
     security(("bearer" = [])),
     tags(
@@ -59,6 +59,7 @@ fn parts() -> (axum::Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(overview))
         .routes(routes!(list_customers))
         .routes(routes!(get_customer))
+        .routes(routes!(customer_review))
         .routes(routes!(segments))
         .routes(routes!(stages))
         .routes(routes!(advocates_list))
@@ -296,6 +297,10 @@ names!(
 names!(
     /// An upload's format.
     FormatName { Csv = "csv", Jsonl = "jsonl", Parquet = "parquet" }
+);
+names!(
+    /// A value review's format.
+    ReviewFormatName { Json = "json", Html = "html" }
 );
 
 // ---------------------------------------------------------------------------------------
@@ -802,7 +807,8 @@ pub struct Customer360 {
     pub actions: Vec<Action>,
     /// Her realised value to `as_of`, by conduit and cost, month by month.
     pub ledger: CustomerLedger,
-    /// Her invoice lines, subscription changes and feedback, newest first (at most 200).
+    /// Her invoice lines, subscription changes, feedback, support cases, payment events, CRM
+    /// interactions and campaign touches, newest first (at most 200).
     pub timeline: Vec<Event>,
     /// Events in all (the timeline may show fewer).
     pub timeline_total: usize,
@@ -836,7 +842,9 @@ pub struct LedgerMonthOut {
 #[derive(Serialize, ToSchema)]
 pub struct Event {
     pub day: String,
-    /// invoice, subscription_start, subscription_end, nps, csat.
+    /// invoice, subscription_start, subscription_end, nps, csat, case_opened, case_closed,
+    /// payment_<kind> (payment_failed, payment_dunning_started, …), interaction,
+    /// campaign_touch.
     pub kind: String,
     pub text: String,
     /// Money of the event in its own currency (invoice lines, subscription amounts).
@@ -892,6 +900,79 @@ fn timeline(s: &Snapshot, c: tenure_store::dataset::CustomerIdx) -> Vec<Event> {
             amount: None,
             currency: None,
         });
+    }
+    let plain = |day, kind: &str, text: String| Event {
+        day: day_text(day),
+        kind: kind.to_string(),
+        text,
+        amount: None,
+        currency: None,
+    };
+    for k in d.cases_of(c) {
+        let mut what = format!("severity {}", k.severity);
+        for v in [k.category, k.product].into_iter().flatten() {
+            what += &format!(", {}", d.name(v));
+        }
+        if let Some(o) = k.owner {
+            what += &format!(", owner {}", d.name(o));
+        }
+        if k.escalated {
+            what += &match k.escalated_to {
+                Some(to) => format!(", escalated to {}", d.name(to)),
+                None => ", escalated".to_string(),
+            };
+        }
+        ev.push(plain(
+            k.day,
+            "case_opened",
+            format!("{what} ({})", k.status.as_str()),
+        ));
+        if let Some(closed) = k.closed {
+            let rating = k
+                .satisfaction
+                .map_or(String::new(), |r| format!(", satisfaction {r}/5"));
+            ev.push(plain(
+                closed,
+                "case_closed",
+                format!("severity {} case {}{rating}", k.severity, k.status.as_str()),
+            ));
+        }
+    }
+    for p in d.payments_of(c) {
+        ev.push(Event {
+            day: day_text(p.day),
+            kind: format!("payment_{}", p.kind.as_str()),
+            text: p.kind.as_str().replace('_', " "),
+            amount: p.amount.map(|a| money(a.units(), a.currency())),
+            currency: p.amount.map(|a| a.currency().code().to_string()),
+        });
+    }
+    for i in d.interactions_of(c) {
+        let by = i
+            .owner
+            .map_or(String::new(), |o| format!(" by {}", d.name(o)));
+        ev.push(plain(
+            i.day,
+            "interaction",
+            format!("{}{by}", i.kind.as_str()),
+        ));
+    }
+    for t in d.touches_of(c) {
+        let name = d.campaigns.get(t.campaign as usize).map_or_else(
+            || d.campaign_id(t.campaign).to_string(),
+            |m| d.name(m.name).to_string(),
+        );
+        let mut what = format!("campaign {name}");
+        for (flag, word) in [
+            (t.opened, "opened"),
+            (t.clicked, "clicked"),
+            (t.replied, "replied"),
+        ] {
+            if flag {
+                what += &format!(", {word}");
+            }
+        }
+        ev.push(plain(t.day, "campaign_touch", what));
     }
     if let Some(a) = s.as_of.map(day_text) {
         ev.retain(|e| e.day <= a);
@@ -1031,6 +1112,92 @@ pub struct Segments {
     pub high_realised: Option<String>,
     pub high_predicted: Option<String>,
     pub segments: Vec<SegmentRow>,
+}
+
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ReviewQuery {
+    /// The quarter reviewed, `YYYY-Qn` (default: the quarter of the snapshot's day). A quarter
+    /// wholly after the snapshot's day, or before the customer's acquisition, is 404.
+    #[param(pattern = r"^[0-9]{4}-Q[1-4]$")]
+    pub period: Option<String>,
+    /// json (default): the figures; html: the printable page (`tenure review`).
+    pub format: Option<ReviewFormatName>,
+}
+
+/// One account's value review (`tenure_act::review::Review`): goals, value received, support,
+/// what was paid, the stage and what comes next. Its layout is the library's, serialised as is.
+#[derive(Serialize)]
+#[serde(transparent)]
+pub struct ReviewOut(pub tenure_act::review::Review);
+
+impl utoipa::PartialSchema for ReviewOut {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::schema::ObjectBuilder::new()
+            .description(Some(
+                "The review's figures: customer, period, start, as_of, currency, acquired, tenure_days, realised_profit, future_profit, goals, value, support, paid, lifecycle",
+            ))
+            .into()
+    }
+}
+
+impl ToSchema for ReviewOut {}
+
+/// A one-account value review for a quarterly business review, as `tenure review` makes it:
+/// computed from the store's records (usage included) with the server's settings, up to the
+/// snapshot's day.
+#[utoipa::path(get, path = "/api/customers/{id}/review", tag = "customers",
+    params(("id" = String, Path, description = "The customer id"), ReviewQuery),
+    responses(
+        (status = 200, content((ReviewOut = "application/json"), (String = "text/html"))),
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+async fn customer_review(
+    State(state): State<AppState>,
+    _: Read,
+    P(id): P<String>,
+    Q(q): Q<ReviewQuery>,
+) -> Result<axum::response::Response, ApiError> {
+    use tenure_act::review::{render_html, review, Quarter, ReviewError};
+    let period = q
+        .period
+        .as_deref()
+        .map(Quarter::parse)
+        .transpose()
+        .map_err(|e| ApiError::bad_request(e.to_string()))?;
+    let s = snap(&state);
+    let Some(as_of) = s.as_of else {
+        return Err(ApiError::not_found(format!(
+            "no customer `{id}`: the store holds no records"
+        )));
+    };
+    if s.data.customer(&id).is_none() {
+        return Err(ApiError::not_found(format!("no customer `{id}`")));
+    }
+    let period = period.unwrap_or_else(|| Quarter::of_day(as_of));
+    let r = state
+        .with_store(move |store, settings| {
+            let data = store
+                .load(&tenure_store::LoadOptions::all())
+                .map_err(ApiError::store)?;
+            let fx = (settings.fx)(&data).map_err(ApiError::invalid)?;
+            let goals = store.goals(Some(&id)).map_err(ApiError::store)?;
+            review(&data, &fx, &settings.config, &id, period, as_of, &goals).map_err(|e| match e {
+                ReviewError::UnknownCustomer(_)
+                | ReviewError::NotYetAcquired { .. }
+                | ReviewError::AfterRecords { .. } => ApiError::not_found(e.to_string()),
+                ReviewError::BadPeriod(_) => ApiError::bad_request(e.to_string()),
+                ReviewError::Report(e) => ApiError::invalid(e.to_string()),
+            })
+        })
+        .await?;
+    Ok(match q.format {
+        Some(ReviewFormatName::Html) => (
+            [(axum::http::header::CONTENT_TYPE, "text/html; charset=utf-8")],
+            render_html(&r),
+        )
+            .into_response(),
+        _ => Json(ReviewOut(r)).into_response(),
+    })
 }
 
 /// CLV segments with their retention plans (as `tenure segments`).

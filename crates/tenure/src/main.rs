@@ -12,6 +12,7 @@ mod cmd_journal;
 mod cmd_playbooks;
 mod cmd_predict;
 mod cmd_report;
+mod cmd_review;
 mod cmd_serve;
 mod cmd_summarize;
 mod cmd_validate;
@@ -95,6 +96,8 @@ enum Command {
     /// Run a role of an Apache DataFusion Ballista cluster (scheduler or executor) for
     /// `--engine ballista://HOST:PORT`.
     Cluster(cmd_cluster::ClusterArgs),
+    /// One account's value review for a quarterly business review: a printable HTML page.
+    Review(cmd_review::ReviewArgs),
 }
 
 /// Output format of a command.
@@ -138,6 +141,7 @@ fn main() -> ExitCode {
         Command::Serve(a) => cmd_serve::serve(a),
         Command::Token(a) => cmd_serve::token(a),
         Command::Cluster(a) => cmd_cluster::run(a),
+        Command::Review(a) => cmd_review::run(a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -1,0 +1,177 @@
+//! `GET /api/customers/{id}/review` through the router (no socket), on a generated company with
+//! every record kind in SQLite: the JSON is `tenure_act::review` on the store's records with the
+//! server's settings and goals, `?format=html` is its page, a malformed period is 400, an unknown
+//! customer or a quarter outside her records 404, and the
+//! ingest role is refused.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use rust_decimal::Decimal;
+use serde_json::Value;
+use std::sync::Arc;
+use tenure_core::{Currency, RecordKind};
+use tenure_reports::Fx;
+use tenure_server::{hash_token, new_token, AppState, Settings};
+use tenure_store::tokens::{NewToken, Role};
+use tenure_store::{ImportOptions, LoadOptions, Location};
+use tower::ServiceExt;
+
+fn fx() -> Result<Fx, String> {
+    Fx::new(Currency::parse("USD").unwrap())
+        .with_rate(Currency::parse("EUR").unwrap(), Decimal::new(1087, 3))
+}
+
+async fn call(app: &axum::Router, uri: &str, token: &str) -> (StatusCode, String, String) {
+    let req = Request::builder()
+        .uri(uri)
+        .header("authorization", format!("Bearer {token}"))
+        .body(Body::empty())
+        .unwrap();
+    let res = app.clone().oneshot(req).await.unwrap();
+    let status = res.status();
+    let ct = res
+        .headers()
+        .get("content-type")
+        .map(|v| v.to_str().unwrap().to_string())
+        .unwrap_or_default();
+    let bytes = axum::body::to_bytes(res.into_body(), 1 << 26)
+        .await
+        .unwrap();
+    (status, ct, String::from_utf8(bytes.to_vec()).unwrap())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_review_is_the_librarys_on_the_stores_records() {
+    let dir = std::env::temp_dir().join(format!("tenure-api-{}-review", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let gen = dir.join("company");
+    let cfg = tenure_generate::Config {
+        customers: 200,
+        seed: 3,
+        ..Default::default()
+    };
+    tenure_generate::write_dir(&cfg, &gen).unwrap();
+    let location = Location::Sqlite(dir.join("t.db"));
+    let mut store = tenure_store::open(&location).unwrap();
+    for &kind in RecordKind::ALL {
+        let f = gen.join(format!("{}.csv", kind.as_str()));
+        store
+            .import(kind, &f, &ImportOptions::default(), &mut |_| {})
+            .unwrap();
+    }
+    let mut token = |name: &str, role: Role| {
+        let (text, sha256) = new_token();
+        assert_eq!(hash_token(&text), sha256);
+        let t = NewToken {
+            name: name.into(),
+            role,
+            sha256,
+        };
+        store.add_token(&t, 1).unwrap();
+        text
+    };
+    let analyst = token("analyst", Role::Analyst);
+    let ingest = token("ingest", Role::Ingest);
+    // The customer with the most support cases opened in 2025-Q2 among those who paid in it.
+    let (q2, q3) = (
+        tenure_store::dataset::day_from_ymd(2025, 4, 1),
+        tenure_store::dataset::day_from_ymd(2025, 7, 1),
+    );
+    let data = store.load(&LoadOptions::all()).unwrap();
+    let within = |d: i32| d >= q2 && d < q3;
+    let who = (0..data.len() as u32)
+        .filter(|&c| {
+            data.transactions_of(c)
+                .iter()
+                .any(|t| within(t.day) && t.amount > 0)
+        })
+        .max_by_key(|&c| data.cases_of(c).iter().filter(|k| within(k.day)).count())
+        .map(|c| data.customer_id(c).to_string())
+        .unwrap();
+    let who = who.as_str();
+    store
+        .add_goal(
+            &tenure_store::journal::NewGoal {
+                customer_id: who.into(),
+                title: "Adopt the API".into(),
+                owner: "csm.ana".into(),
+                target_day: "2025-05-31".into(),
+                ..Default::default()
+            },
+            1,
+        )
+        .unwrap();
+    let goals = store.goals(Some(who)).unwrap();
+    drop(store);
+    let as_of = tenure_store::dataset::day_of_text("2025-06-30");
+    let settings = Settings {
+        location,
+        config: tenure_act::Config::default(),
+        config_source: "defaults".into(),
+        config_path: None,
+        fx: Arc::new(|_| fx()),
+        as_of,
+        cors_origins: vec![],
+    };
+    let app = tenure_server::router(AppState::new(settings).unwrap());
+
+    use tenure_act::review::{render_html, review, Quarter};
+    let want = review(
+        &data,
+        &fx().unwrap(),
+        &tenure_act::Config::default(),
+        who,
+        Quarter::parse("2025-Q2").unwrap(),
+        as_of.unwrap(),
+        &goals,
+    )
+    .unwrap();
+    assert!(
+        want.support.opened > 0 && want.paid.total_minor > 0,
+        "{want:?}"
+    );
+    assert!(want.goals[0].overdue);
+
+    let base = format!("/api/customers/{who}/review");
+    let (s, ct, body) = call(&app, &format!("{base}?period=2025-Q2"), &analyst).await;
+    assert_eq!(s, StatusCode::OK, "{body}");
+    assert!(ct.starts_with("application/json"), "{ct}");
+    // Byte for byte (parsing floats back could differ in the last bit).
+    assert_eq!(body, serde_json::to_string(&want).unwrap());
+    // The default period is the quarter of the server's day.
+    let (s, _, body) = call(&app, &base, &analyst).await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(body, serde_json::to_string(&want).unwrap());
+
+    let (s, ct, body) = call(
+        &app,
+        &format!("{base}?period=2025-Q2&format=html"),
+        &analyst,
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(ct.starts_with("text/html"), "{ct}");
+    assert_eq!(body, render_html(&want));
+
+    for (uri, status) in [
+        (
+            "/api/customers/nobody/review".to_string(),
+            StatusCode::NOT_FOUND,
+        ),
+        (format!("{base}?period=2025-Q9"), StatusCode::BAD_REQUEST),
+        (format!("{base}?period=2025-Q3"), StatusCode::NOT_FOUND),
+        (format!("{base}?period=1969-Q4"), StatusCode::NOT_FOUND),
+        (format!("{base}?format=pdf"), StatusCode::BAD_REQUEST),
+    ] {
+        let (s, ct, body) = call(&app, &uri, &analyst).await;
+        assert_eq!(s, status, "{uri}: {body}");
+        assert!(ct.starts_with("application/json"), "{uri}: {ct}");
+        let v: Value = serde_json::from_str(&body).unwrap();
+        assert!(v["error"]["message"].as_str().is_some(), "{body}");
+    }
+    let (s, _, _) = call(&app, &base, &ingest).await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    let _ = std::fs::remove_dir_all(&dir);
+}
