@@ -110,6 +110,8 @@ pub enum Report {
     Mrr,
     Cohorts,
     Survival,
+    /// Retention of campaign-touched customers against comparable untouched ones.
+    Campaigns,
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -325,6 +327,13 @@ pub fn run(a: ReportArgs) -> Result<(), CliError> {
             subscriptions: true,
             ..LoadOptions::customers_only()
         },
+        Report::Campaigns => LoadOptions {
+            transactions: true,
+            subscriptions: true,
+            touches: true,
+            campaigns: true,
+            ..LoadOptions::customers_only()
+        },
     };
     let mut store = open(&Location::parse(&db)).map_err(|e| CliError::failure(e.to_string()))?;
     let place = store.location();
@@ -365,6 +374,7 @@ pub fn run(a: ReportArgs) -> Result<(), CliError> {
         Report::Cohorts => cohorts(&ctx)?,
         Report::Mrr => mrr(&ctx),
         Report::Survival => survival(&ctx)?,
+        Report::Campaigns => campaigns(&ctx)?,
     };
     let text = match out {
         Out::Text(t) => t,
@@ -1200,6 +1210,108 @@ fn km_json(km: &KaplanMeier) -> Value {
             "survival": p.survival, "lower": p.lower, "upper": p.upper,
         })).collect::<Vec<_>>(),
     })
+}
+
+/// `tenure report campaigns`: touched against comparable untouched customers, per campaign and
+/// segment (`--by`, default plan), retained = active 180 days after the campaign's day.
+fn campaigns(ctx: &Ctx) -> Result<Out, CliError> {
+    use tenure_reports::campaigns::Comparison;
+    let by_plan;
+    let groups = match ctx.a.by {
+        Some(_) => &ctx.groups,
+        None => {
+            by_plan = grouping(ctx.data, Some(By::Plan));
+            &by_plan
+        }
+    };
+    let cfg = tenure_reports::CampaignEffectConfig::new(ctx.as_of, ctx.fx.clone());
+    let r = tenure_reports::campaign_effect_report(ctx.data, &cfg, groups)
+        .map_err(|e| CliError::input(e.to_string()))?;
+    let cmp_json = |c: &Comparison| {
+        json!({
+            "segment": c.segment,
+            "touched": c.touched.customers, "touched_retained": c.touched.retained,
+            "untouched": c.untouched.customers, "untouched_retained": c.untouched.retained,
+            "touched_retention": ratio(c.touched_retention),
+            "untouched_retention": ratio(c.untouched_retention),
+            "difference": ratio(c.difference),
+            "relative_churn": ratio(c.relative_churn),
+        })
+    };
+    let row = |campaign: &str, day: &str, c: &Comparison| {
+        vec![
+            campaign.to_string(),
+            day.to_string(),
+            c.segment.clone(),
+            c.touched.customers.to_string(),
+            pct(c.touched_retention),
+            c.untouched.customers.to_string(),
+            pct(c.untouched_retention),
+            c.difference
+                .map_or("-".into(), |d| format!("{:+.1}", d * 100.0)),
+            c.relative_churn.map_or("-".into(), |x| format!("{x:.3}")),
+        ]
+    };
+    match ctx.a.format {
+        ReportFormat::Json => Ok(Out::Json(json!({
+            "report": "campaigns", "as_of": date_text(r.as_of), "window_days": r.window_days,
+            "grouping": r.grouping, "note": r.note,
+            "campaigns": r.campaigns.iter().map(|m| json!({
+                "id": m.id, "name": m.name, "day": date_text(m.day), "observed": m.observed,
+                "segments": m.segments.iter().map(cmp_json).collect::<Vec<_>>(),
+                "overall": cmp_json(&m.overall),
+            })).collect::<Vec<_>>(),
+            "segments": r.segments.iter().map(cmp_json).collect::<Vec<_>>(),
+            "overall": cmp_json(&r.overall),
+        }))),
+        format => {
+            let header = [
+                "campaign",
+                "day",
+                "segment",
+                "touched",
+                "retained_%",
+                "untouched",
+                "retained_%",
+                "difference_pts",
+                "relative_churn",
+            ];
+            let mut rows = Vec::new();
+            for m in &r.campaigns {
+                let day = date_text(m.day);
+                if !m.observed {
+                    rows.push(vec![
+                        m.id.clone(),
+                        day,
+                        format!("not observed: {} days not yet passed", r.window_days),
+                        "-".into(),
+                        "-".into(),
+                        "-".into(),
+                        "-".into(),
+                        "-".into(),
+                        "-".into(),
+                    ]);
+                    continue;
+                }
+                for c in &m.segments {
+                    rows.push(row(&m.id, &day, c));
+                }
+                rows.push(row(&m.id, &day, &m.overall));
+            }
+            for c in &r.segments {
+                rows.push(row("all", "", c));
+            }
+            rows.push(row("all", "", &r.overall));
+            let heading = format!(
+                "Campaign effect on retention to {} (retained = active {} days after the campaign's day; segments: {})\n{}\n",
+                date_text(r.as_of),
+                r.window_days,
+                r.grouping,
+                r.note
+            );
+            Ok(Out::Text(tabular(format, &heading, &header, rows)))
+        }
+    }
 }
 
 fn survival(ctx: &Ctx) -> Result<Out, CliError> {
