@@ -7,39 +7,14 @@
 
 mod common;
 
-use common::{scratch, tenure_ok};
+use common::{full_company, scratch, tenure_ok};
 use serde_json::Value;
 
 #[test]
 fn campaign_report_compares_touched_and_untouched_within_segments() {
     let dir = scratch("campaigns");
+    let db = full_company(&dir, "400", "9");
     let gen = dir.join("company");
-    tenure_ok(&[
-        "generate",
-        "--customers",
-        "400",
-        "--seed",
-        "9",
-        "--out",
-        gen.to_str().unwrap(),
-    ]);
-    let db = dir.join("t.db").to_str().unwrap().to_string();
-    for kind in [
-        "customers",
-        "subscriptions",
-        "transactions",
-        "costs",
-        "usage",
-        "feedback",
-        "cases",
-        "payments",
-        "interactions",
-        "campaigns",
-        "touches",
-    ] {
-        let f = gen.join(format!("{kind}.csv"));
-        tenure_ok(&["import", kind, f.to_str().unwrap(), "--db", &db]);
-    }
     // The generator bills EUR customers in EUR: a fixed rate, as a user would give.
     let money = ["--currency", "USD", "--fx", "EUR=1.087"];
     let mut args = vec!["report", "campaigns", "--db", &db, "--format", "json"];

@@ -6,41 +6,8 @@
 
 mod common;
 
-use common::{scratch, tenure, tenure_ok};
+use common::{full_company, scratch, tenure, tenure_ok};
 use serde_json::Value;
-use std::path::Path;
-
-/// A generated company (300 customers, seed 3) with all eleven record kinds in `DIR/t.db`.
-fn full_company(dir: &Path) -> String {
-    let gen = dir.join("company");
-    tenure_ok(&[
-        "generate",
-        "--customers",
-        "300",
-        "--seed",
-        "3",
-        "--out",
-        gen.to_str().unwrap(),
-    ]);
-    let db = dir.join("t.db").to_str().unwrap().to_string();
-    for kind in [
-        "customers",
-        "subscriptions",
-        "transactions",
-        "costs",
-        "usage",
-        "feedback",
-        "cases",
-        "payments",
-        "interactions",
-        "campaigns",
-        "touches",
-    ] {
-        let f = gen.join(format!("{kind}.csv"));
-        tenure_ok(&["import", kind, f.to_str().unwrap(), "--db", &db]);
-    }
-    db
-}
 
 /// `(key, text)` of every `data-figure="key">text<` on the page.
 fn figures(html: &str) -> Vec<(String, String)> {
@@ -115,7 +82,7 @@ fn expected(r: &Value, key: &str) -> String {
 #[test]
 fn review_page_matches_its_figures() {
     let dir = scratch("review");
-    let db = full_company(&dir);
+    let db = full_company(&dir, "300", "3");
     // The customer with the most support cases in the generated company, with one goal.
     let who = "C000027";
     tenure_ok(&[

@@ -44,27 +44,60 @@ pub fn tenure_ok(args: &[&str]) -> String {
     String::from_utf8(out.stdout).unwrap()
 }
 
-/// A generated company (300 customers, seed 3) imported into `DIR/t.db`; returns the store path.
+/// A generated company (300 customers, seed 3) imported into `DIR/t.db`, the six kinds of
+/// issue 3; returns the store path.
 pub fn company(dir: &Path) -> String {
+    generated_store(
+        dir,
+        "300",
+        "3",
+        &[
+            "customers",
+            "subscriptions",
+            "transactions",
+            "costs",
+            "usage",
+            "feedback",
+        ],
+    )
+}
+
+/// A generated company with all eleven record kinds imported into `DIR/t.db`.
+pub fn full_company(dir: &Path, customers: &str, seed: &str) -> String {
+    generated_store(
+        dir,
+        customers,
+        seed,
+        &[
+            "customers",
+            "subscriptions",
+            "transactions",
+            "costs",
+            "usage",
+            "feedback",
+            "cases",
+            "payments",
+            "interactions",
+            "campaigns",
+            "touches",
+        ],
+    )
+}
+
+/// `tenure generate` into `DIR/company`, then `tenure import` of `kinds` in order.
+fn generated_store(dir: &Path, customers: &str, seed: &str, kinds: &[&str]) -> String {
     let gen = dir.join("company");
     tenure_ok(&[
         "generate",
         "--customers",
-        "300",
+        customers,
         "--seed",
-        "3",
+        seed,
         "--out",
         gen.to_str().unwrap(),
     ]);
     let db = dir.join("t.db").to_str().unwrap().to_string();
-    for kind in [
-        "customers",
-        "subscriptions",
-        "transactions",
-        "costs",
-        "usage",
-        "feedback",
-    ] {
+    for kind in kinds {
         let f = gen.join(format!("{kind}.csv"));
         tenure_ok(&["import", kind, f.to_str().unwrap(), "--db", &db]);
     }
