@@ -11,6 +11,8 @@
 //!   { webhook = "crm" },
 //!   { email = "csm@example.com", subject = "Call {customer_id}", body = "{reason}" },
 //!   { task = "cs-queue" },
+//!   { case = "support-tier2", severity = 2, category = "detractor" },
+//!   { interaction = "note", owner = "csm-team", summary = "{reason}" },
 //! ]
 //!
 //! [webhooks.crm]
@@ -41,7 +43,10 @@
 //! valid as a webhook id and inside a `Message-ID`. Payloads are JSON: webhooks and tasks get
 //! a Standard Webhooks envelope `{"type", "timestamp", "data"}` (the timestamp is midnight
 //! UTC of the evaluated day: there is no clock here); emails get exactly
-//! `{"subject", "body"}`, rendered from the action's templates.
+//! `{"subject", "body"}`, rendered from the action's templates. Case and interaction actions
+//! are [`Channel::Record`] items whose payload is one line of the kind's JSON-lines import
+//! format (`docs/schema.md`) with the action id as the record id, dated midnight UTC of the
+//! evaluated day; the store writes them with the fire ([`tenure_store::Journal::enqueue`]).
 //!
 //! Pure: no I/O, clock or environment. Secrets are never in the configuration, only the
 //! names of the environment variables holding them.
@@ -54,7 +59,7 @@ use serde::de::{Deserializer, Error as _, SeqAccess, Visitor};
 use serde::Deserialize;
 use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write as _;
-use tenure_core::{FeedbackKind, PaymentKind, TransactionKind};
+use tenure_core::{FeedbackKind, InteractionKind, PaymentKind, TransactionKind};
 use tenure_store::dataset::{day_of_text, ymd_of_day, CustomerIdx, Day};
 use tenure_store::journal::{Channel, Fire, NewAction};
 use tenure_store::Dataset;
@@ -242,7 +247,9 @@ pub struct Conditions {
 }
 
 /// One action of a rule: `{ webhook = "NAME" }`, `{ email = "ADDRESS", subject = "…", body =
-/// "…" }` or `{ task = "QUEUE", title = "…" }`. Templates take [`PLACEHOLDERS`].
+/// "…" }`, `{ task = "QUEUE", title = "…" }`, `{ case = "OWNER", severity = 2, category =
+/// "…" }` or `{ interaction = "note", owner = "…", summary = "…" }`. Templates take
+/// [`PLACEHOLDERS`].
 #[derive(Debug, Clone, PartialEq)]
 pub enum Action {
     /// POST to `[webhooks.NAME]`.
@@ -255,6 +262,20 @@ pub enum Action {
     },
     /// A task in a queue (kept open in the outbox until closed).
     Task { queue: String, title: String },
+    /// An open support case, written to the store with the fire: opened at midnight UTC of
+    /// the evaluated day, owned by `owner`, of `severity` 1–4 (default 3), not escalated.
+    Case {
+        owner: String,
+        severity: u8,
+        category: Option<String>,
+    },
+    /// A CRM interaction (`call`, `email`, `meeting`, `note`), written to the store with the
+    /// fire, dated midnight UTC of the evaluated day; `summary` is a template.
+    Interaction {
+        kind: InteractionKind,
+        owner: Option<String>,
+        summary: String,
+    },
 }
 
 /// The default email subject.
@@ -263,6 +284,12 @@ pub const DEFAULT_SUBJECT: &str = "[Tenure] {rule}: {customer_id}";
 pub const DEFAULT_BODY: &str = "{reason}\n\nCustomer: {customer_id}\nRule: {rule}\nSegment: {segment}\nStage: {stage}\nHealth: {health}\nDay: {day}\n";
 /// The default task title.
 pub const DEFAULT_TITLE: &str = "{rule}: {customer_id}: {reason}";
+/// The default interaction summary.
+pub const DEFAULT_SUMMARY: &str = "Playbook {rule}: {reason}";
+/// The severity of a case action that names none.
+pub const DEFAULT_CASE_SEVERITY: u8 = 3;
+/// Longest owner or category of a record action.
+pub const MAX_LABEL_LEN: usize = 200;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -270,18 +297,47 @@ struct RawAction {
     webhook: Option<String>,
     email: Option<String>,
     task: Option<String>,
+    case: Option<String>,
+    interaction: Option<String>,
     subject: Option<String>,
     body: Option<String>,
     title: Option<String>,
+    severity: Option<i64>,
+    category: Option<String>,
+    owner: Option<String>,
+    summary: Option<String>,
+}
+
+/// An owner or category: 1–[`MAX_LABEL_LEN`] bytes, no control characters.
+fn check_label(key: &str, v: &str) -> Result<(), String> {
+    if v.trim().is_empty() {
+        return Err(format!("`{key}` is empty"));
+    }
+    if v.len() > MAX_LABEL_LEN {
+        return Err(format!(
+            "`{key}` is {} bytes long; at most {MAX_LABEL_LEN}",
+            v.len()
+        ));
+    }
+    if v.chars().any(char::is_control) {
+        return Err(format!("`{key}` contains a control character"));
+    }
+    Ok(())
 }
 
 impl TryFrom<RawAction> for Action {
     type Error = String;
     fn try_from(r: RawAction) -> Result<Action, String> {
-        let kinds = [r.webhook.is_some(), r.email.is_some(), r.task.is_some()];
+        let kinds = [
+            r.webhook.is_some(),
+            r.email.is_some(),
+            r.task.is_some(),
+            r.case.is_some(),
+            r.interaction.is_some(),
+        ];
         if kinds.iter().filter(|k| **k).count() != 1 {
             return Err(
-                "an action is exactly one of `webhook = \"NAME\"`, `email = \"ADDRESS\"`, `task = \"QUEUE\"`"
+                "an action is exactly one of `webhook = \"NAME\"`, `email = \"ADDRESS\"`, `task = \"QUEUE\"`, `case = \"OWNER\"`, `interaction = \"KIND\"`"
                     .into(),
             );
         }
@@ -289,10 +345,64 @@ impl TryFrom<RawAction> for Action {
             (&r.subject, "subject"),
             (&r.body, "body"),
             (&r.title, "title"),
+            (&r.summary, "summary"),
         ] {
             if let Some(t) = t {
                 template(t).map_err(|e| format!("`{key}`: {e}"))?;
             }
+        }
+        let record_keys = r.severity.is_some()
+            || r.category.is_some()
+            || r.owner.is_some()
+            || r.summary.is_some();
+        let message_keys = r.subject.is_some() || r.body.is_some() || r.title.is_some();
+        if let Some(owner) = r.case {
+            if message_keys || r.summary.is_some() || r.owner.is_some() {
+                return Err(
+                    "a case action takes `severity` and `category` (the owner is `case = \"OWNER\"`)"
+                        .into(),
+                );
+            }
+            check_label("case", &owner)?;
+            let severity = match r.severity {
+                None => DEFAULT_CASE_SEVERITY,
+                Some(v @ 1..=4) => v as u8,
+                Some(v) => {
+                    return Err(format!(
+                        "`severity` is {v}; a case's severity is 1 (most severe) to 4"
+                    ))
+                }
+            };
+            if let Some(c) = &r.category {
+                check_label("category", c)?;
+            }
+            return Ok(Action::Case {
+                owner,
+                severity,
+                category: r.category,
+            });
+        }
+        if let Some(kind) = r.interaction {
+            if message_keys || r.severity.is_some() || r.category.is_some() {
+                return Err("an interaction action takes `owner` and `summary`".into());
+            }
+            let kind = kind.parse::<InteractionKind>().map_err(|_| {
+                format!("`interaction = \"{kind}\"`: the kind is one of call, email, meeting, note")
+            })?;
+            if let Some(o) = &r.owner {
+                check_label("owner", o)?;
+            }
+            return Ok(Action::Interaction {
+                kind,
+                owner: r.owner,
+                summary: r.summary.unwrap_or_else(|| DEFAULT_SUMMARY.into()),
+            });
+        }
+        if record_keys {
+            return Err(
+                "`severity`, `category`, `owner` and `summary` belong to case and interaction actions"
+                    .into(),
+            );
         }
         if let Some(endpoint) = r.webhook {
             if r.subject.is_some() || r.body.is_some() || r.title.is_some() {
@@ -1251,6 +1361,41 @@ impl Context<'_> {
                     "{{\"type\":\"playbook.task\",\"timestamp\":{timestamp},\"title\":{},\"data\":{}}}",
                     json_string(&self.render(title)),
                     self.data_json()
+                ),
+            ),
+                   Action::Case {
+                owner,
+                severity,
+                category,
+            } => (
+                Channel::Record,
+                "cases".to_string(),
+                format!(
+                    "{{\"id\":{},\"customer_id\":{},\"opened_at\":{timestamp},\"severity\":{severity},{}\"status\":\"open\",\"owner\":{}}}",
+                    json_string(&id),
+                    json_string(self.s.id),
+                    category
+                        .as_deref()
+                        .map_or(String::new(), |c| format!("\"category\":{},", json_string(c))),
+                    json_string(owner),
+                ),
+            ),
+            Action::Interaction {
+                kind,
+                owner,
+                summary,
+            } => (
+                Channel::Record,
+                "interactions".to_string(),
+                format!(
+                    "{{\"id\":{},\"customer_id\":{},\"occurred_at\":{timestamp},\"kind\":\"{}\",{}\"summary\":{}}}",
+                    json_string(&id),
+                    json_string(self.s.id),
+                    kind.as_str(),
+                    owner
+                        .as_deref()
+                        .map_or(String::new(), |o| format!("\"owner\":{},", json_string(o))),
+                    json_string(&self.render(summary)),
                 ),
             ),
         };

@@ -70,6 +70,13 @@ fn action_text(a: &tenure_act::playbooks::Action) -> String {
         Action::Webhook { endpoint } => format!("webhook {endpoint}"),
         Action::Email { to, .. } => format!("email {to}"),
         Action::Task { queue, .. } => format!("task {queue}"),
+        Action::Case {
+            owner, severity, ..
+        } => format!("case for {owner} (severity {severity})"),
+        Action::Interaction { kind, owner, .. } => match owner {
+            Some(o) => format!("{kind} interaction by {o}"),
+            None => format!("{kind} interaction"),
+        },
     }
 }
 
@@ -339,7 +346,7 @@ pub struct RuleFires {
 #[derive(Serialize, ToSchema)]
 pub struct ActionOut {
     pub id: String,
-    /// webhook, email or task.
+    /// webhook, email, task or record.
     pub channel: String,
     pub target: String,
 }
@@ -366,6 +373,8 @@ pub struct RunOut {
     pub stage_moves: u64,
     pub new_fires: u64,
     pub new_outbox_items: u64,
+    /// Support cases and interactions written by `case` / `interaction` actions.
+    pub new_records: u64,
     pub already_recorded_fires: u64,
 }
 
@@ -459,6 +468,7 @@ async fn run_playbooks(
                 stage_moves: 0,
                 new_fires: 0,
                 new_outbox_items: 0,
+                new_records: 0,
                 already_recorded_fires: 0,
             };
             if !body.dry_run {
@@ -476,6 +486,7 @@ async fn run_playbooks(
                 out.stage_moves = plan.stage_moves.len() as u64;
                 out.new_fires = e.fires;
                 out.new_outbox_items = e.items;
+                out.new_records = e.records;
                 out.already_recorded_fires = e.duplicates;
             }
             Ok(Json(out))

@@ -186,6 +186,10 @@ pub enum Channel {
     Email,
     /// A task in a queue: not sent anywhere; open until closed.
     Task,
+    /// A record (support case, interaction) written to the store when the fire is recorded,
+    /// in the same transaction: the target is its kind (`cases`, `interactions`), the payload
+    /// one line of that kind's JSON-lines import format. Stored as `delivered` at once.
+    Record,
 }
 
 impl Channel {
@@ -194,12 +198,14 @@ impl Channel {
             Channel::Webhook => "webhook",
             Channel::Email => "email",
             Channel::Task => "task",
+            Channel::Record => "record",
         }
     }
     fn parse(s: &str) -> Channel {
         match s {
             "webhook" => Channel::Webhook,
             "email" => Channel::Email,
+            "record" => Channel::Record,
             _ => Channel::Task,
         }
     }
@@ -259,7 +265,8 @@ pub struct NewAction {
     /// The idempotency key (e.g. a hash of rule, customer, occurrence and action index).
     pub id: String,
     pub channel: Channel,
-    /// Webhook: the endpoint's name in the configuration; email: the address; task: the queue.
+    /// Webhook: the endpoint's name in the configuration; email: the address; task: the queue;
+    /// record: the record kind.
     pub target: String,
     /// JSON text.
     pub payload: String,
@@ -319,6 +326,8 @@ pub struct Enqueued {
     pub items: u64,
     /// Fires already recorded, skipped.
     pub duplicates: u64,
+    /// Records (cases, interactions) the fires' `record` actions created.
+    pub records: u64,
 }
 
 /// The decision layer's state in the store.
@@ -341,7 +350,9 @@ pub trait Journal {
     /// The newest fire day of each (rule, customer).
     fn last_fires(&mut self) -> Result<HashMap<(String, String), String>, StoreError>;
     /// Record fires and their actions in one transaction; fires already recorded are skipped
-    /// with their actions. Webhooks and emails start `pending` at `now`; tasks `open`.
+    /// with their actions. Webhooks and emails start `pending` at `now`; tasks `open`; a
+    /// `record` action writes its record (validated as an import would be, refused with the
+    /// whole call otherwise) and is `delivered` at `now`.
     fn enqueue(&mut self, fires: &[Fire], now: i64) -> Result<Enqueued, StoreError>;
     /// Claim up to `limit` webhook/email items due at `now` (pending and due, or sending with
     /// an expired lease), oldest due first: each becomes `sending` with `lease_until = now +
@@ -729,11 +740,20 @@ pub(crate) fn enqueue(db: &mut dyn Sql, fires: &[Fire], now: i64) -> Result<Enqu
             for a in &f.actions {
                 let status = match a.channel {
                     Channel::Task => OutboxStatus::Open,
+                    Channel::Record => OutboxStatus::Delivered,
                     _ => OutboxStatus::Pending,
                 };
+                let delivered_at = match a.channel {
+                    Channel::Record => {
+                        done.records +=
+                            u64::from(crate::one_record::insert(db, &a.target, &a.payload)?);
+                        Some(now)
+                    }
+                    _ => None,
+                };
                 done.items += db.exec(
-                    "INSERT INTO tenure_outbox (id, rule, customer_id, day, channel, target, payload, status, attempts, next_attempt_at, created_at)
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 0, $9, $10) ON CONFLICT (id) DO NOTHING",
+                    "INSERT INTO tenure_outbox (id, rule, customer_id, day, channel, target, payload, status, attempts, next_attempt_at, created_at, delivered_at)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 0, $9, $10, $11) ON CONFLICT (id) DO NOTHING",
                     &[
                         t(&a.id),
                         t(&f.rule),
@@ -745,6 +765,7 @@ pub(crate) fn enqueue(db: &mut dyn Sql, fires: &[Fire], now: i64) -> Result<Enqu
                         t(status.as_str()),
                         i(now),
                         i(now),
+                        P::Int(delivered_at),
                     ],
                 )?;
             }

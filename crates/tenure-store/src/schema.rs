@@ -41,10 +41,16 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0004_wider_records.sql"),
         postgres: include_str!("../migrations/postgres/0004_wider_records.sql"),
     },
+    Migration {
+        version: 5,
+        name: "record_actions",
+        sqlite: include_str!("../migrations/sqlite/0005_record_actions.sql"),
+        postgres: include_str!("../migrations/postgres/0005_record_actions.sql"),
+    },
 ];
 
 /// The schema version this build writes.
-pub const SCHEMA_VERSION: u32 = 4;
+pub const SCHEMA_VERSION: u32 = 5;
 
 /// How a value is stored. SQLite: TEXT, INTEGER, TEXT (UTC, fixed width), TEXT (exact
 /// decimal), TEXT (canonical JSON). PostgreSQL: text, bigint, timestamptz, numeric, jsonb.

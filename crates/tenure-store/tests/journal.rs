@@ -281,4 +281,115 @@ fn tokens(_env: &Env, store: &mut dyn Store) {
         .is_err());
 }
 
-on_both_backends!(histories, goals, outbox, tokens);
+fn record(id: &str, kind: &str, payload: &str) -> NewAction {
+    NewAction {
+        id: id.into(),
+        channel: Channel::Record,
+        target: kind.into(),
+        payload: payload.into(),
+    }
+}
+
+fn record_fire(occurrence: &str, actions: Vec<NewAction>) -> Fire {
+    Fire {
+        rule: "at-risk-case".into(),
+        customer_id: "c1".into(),
+        occurrence: occurrence.into(),
+        day: "2025-03-01".into(),
+        actions,
+    }
+}
+
+/// A playbook's `record` actions write a case and an interaction with the fire, in its
+/// transaction; a second enqueue of the fire writes nothing; a record the importer would
+/// refuse refuses the whole enqueue and leaves the store as it was.
+fn record_actions(env: &Env, store: &mut dyn Store) {
+    customers(env, store);
+    let case = r#"{"id":"tnr_case1","customer_id":"c1","opened_at":"2025-03-01T00:00:00Z","severity":2,"category":"renewal risk","status":"open","owner":"tier2"}"#;
+    let note = r#"{"id":"tnr_note1","customer_id":"c1","occurred_at":"2025-03-01T00:00:00Z","kind":"note","owner":"csm","summary":"Health 38: usage fell 60 %\nCall this week"}"#;
+    let f = record_fire(
+        "health:2025-03-01",
+        vec![
+            record("tnr_case1", "cases", case),
+            record("tnr_note1", "interactions", note),
+        ],
+    );
+    let e = store.enqueue(std::slice::from_ref(&f), 100).unwrap();
+    assert_eq!((e.fires, e.items, e.records, e.duplicates), (1, 2, 2, 0));
+    let cases = store.dump(RecordKind::Cases).unwrap();
+    assert_eq!(cases.len(), 1);
+    let cols = store.columns(RecordKind::Cases);
+    let get = |row: &Vec<Option<String>>, cols: &[&str], c: &str| {
+        row[cols.iter().position(|x| *x == c).unwrap()].clone()
+    };
+    assert_eq!(get(&cases[0], &cols, "id").as_deref(), Some("tnr_case1"));
+    assert_eq!(get(&cases[0], &cols, "severity").as_deref(), Some("2"));
+    assert_eq!(get(&cases[0], &cols, "status").as_deref(), Some("open"));
+    assert_eq!(get(&cases[0], &cols, "escalated").as_deref(), Some("0"));
+    assert_eq!(get(&cases[0], &cols, "closed_at"), None);
+    assert_eq!(
+        get(&cases[0], &cols, "opened_at").as_deref(),
+        Some("2025-03-01T00:00:00.000000Z")
+    );
+    let notes = store.dump(RecordKind::Interactions).unwrap();
+    let icols = store.columns(RecordKind::Interactions);
+    assert_eq!(notes.len(), 1);
+    assert_eq!(
+        get(&notes[0], &icols, "summary").as_deref(),
+        Some("Health 38: usage fell 60 %\nCall this week")
+    );
+    // The outbox keeps what was written, delivered at once and never claimed.
+    let items = store.customer_outbox("c1", 10).unwrap();
+    assert_eq!(items.len(), 2);
+    for o in &items {
+        assert_eq!(
+            (o.channel, o.status),
+            (Channel::Record, OutboxStatus::Delivered)
+        );
+        assert_eq!(o.delivered_at, Some(100));
+    }
+    assert!(store.claim_due(1_000, 30, 10).unwrap().is_empty());
+    // Again: a duplicate fire, nothing written.
+    let e = store.enqueue(&[f], 200).unwrap();
+    assert_eq!((e.fires, e.items, e.records, e.duplicates), (0, 0, 0, 1));
+    assert_eq!(store.count(RecordKind::Cases).unwrap(), 1);
+
+    // Refused records: the whole call is rolled back (the webhook of the same fire too).
+    let before = common::snapshot(store);
+    let outbox_before = store.outbox(None, 100, 0).unwrap();
+    let webhook = NewAction {
+        id: "w1".into(),
+        channel: Channel::Webhook,
+        target: "crm".into(),
+        payload: "{}".into(),
+    };
+    for (n, (kind, payload, why)) in [
+        ("cases", r#"{"id":"x1","customer_id":"c1","opened_at":"2025-03-01T00:00:00Z","severity":5,"status":"open"}"#, "severity"),
+        ("cases", r#"{"id":"x2","customer_id":"c1","opened_at":"2025-03-01T00:00:00Z","severity":2,"status":"closed"}"#, "closed_at"),
+        ("cases", r#"{"id":"x3","customer_id":"nobody","opened_at":"2025-03-01T00:00:00Z","severity":2,"status":"open"}"#, "no stored customer `nobody`"),
+        ("interactions", r#"{"id":"x4","customer_id":"c1","occurred_at":"2025-03-01T00:00:00Z","kind":"fax"}"#, "kind"),
+        ("interactions", r#"{"id":"x5","customer_id":"c1","kind":"note"}"#, "occurred_at"),
+        ("transactions", r#"{"id":"x6"}"#, "only cases and interactions"),
+        ("cases", "not json", "action"),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let f = record_fire(
+            &format!("bad:{n}"),
+            vec![webhook.clone(), record(&format!("r{n}"), kind, payload)],
+        );
+        let err = store.enqueue(&[f], 300).unwrap_err().to_string();
+        assert!(err.contains(why), "{kind} {payload}: {err}");
+        assert!(err.contains("refused"), "{err}");
+        assert_eq!(common::snapshot(store), before, "{payload}");
+        assert_eq!(store.outbox(None, 100, 0).unwrap(), outbox_before);
+        assert!(!store
+            .last_fires()
+            .unwrap()
+            .values()
+            .any(|d| d != "2025-03-01"));
+    }
+}
+
+on_both_backends!(histories, goals, outbox, tokens, record_actions);

@@ -150,6 +150,9 @@ impl Worker {
                 }
             }
             Channel::Task => return Err("a task is not delivered".into()),
+            Channel::Record => {
+                return Err("a record is written when its fire is recorded, not delivered".into())
+            }
         };
         Ok(Message {
             id: item.id.clone(),

@@ -124,6 +124,7 @@ fn report(
                 "stage_moves": st,
                 "new_fires": e.fires,
                 "new_outbox_items": e.items,
+                "new_records": e.records,
                 "already_recorded_fires": e.duplicates,
             })),
             "delivery": delivered.map(pass_json),
@@ -163,8 +164,8 @@ fn report(
                 match recorded {
                     None => text.push_str("dry run: nothing stored\n"),
                     Some((s, st, e)) => text.push_str(&format!(
-                        "stored: {s} segment moves, {st} stage moves, {} new fires with {} outbox items ({} fires already recorded)\n",
-                        e.fires, e.items, e.duplicates
+                        "stored: {s} segment moves, {st} stage moves, {} new fires with {} outbox items, {} new records (cases, interactions) ({} fires already recorded)\n",
+                        e.fires, e.items, e.records, e.duplicates
                     )),
                 }
                 if let Some(p) = delivered {
