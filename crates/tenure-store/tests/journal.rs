@@ -9,7 +9,7 @@ use tenure_store::journal::{
     Channel, Fire, GoalStatus, GoalUpdate, NewAction, NewGoal, OutboxStatus, SegmentMove, Settle,
     StageMove,
 };
-use tenure_store::{ImportOptions, RecordKind, Store};
+use tenure_store::{ImportOptions, Journal, RecordKind, Store};
 
 fn customers(env: &Env, store: &mut dyn Store) {
     let f = env.file(
@@ -393,3 +393,103 @@ fn record_actions(env: &Env, store: &mut dyn Store) {
 }
 
 on_both_backends!(histories, goals, outbox, tokens, record_actions);
+
+/// A store written by the previous version (schema 4) with outbox items opens under this one:
+/// migration 5 rebuilds SQLite's outbox (a CHECK cannot be altered there) keeping every row and
+/// its index, and then admits `record` items. (PostgreSQL alters the constraint in place.)
+#[test]
+fn a_schema_4_sqlite_store_keeps_its_outbox_through_migration_5() {
+    let dir = std::env::temp_dir().join(format!("tenure-migrate5-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("old.db");
+    {
+        let c = rusqlite::Connection::open(&path).unwrap();
+        c.execute_batch(
+            "CREATE TABLE tenure_schema_version (
+                version INTEGER PRIMARY KEY,
+                name TEXT NOT NULL,
+                applied_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ', 'now'))
+            ) STRICT",
+        )
+        .unwrap();
+        for (v, name, sql) in [
+            (
+                1,
+                "records",
+                include_str!("../migrations/sqlite/0001_records.sql"),
+            ),
+            (
+                2,
+                "journal",
+                include_str!("../migrations/sqlite/0002_journal.sql"),
+            ),
+            (
+                3,
+                "tokens",
+                include_str!("../migrations/sqlite/0003_tokens.sql"),
+            ),
+            (
+                4,
+                "wider_records",
+                include_str!("../migrations/sqlite/0004_wider_records.sql"),
+            ),
+        ] {
+            c.execute_batch(sql).unwrap();
+            c.execute(
+                "INSERT INTO tenure_schema_version (version, name) VALUES (?1, ?2)",
+                rusqlite::params![v, name],
+            )
+            .unwrap();
+        }
+        c.execute_batch(
+            "INSERT INTO customers (id, acquired_at) VALUES ('c1', '2024-01-01T00:00:00.000000Z');
+             INSERT INTO tenure_outbox (id, rule, customer_id, day, channel, target, payload, status, attempts, next_attempt_at, created_at)
+             VALUES ('old-w', 'r', 'c1', '2025-01-01', 'webhook', 'crm', '{}', 'pending', 2, 50, 40),
+                    ('old-t', 'r', 'c1', '2025-01-01', 'task', 'q', '{}', 'open', 0, 40, 40);",
+        )
+        .unwrap();
+        // The old schema refuses a record item.
+        assert!(c
+            .execute_batch(
+                "INSERT INTO tenure_outbox (id, rule, customer_id, day, channel, target, payload, status, attempts, next_attempt_at, created_at)
+                 VALUES ('x', 'r', 'c1', '2025-01-01', 'record', 'cases', '{}', 'delivered', 0, 40, 40)"
+            )
+            .is_err());
+    }
+    let mut store = tenure_store::SqliteStore::open(&path).unwrap();
+    assert_eq!(
+        store.schema_version().unwrap(),
+        tenure_store::SCHEMA_VERSION
+    );
+    let items = store.outbox(None, 10, 0).unwrap();
+    assert_eq!(items.len(), 2);
+    let w = items.iter().find(|o| o.id == "old-w").unwrap();
+    assert_eq!(
+        (w.channel, w.status, w.attempts, w.next_attempt_at),
+        (Channel::Webhook, OutboxStatus::Pending, 2, 50)
+    );
+    assert_eq!(store.claim_due(60, 30, 10).unwrap().len(), 1);
+    let f = record_fire(
+        "health:2025-03-01",
+        vec![record(
+            "tnr_n",
+            "interactions",
+            r#"{"id":"tnr_n","customer_id":"c1","occurred_at":"2025-03-01T00:00:00Z","kind":"note"}"#,
+        )],
+    );
+    assert_eq!(store.enqueue(&[f], 100).unwrap().records, 1);
+    store.check_integrity().unwrap();
+    drop(store);
+    let c = rusqlite::Connection::open(&path).unwrap();
+    let index: i64 = c
+        .query_row(
+            "SELECT COUNT(*) FROM sqlite_master WHERE type = 'index' AND name = 'tenure_outbox_due'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(index, 1);
+    drop(c);
+    let _ = std::fs::remove_dir_all(&dir);
+}
