@@ -8,6 +8,7 @@
 const { chromium } = require("playwright-core");
 const assert = require("assert");
 const fs = require("fs");
+const { reviewFigures } = require("./review-figures.js");
 
 (async () => {
   const [base, token, out] = process.argv.slice(2);
@@ -20,6 +21,12 @@ const fs = require("fs");
     body: JSON.stringify({ customer: who, title: "Adopt the API in every team", owner: "csm.ana", target_day: "2026-03-31", status: "on_track", metric: "usage:api", target: "40" }),
   });
   assert.ok(added.status === 200 || added.status === 201, "goal added: " + added.status + " " + (await added.text()));
+  const seats = await fetch(base + "/api/plans", {
+    method: "POST",
+    headers: { ...auth, "Content-Type": "application/json" },
+    body: JSON.stringify({ customer: who, title: "Grow to 40 seats", owner: "csm.ana", target_day: "2026-06-30", status: "on_track", metric: "seats", target: "40" }),
+  });
+  assert.ok(seats.status === 200 || seats.status === 201, "goal added: " + seats.status + " " + (await seats.text()));
 
   const get = async (q) => fetch(base + "/api/customers/" + encodeURIComponent(who) + "/review" + q, { headers: auth });
   const first = await get("");
@@ -30,6 +37,10 @@ const fs = require("fs");
   const q = "?period=" + encodeURIComponent(process.env.TENURE_REVIEW_PERIOD || "2025-Q2");
   const r = await (await get(q)).json();
   assert.ok(r.goals.some((g) => g.title === "Adopt the API in every team"), "the goal is on the review");
+  const api = r.goals.find((g) => g.metric === "usage:api");
+  assert.ok(api.value !== null && api.target_value === "40" && api.start_value === null && typeof api.progress === "number", "the usage:api goal is measured: " + JSON.stringify(api));
+  const st = r.goals.find((g) => g.metric === "seats");
+  assert.ok(st.value !== null && st.start_value !== null && st.met === (Number(st.value) >= 40), "the seats goal is measured: " + JSON.stringify(st));
   assert.ok(Number(r.paid.total) > 0 && r.support.opened > 0, "a quarter with payments and cases: " + JSON.stringify(r.paid));
   assert.strictEqual((await get("?period=2025-Q7")).status, 400, "a bad period is 400");
   assert.strictEqual((await fetch(base + "/api/customers/nobody/review", { headers: auth })).status, 404, "an unknown customer is 404");
@@ -49,29 +60,11 @@ const fs = require("fs");
   assert.match(resp.headers()["content-type"], /^text\/html/);
   await page.waitForSelector('[data-figure="paid_total"]');
   assert.deepStrictEqual(requests, [url], "the page loads nothing but itself");
-  assert.strictEqual(await page.$$eval("svg", (s) => s.length), 2, "two inline charts");
+  assert.strictEqual(await page.$$eval(".chart svg", (s) => s.length), 2, "two inline charts");
+  assert.strictEqual(await page.$$eval("svg.bar", (s) => s.length), r.goals.filter((g) => g.progress !== null).length, "a progress bar per measured goal");
 
-  const n = (v, d) => (v === null ? "—" : v.toFixed(d));
-  const count = (f) => String(r.goals.filter(f).length);
-  const want = {
-    customer: r.customer, period: r.period, as_of: r.as_of, tenure_days: String(r.tenure_days),
-    realised_profit: r.realised_profit,
-    goals: String(r.goals.length), goals_done: count((g) => g.status === "done"), goals_overdue: count((g) => g.overdue),
-    usage_index: n(r.value.usage_index, 2),
-    usage_trend: r.value.usage_trend === null ? "—" : (r.value.usage_trend >= 0 ? "+" : "") + (100 * r.value.usage_trend).toFixed(1) + " %",
-    features_adopted: String(r.value.features_adopted.length),
-    features_new_in_period: String(r.value.features_new_in_period),
-    days_to_first_value: r.value.days_to_first_value === null ? "not reached" : String(r.value.days_to_first_value),
-    cases_opened: String(r.support.opened), cases_closed: String(r.support.closed),
-    cases_escalated: String(r.support.escalated), cases_open_at_end: String(r.support.open_at_end),
-    mean_satisfaction: n(r.support.mean_satisfaction, 2),
-    paid_total: r.paid.total, invoice_lines: String(r.paid.invoice_lines),
-    payments_succeeded: String(r.paid.payments_succeeded), payments_failed: String(r.paid.payments_failed),
-    refunds: String(r.paid.refunds), refunded: r.paid.refunded, chargebacks: String(r.paid.chargebacks),
-    stage: r.lifecycle.stage, days_in_stage: String(r.lifecycle.days_in_stage),
-    next_stage: r.lifecycle.next_stage === null ? "—" : r.lifecycle.next_stage,
-  };
-  r.support.opened_by_severity.forEach((c, i) => { want["cases_severity_" + (i + 1)] = String(c); });
+  const want = reviewFigures(r);
+  const e = r.engagement;
   const shown = await page.$$eval("[data-figure]", (es) => es.map((e) => [e.getAttribute("data-figure"), e.textContent]));
   assert.deepStrictEqual(shown.map(([k]) => k).sort(), Object.keys(want).sort(), "every figure is shown once");
   for (const [k, v] of shown) assert.strictEqual(v, want[k], k);
@@ -86,5 +79,5 @@ const fs = require("fs");
   assert.strictEqual(png.subarray(1, 4).toString(), "PNG", "a PNG");
   assert.deepStrictEqual(errors, [], "no page errors");
   await browser.close();
-  console.log(`review e2e: ${who} ${r.period} — ${shown.length} figures on the page equal the API's (paid ${r.paid.total} ${r.currency}, ${r.support.opened} cases opened, stage ${r.lifecycle.stage}); ${pages}-page PDF and PNG in ${out}`);
+  console.log(`review e2e: ${who} ${r.period} — ${shown.length} figures on the page equal the API's (paid ${r.paid.total} ${r.currency}, ${r.support.opened} cases opened, ${e.interactions} interactions, ${r.goals.length} goals, stage ${r.lifecycle.stage}); ${pages}-page PDF and PNG in ${out}`);
 })().catch((e) => { console.error(e); process.exit(1); });

@@ -5,7 +5,10 @@
 //!
 //! Every figure comes from the same calls as the rest of the decision layer: usage, first value
 //! and realised profit from [`facts`](crate::facts()), the stage from [`decide`](crate::decide);
-//! the period's records are counted straight from the [`Dataset`].
+//! the period's records are counted straight from the [`Dataset`]. A goal linked to a known
+//! metric (`health`, `mrr`, `seats`, `usage_index`, `usage:FEATURE`, `features_adopted`, `nps`;
+//! defined on [`review`]) is measured against its target; the engagement part counts the CRM
+//! interactions and campaign touches of the period.
 //!
 //! Invariants: no I/O, no clock; records after `as_of` (the end of the quarter, or the caller's
 //! earlier day) are never looked at. Money is integer minor units of the report currency until
@@ -13,9 +16,11 @@
 
 use crate::config::Config;
 use crate::stages::Stage;
+use rust_decimal::prelude::ToPrimitive;
+use rust_decimal::Decimal;
 use serde::Serialize;
-use tenure_core::{Currency, PaymentKind};
-use tenure_reports::money::to_decimal;
+use tenure_core::{Currency, FeedbackKind, InteractionKind, PaymentKind};
+use tenure_reports::money::{div_round, to_decimal};
 use tenure_reports::{Fx, ReportError};
 use tenure_store::dataset::{day_from_ymd, ymd_of_day, Day};
 use tenure_store::journal::Goal;
@@ -103,10 +108,31 @@ pub struct ReviewGoal {
     pub target_day: String,
     /// planned, on_track, at_risk, done, dropped.
     pub status: String,
+    /// The linked metric's name, as entered (see the known metrics below).
     pub metric: Option<String>,
+    /// The target, as entered (free text).
     pub target: Option<String>,
     /// Not done or dropped and its target day is on or before `as_of`.
     pub overdue: bool,
+    /// The metric's unit (e.g. `seats`, `USD per month`); `None` when no known metric is
+    /// linked. The known metrics and how each is measured: `health`, `mrr`, `seats`,
+    /// `usage_index`, `usage:FEATURE`, `features_adopted`, `nps` (see [`review`]'s docs).
+    pub unit: Option<String>,
+    /// The metric at the end of `as_of`, a decimal number as text (exact money for `mrr`);
+    /// `None` when it has no value (no metric, an unknown one, no NPS answer, …).
+    pub value: Option<String>,
+    /// The metric at the end of the day before the period's first day; `None` for `health`
+    /// and `usage:FEATURE` (never computed, see [`review`]) and where it has no value.
+    pub start_value: Option<String>,
+    /// The target as a decimal number, when `target` is one.
+    pub target_value: Option<String>,
+    /// `value / target_value` (1 = the target reached); `None` without both, or when the target
+    /// is not positive.
+    pub progress: Option<f64>,
+    /// `value ≥ target_value`; `None` without both.
+    pub met: Option<bool>,
+    /// Why progress is not computed, or what it leaves out; `None` when there is nothing to say.
+    pub progress_note: Option<String>,
 }
 
 /// Usage per week of the period (weeks start on the period's first day; the last one holds the
@@ -199,6 +225,44 @@ pub struct Lifecycle {
     pub next_step: String,
 }
 
+/// Counts of CRM interactions by kind.
+#[derive(Debug, Clone, Copy, Default, Serialize, PartialEq, Eq)]
+pub struct InteractionCounts {
+    pub call: u32,
+    pub email: u32,
+    pub meeting: u32,
+    pub note: u32,
+}
+
+/// One CRM interaction (the summary is not in the [`Dataset`], so not shown).
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct RecentInteraction {
+    /// `YYYY-MM-DD`.
+    pub day: String,
+    /// call, email, meeting, note.
+    pub kind: String,
+    pub owner: Option<String>,
+}
+
+/// Outcomes of the account team's work in the period: CRM interactions and campaign touches
+/// dated within it (the period's first day to `as_of`).
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct Engagement {
+    /// Interactions within the period.
+    pub interactions: u32,
+    pub interactions_by_kind: InteractionCounts,
+    /// The last (up to) 5 interactions within the period, newest first.
+    pub recent_interactions: Vec<RecentInteraction>,
+    /// Campaign touches sent within the period.
+    pub touches: u32,
+    /// Of which opened, clicked, replied (each flag counted on its own).
+    pub touches_opened: u32,
+    pub touches_clicked: u32,
+    pub touches_replied: u32,
+    /// The names of the campaigns of those touches, distinct, sorted.
+    pub campaigns: Vec<String>,
+}
+
 /// A one-account value review. See the module docs.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct Review {
@@ -221,6 +285,7 @@ pub struct Review {
     pub value: ValueReceived,
     pub support: Support,
     pub paid: Paid,
+    pub engagement: Engagement,
     pub lifecycle: Lifecycle,
 }
 
@@ -251,9 +316,217 @@ fn next_of(stage: Stage) -> (Option<Stage>, &'static str) {
     }
 }
 
+/// The metrics a goal can be measured by (`plans add --metric NAME --target NUMBER`); each is
+/// defined, with its unit and whether it has a start value, on [`review`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Metric<'a> {
+    Health,
+    Mrr,
+    Seats,
+    UsageIndex,
+    Usage(&'a str),
+    FeaturesAdopted,
+    Nps,
+}
+
+/// The metric names [`Metric`] knows, for the note on an unknown one.
+const KNOWN_METRICS: &str = "health, mrr, seats, usage_index, usage:FEATURE, features_adopted, nps";
+
+impl<'a> Metric<'a> {
+    fn parse(s: &'a str) -> Option<Metric<'a>> {
+        Some(match s.trim() {
+            "health" => Metric::Health,
+            "mrr" => Metric::Mrr,
+            "seats" => Metric::Seats,
+            "usage_index" => Metric::UsageIndex,
+            "features_adopted" => Metric::FeaturesAdopted,
+            "nps" => Metric::Nps,
+            m => match m.strip_prefix("usage:").map(str::trim) {
+                Some(f) if !f.is_empty() => Metric::Usage(f),
+                _ => return None,
+            },
+        })
+    }
+    fn unit(self, currency: Currency) -> String {
+        match self {
+            Metric::Health => "points (0–100)".into(),
+            Metric::Mrr => format!("{} per month", currency.code()),
+            Metric::Seats => "seats".into(),
+            Metric::UsageIndex => "weighted actions/day".into(),
+            Metric::Usage(_) => "quantity in the period".into(),
+            Metric::FeaturesAdopted => "features".into(),
+            Metric::Nps => "NPS (0–10)".into(),
+        }
+    }
+}
+
+/// What a goal's metric is measured from: the review's inputs for one customer.
+struct MetricInputs<'a> {
+    data: &'a Dataset,
+    cfg: &'a Config,
+    c: tenure_store::dataset::CustomerIdx,
+    start: Day,
+    as_of: Day,
+    /// The health score on `as_of`.
+    health: Option<f64>,
+    /// `Facts::usage`'s recent rate on `as_of`.
+    usage_index: Option<f64>,
+    /// Her MRR timeline to `as_of`, and the subscription rows it left out (no rate).
+    mrr: tenure_reports::mrr::Timeline,
+    mrr_excluded: u64,
+    currency: Currency,
+}
+
+fn dec_of(x: f64, dp: u32) -> Option<Decimal> {
+    Decimal::from_f64_retain(x).map(|d| d.round_dp(dp).normalize())
+}
+
+impl MetricInputs<'_> {
+    /// `metric` at the end of `day` (`as_of` or the day before the period).
+    fn value(&self, metric: Metric, day: Day) -> Option<Decimal> {
+        let (data, c) = (self.data, self.c);
+        match metric {
+            Metric::Health => self
+                .health
+                .filter(|_| day == self.as_of)
+                .and_then(|h| dec_of(h, 1)),
+            Metric::Mrr => {
+                let minor = div_round(i128::from(self.mrr.at(day).0), 12).unwrap_or(0);
+                Some(to_decimal(minor, self.currency))
+            }
+            Metric::Seats => Some(Decimal::from(self.mrr.at(day).1)),
+            Metric::UsageIndex => {
+                let rate = if day == self.as_of {
+                    self.usage_index
+                } else {
+                    let window = self.cfg.usage.window.0 as i32;
+                    let w = crate::playbooks::usage_windows(
+                        data,
+                        c,
+                        day,
+                        window,
+                        &self.cfg.usage.weights,
+                    );
+                    data.usage_of(c)
+                        .iter()
+                        .any(|u| u.day <= day)
+                        .then(|| w.recent / f64::from(window))
+                };
+                rate.and_then(|r| dec_of(r, 2))
+            }
+            Metric::Usage(feature) => {
+                if day != self.as_of {
+                    return None;
+                }
+                let q: f64 = data
+                    .usage_of(c)
+                    .iter()
+                    .filter(|u| u.day >= self.start && u.day <= day)
+                    .filter(|u| data.name(u.feature) == feature)
+                    .fold(0.0, |acc, u| acc + u.quantity);
+                dec_of(q, 6)
+            }
+            Metric::FeaturesAdopted => Some(Decimal::from(
+                crate::playbooks::first_uses(data, c, day).len(),
+            )),
+            Metric::Nps => {
+                let mut newest: Option<(Day, u8)> = None;
+                for f in data.feedback_of(c) {
+                    if f.kind == FeedbackKind::Nps
+                        && f.day <= day
+                        && newest.is_none_or(|(d, _)| f.day >= d)
+                    {
+                        newest = Some((f.day, f.score));
+                    }
+                }
+                newest.map(|(_, s)| Decimal::from(s))
+            }
+        }
+    }
+
+    /// The goal's progress fields: metric values, target, progress, met, note and unit.
+    fn measure(&self, g: &Goal, r: &mut ReviewGoal) {
+        let Some(name) = g.metric.as_deref().filter(|m| !m.trim().is_empty()) else {
+            r.progress_note = Some("no metric is linked to this goal".into());
+            return;
+        };
+        let Some(metric) = Metric::parse(name) else {
+            r.progress_note = Some(format!(
+                "unknown metric `{}`: no progress is computed (known metrics: {KNOWN_METRICS})",
+                name.trim()
+            ));
+            return;
+        };
+        r.unit = Some(metric.unit(self.currency));
+        let value = self.value(metric, self.as_of);
+        r.value = value.map(|v| v.to_string());
+        r.start_value = self.value(metric, self.start - 1).map(|v| v.to_string());
+        let mut notes: Vec<String> = Vec::new();
+        if metric == Metric::Mrr && self.mrr_excluded > 0 {
+            notes.push(format!(
+                "{} subscription rows in a currency without a rate are left out",
+                self.mrr_excluded
+            ));
+        }
+        let target = match g.target.as_deref().map(str::trim) {
+            None | Some("") => {
+                notes.push("no target is set: no progress is computed".into());
+                None
+            }
+            Some(t) => match t.parse::<Decimal>() {
+                Ok(t) => Some(t.normalize()),
+                Err(_) => {
+                    notes.push(format!(
+                        "target `{t}` is not a number: no progress is computed"
+                    ));
+                    None
+                }
+            },
+        };
+        r.target_value = target.map(|t| t.to_string());
+        match (value, target) {
+            (None, Some(_)) => notes.push(format!(
+                "no {} value on {}: no progress is computed",
+                name.trim(),
+                day_text(self.as_of)
+            )),
+            (Some(v), Some(t)) => {
+                r.met = Some(v >= t);
+                if t > Decimal::ZERO {
+                    r.progress = v.checked_div(t).and_then(|p| p.to_f64());
+                } else {
+                    notes.push("the target is not positive: no progress ratio".into());
+                }
+            }
+            _ => {}
+        }
+        if !notes.is_empty() {
+            r.progress_note = Some(notes.join("; "));
+        }
+    }
+}
+
 /// The review of `customer` for `period`, looking at records up to the earlier of the
 /// period's last day and `last_day` (the caller's as-of day, e.g. the newest record).
-/// `goals` are the customer's account-plan goals (the store's journal).
+/// `goals` are the customer's account-plan goals (the store's journal); a goal linked to a
+/// known metric is measured on `as_of` and at the period's start: the metrics, their units and
+/// what is not computed are documented on the private `Metric` enum, repeated here —
+///
+/// - `health`: the health score (0–100 points) on `as_of`, rounded to 0.1; no start value
+///   (it would need a second whole-population decision run);
+/// - `mrr`: recurring revenue per month of her running subscriptions on the day, in the report
+///   currency (decimal text): the MRR report's per-row rule (monthly amount, quarterly / 3,
+///   yearly / 12; trialing and paused rows none), rounded half away from zero to minor units;
+/// - `seats`: seats of her subscriptions carrying MRR on the day;
+/// - `usage_index`: weighted usage actions per day in the `[usage] window` ending on the day
+///   (`Facts::usage`), rounded to 0.01;
+/// - `usage:FEATURE`: the summed quantity of her `FEATURE` usage events within the period
+///   (no start value: it is a count within the period);
+/// - `features_adopted`: distinct features used by the day;
+/// - `nps`: her newest NPS answer (0–10) by the day.
+///
+/// A target that is not a decimal number, or an unknown metric, gives a `progress_note` instead
+/// of a progress.
 pub fn review(
     data: &Dataset,
     fx: &Fx,
@@ -415,23 +688,95 @@ pub fn review(
         next_step: step.to_string(),
     };
     let as_of_text = day_text(as_of);
+    let mut excluded = tenure_reports::Excluded::default();
+    let inputs = MetricInputs {
+        data,
+        cfg,
+        c,
+        start,
+        as_of,
+        health: decisions.health[k].score,
+        usage_index: f.usage.map(|u| u.0),
+        mrr: tenure_reports::mrr::Timeline::of(data, fx, c, as_of, &mut excluded),
+        mrr_excluded: excluded.subscriptions,
+        currency: cur,
+    };
     let goals = goals
         .iter()
         .filter(|g| g.customer_id == customer)
-        .map(|g| ReviewGoal {
-            title: g.title.clone(),
-            owner: g.owner.clone(),
-            target_day: g.target_day.clone(),
-            status: g.status.as_str().to_string(),
-            metric: g.metric.clone(),
-            target: g.target.clone(),
-            overdue: !matches!(
-                g.status,
-                tenure_store::journal::GoalStatus::Done
-                    | tenure_store::journal::GoalStatus::Dropped
-            ) && g.target_day <= as_of_text,
+        .map(|g| {
+            let mut r = ReviewGoal {
+                title: g.title.clone(),
+                owner: g.owner.clone(),
+                target_day: g.target_day.clone(),
+                status: g.status.as_str().to_string(),
+                metric: g.metric.clone(),
+                target: g.target.clone(),
+                overdue: !matches!(
+                    g.status,
+                    tenure_store::journal::GoalStatus::Done
+                        | tenure_store::journal::GoalStatus::Dropped
+                ) && g.target_day <= as_of_text,
+                unit: None,
+                value: None,
+                start_value: None,
+                target_value: None,
+                progress: None,
+                met: None,
+                progress_note: None,
+            };
+            inputs.measure(g, &mut r);
+            r
         })
         .collect();
+
+    // Engagement.
+    let mut by_kind = InteractionCounts::default();
+    let mut period_interactions: Vec<&tenure_store::dataset::InteractionRow> = data
+        .interactions_of(c)
+        .iter()
+        .filter(|i| within(i.day))
+        .collect();
+    for i in &period_interactions {
+        *match i.kind {
+            InteractionKind::Call => &mut by_kind.call,
+            InteractionKind::Email => &mut by_kind.email,
+            InteractionKind::Meeting => &mut by_kind.meeting,
+            InteractionKind::Note => &mut by_kind.note,
+        } += 1;
+    }
+    // Newest first; of one day, the later row first.
+    period_interactions.reverse();
+    period_interactions.sort_by_key(|i| std::cmp::Reverse(i.day));
+    let mut engagement = Engagement {
+        interactions: period_interactions.len() as u32,
+        interactions_by_kind: by_kind,
+        recent_interactions: period_interactions
+            .iter()
+            .take(5)
+            .map(|i| RecentInteraction {
+                day: day_text(i.day),
+                kind: i.kind.as_str().to_string(),
+                owner: i.owner.map(|o| data.name(o).to_string()),
+            })
+            .collect(),
+        touches: 0,
+        touches_opened: 0,
+        touches_clicked: 0,
+        touches_replied: 0,
+        campaigns: Vec::new(),
+    };
+    let mut names = std::collections::BTreeSet::new();
+    for t in data.touches_of(c).iter().filter(|t| within(t.day)) {
+        engagement.touches += 1;
+        engagement.touches_opened += u32::from(t.opened);
+        engagement.touches_clicked += u32::from(t.clicked);
+        engagement.touches_replied += u32::from(t.replied);
+        if let Some(m) = data.campaigns.get(t.campaign as usize) {
+            names.insert(data.name(m.name));
+        }
+    }
+    engagement.campaigns = names.into_iter().map(str::to_string).collect();
     Ok(Review {
         customer: customer.to_string(),
         period: period.to_string(),
@@ -446,6 +791,7 @@ pub fn review(
         value,
         support,
         paid,
+        engagement,
         lifecycle,
     })
 }
@@ -468,14 +814,41 @@ fn fig(key: &str, text: &str) -> String {
     )
 }
 
-const CSS: &str = "body{font-family:Helvetica,Arial,sans-serif;color:#111;margin:24px;font-size:12px}
+/// The page's one `<style>` block, verbatim (a Content-Security-Policy that shows the page in
+/// another can allow exactly it by its hash).
+pub const CSS: &str = "body{font-family:Helvetica,Arial,sans-serif;color:#111;margin:24px;font-size:12px}
 h1{font-size:20px;margin:0 0 4px}h2{font-size:15px;border-bottom:1px solid #999;margin:18px 0 6px;padding-bottom:2px}
 .sub{color:#555}.grid{display:flex;flex-wrap:wrap;gap:12px}.card{border:1px solid #ccc;border-radius:4px;padding:6px 10px;min-width:130px}
 .card .k{color:#555;font-size:11px}.card .fig{font-size:16px;font-weight:bold}
 table{border-collapse:collapse;width:100%}th,td{border-bottom:1px solid #ddd;text-align:left;padding:3px 6px}
 section{page-break-inside:avoid;break-inside:avoid}svg{max-width:100%;height:auto}
+svg.bar{vertical-align:middle;width:80px;height:8px}.note{color:#555;font-size:10px}
 @page{size:A4;margin:14mm}
 @media print{body{margin:0}h2{page-break-after:avoid;break-after:avoid}.chart svg{width:78%}}";
+
+/// A goal's progress as the page prints it: `75 %` (rounded half up, so a reader's
+/// `Math.round(100 * progress)` gives the same), `—` without one.
+fn progress_text(p: Option<f64>) -> String {
+    p.map_or("—".into(), |p| format!("{} %", (p * 100.0).round()))
+}
+
+fn met_text(m: Option<bool>) -> &'static str {
+    match m {
+        Some(true) => "met",
+        Some(false) => "not met",
+        None => "—",
+    }
+}
+
+/// A small inline-SVG bar: `p` of the target filled (capped at 100 %), green once met. SVG
+/// attributes, not `style`, so a policy that allows only the [`CSS`] block still draws it.
+fn progress_bar(p: f64) -> String {
+    let w = (p.clamp(0.0, 1.0) * 100.0).round();
+    let fill = if p >= 1.0 { "#2a7d3f" } else { "#3b6ea8" };
+    format!(
+        "<svg class=\"bar\" width=\"80\" height=\"8\" viewBox=\"0 0 100 8\" role=\"img\" aria-label=\"progress\"><rect width=\"100\" height=\"8\" fill=\"#e3e3e3\"/><rect width=\"{w}\" height=\"8\" fill=\"{fill}\"/></svg>"
+    )
+}
 
 /// A standalone SVG document as an element of the HTML page: without its XML declaration and
 /// namespace attribute (HTML puts `<svg>` in the SVG namespace itself), so the page holds no URL.
@@ -530,17 +903,51 @@ pub fn render_html(r: &Review) -> String {
         )
     ));
     if !r.goals.is_empty() {
-        h.push_str("<table><tr><th>goal</th><th>owner</th><th>target day</th><th>metric</th><th>target</th><th>status</th></tr>");
-        for g in &r.goals {
+        h.push_str("<table><tr><th>goal</th><th>owner</th><th>target day</th><th>status</th><th>metric</th><th>at start</th><th>now</th><th>target</th><th>progress</th></tr>");
+        for (i, g) in r.goals.iter().enumerate() {
+            let n = i + 1;
+            let dash = |v: &Option<String>| v.clone().unwrap_or_else(|| "—".into());
+            let metric = match (&g.metric, &g.unit) {
+                (Some(m), Some(u)) => format!("{} <span class=\"sub\">({})</span>", esc(m), esc(u)),
+                (Some(m), None) => esc(m),
+                (None, _) => "—".into(),
+            };
+            let mut progress = match g.progress {
+                Some(p) => format!(
+                    "{} {}",
+                    progress_bar(p),
+                    fig(&format!("goal_{n}_progress"), &progress_text(g.progress))
+                ),
+                None => fig(&format!("goal_{n}_progress"), "—"),
+            };
+            progress.push_str(&format!(
+                " {}",
+                fig(&format!("goal_{n}_met"), met_text(g.met))
+            ));
+            if let Some(note) = &g.progress_note {
+                progress.push_str(&format!("<div class=\"note\">{}</div>", esc(note)));
+            }
             h.push_str(&format!(
-                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}{}</td></tr>",
+                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
                 esc(&g.title),
                 esc(&g.owner),
                 esc(&g.target_day),
-                esc(g.metric.as_deref().unwrap_or("—")),
-                esc(g.target.as_deref().unwrap_or("—")),
                 esc(&g.status),
-                if g.overdue { " (overdue)" } else { "" }
+                if g.overdue { " (overdue)" } else { "" },
+                metric,
+                fig(&format!("goal_{n}_start_value"), &dash(&g.start_value)),
+                fig(&format!("goal_{n}_value"), &dash(&g.value)),
+                match &g.target_value {
+                    Some(t) => fig(&format!("goal_{n}_target"), t),
+                    None => format!(
+                        "{}{}",
+                        fig(&format!("goal_{n}_target"), "—"),
+                        g.target
+                            .as_deref()
+                            .map_or(String::new(), |t| format!(" ({})", esc(t)))
+                    ),
+                },
+                progress
             ));
         }
         h.push_str("</table>");
@@ -687,6 +1094,58 @@ pub fn render_html(r: &Review) -> String {
     ));
     h.push_str("</div></section>\n");
 
+    // Engagement.
+    let e = &r.engagement;
+    h.push_str("<section><h2>Outcomes and engagement</h2><div class=\"grid\">");
+    h.push_str(&card(
+        "CRM interactions",
+        "interactions",
+        &e.interactions.to_string(),
+    ));
+    let k = &e.interactions_by_kind;
+    for (label, key, n) in [
+        ("calls", "interactions_call", k.call),
+        ("emails", "interactions_email", k.email),
+        ("meetings", "interactions_meeting", k.meeting),
+        ("notes", "interactions_note", k.note),
+    ] {
+        h.push_str(&card(label, key, &n.to_string()));
+    }
+    h.push_str(&card("campaign touches", "touches", &e.touches.to_string()));
+    h.push_str(&card(
+        "opened",
+        "touches_opened",
+        &e.touches_opened.to_string(),
+    ));
+    h.push_str(&card(
+        "clicked",
+        "touches_clicked",
+        &e.touches_clicked.to_string(),
+    ));
+    h.push_str(&card(
+        "replied",
+        "touches_replied",
+        &e.touches_replied.to_string(),
+    ));
+    h.push_str("</div>");
+    if !e.recent_interactions.is_empty() {
+        h.push_str("<table><tr><th>latest interactions</th><th>kind</th><th>owner</th></tr>");
+        for i in &e.recent_interactions {
+            h.push_str(&format!(
+                "<tr><td>{}</td><td>{}</td><td>{}</td></tr>",
+                esc(&i.day),
+                esc(&i.kind),
+                esc(i.owner.as_deref().unwrap_or("—"))
+            ));
+        }
+        h.push_str("</table>");
+    }
+    if !e.campaigns.is_empty() {
+        let names: Vec<String> = e.campaigns.iter().map(|c| esc(c)).collect();
+        h.push_str(&format!("<p>Campaigns: {}</p>", names.join(", ")));
+    }
+    h.push_str("</section>\n");
+
     // Lifecycle.
     let l = &r.lifecycle;
     h.push_str("<section><h2>Lifecycle: where they are and what comes next</h2>");
@@ -737,15 +1196,40 @@ mod tests {
             tenure_days: 1002,
             realised_profit: "1234.50".into(),
             future_profit: None,
-            goals: vec![ReviewGoal {
-                title: "Roll out <reports> & API".into(),
-                owner: "ana".into(),
-                target_day: "2026-09-01".into(),
-                status: "done".into(),
-                metric: None,
-                target: None,
-                overdue: false,
-            }],
+            goals: vec![
+                ReviewGoal {
+                    title: "Roll out <reports> & API".into(),
+                    owner: "ana".into(),
+                    target_day: "2026-09-01".into(),
+                    status: "done".into(),
+                    metric: None,
+                    target: None,
+                    overdue: false,
+                    unit: None,
+                    value: None,
+                    start_value: None,
+                    target_value: None,
+                    progress: None,
+                    met: None,
+                    progress_note: Some("no metric is linked to this goal".into()),
+                },
+                ReviewGoal {
+                    title: "Seats".into(),
+                    owner: "ana".into(),
+                    target_day: "2026-12-31".into(),
+                    status: "on_track".into(),
+                    metric: Some("seats".into()),
+                    target: Some("40".into()),
+                    overdue: false,
+                    unit: Some("seats".into()),
+                    value: Some("30".into()),
+                    start_value: Some("35".into()),
+                    target_value: Some("40".into()),
+                    progress: Some(0.755),
+                    met: Some(false),
+                    progress_note: None,
+                },
+            ],
             value: ValueReceived {
                 usage_index: Some(2.345),
                 usage_baseline: Some(2.0),
@@ -778,6 +1262,25 @@ mod tests {
                 refunded: "10.00".into(),
                 chargebacks: 0,
                 unconverted_lines: 0,
+            },
+            engagement: Engagement {
+                interactions: 3,
+                interactions_by_kind: InteractionCounts {
+                    call: 1,
+                    email: 0,
+                    meeting: 2,
+                    note: 0,
+                },
+                recent_interactions: vec![RecentInteraction {
+                    day: "2026-09-02".into(),
+                    kind: "meeting".into(),
+                    owner: Some("ana".into()),
+                }],
+                touches: 4,
+                touches_opened: 3,
+                touches_clicked: 2,
+                touches_replied: 1,
+                campaigns: vec!["Q3 <upsell>".into()],
             },
             lifecycle: Lifecycle {
                 stage: "retain".into(),
@@ -818,9 +1321,397 @@ mod tests {
         assert_eq!(figure(&h, "stage"), "retain");
         assert_eq!(figure(&h, "next_stage"), "grow");
         assert!(h.contains("Roll out &lt;reports&gt; &amp; API"));
+        // Goals: figures numbered from 1; a progress bar only where there is a progress.
+        assert_eq!(figure(&h, "goal_1_value"), "—");
+        assert_eq!(figure(&h, "goal_1_progress"), "—");
+        assert_eq!(figure(&h, "goal_1_met"), "—");
+        assert_eq!(figure(&h, "goal_2_value"), "30");
+        assert_eq!(figure(&h, "goal_2_start_value"), "35");
+        assert_eq!(figure(&h, "goal_2_target"), "40");
+        assert_eq!(figure(&h, "goal_2_progress"), "76 %");
+        assert_eq!(figure(&h, "goal_2_met"), "not met");
+        assert_eq!(h.matches("<svg class=\"bar\"").count(), 1);
+        assert!(h.contains("<rect width=\"76\" height=\"8\" fill=\"#3b6ea8\"/>"));
+        assert!(h.contains("no metric is linked to this goal"));
+        assert_eq!(figure(&h, "interactions_meeting"), "2");
+        assert_eq!(figure(&h, "touches"), "4");
+        assert_eq!(figure(&h, "touches_clicked"), "2");
+        assert!(h.contains("Q3 &lt;upsell&gt;"));
+        // No style attribute: the page runs under a policy that allows only the CSS block.
+        assert!(!h.contains("style=\""));
         for bad in ["<link", "<script", "http:", "https:", "src=", "url("] {
             assert!(!h.contains(bad), "{bad}");
         }
         assert!(h.contains("@page"));
+    }
+
+    use tenure_core::{BillingInterval, MinorUnits, SubscriptionStatus, TransactionKind};
+    use tenure_store::journal::GoalStatus;
+    use tenure_store::{DatasetBuilder, LoadOptions};
+
+    fn usd() -> Currency {
+        Currency::parse("USD").unwrap()
+    }
+
+    fn d(m: u32, day: u32) -> Day {
+        day_from_ymd(2026, m, day)
+    }
+
+    /// `a`, acquired 2026-01-05, reviewed for 2026-Q3 (as of 09-30, records run past it):
+    /// - subscriptions (USD unless said): yearly 1200.00 with 30 seats from 01-05 to 08-01
+    ///   (100.00 a month); quarterly 300.00 with 5 seats from 02-01 (100.00 a month); monthly
+    ///   150.00 with 25 seats from 08-01; a trialing row with 10 seats from 09-01 (no MRR, no
+    ///   seats); a monthly EUR row with 3 seats from 03-01 (no EUR rate: left out). So on 06-30
+    ///   MRR 200.00 and 35 seats, on 09-30 MRR 250.00 and 30 seats;
+    /// - usage: api 4 on 06-20, 3 on 07-10, 2.5 on 09-30, 100 on 10-02; reports 1 on 08-15.
+    ///   Within the period api sums to 5.5. Usage index (28-day window): on 09-30 2.5 / 28 =
+    ///   0.089 → 0.09; on 06-30 4 / 28 = 0.143 → 0.14. Features adopted: 1 by 06-30, 2 by 09-30;
+    /// - NPS 6 on 05-01, 9 on 09-01 (and a CSAT 2 on 09-15, not an NPS);
+    /// - interactions: call 06-30 (before), call 07-01, email 07-15, meeting 08-01, note 08-02,
+    ///   call 09-01 (owner ana), email 09-30, meeting 10-01 (after);
+    /// - touches: "Summer webinar" 06-15 (before) and 08-05 (nothing); "Q3 upsell" 07-20
+    ///   (opened, clicked) and 09-10 (opened, replied), and 10-03 (after).
+    ///
+    /// `b` is a plain monthly subscriber with none of these.
+    fn company() -> Dataset {
+        let (usd, eur) = (usd(), Currency::parse("EUR").unwrap());
+        let mut b = DatasetBuilder::new(false);
+        b.add_customer("a", d(1, 5), None, Some("pro"), None, None);
+        b.add_customer("b", d(1, 5), None, Some("pro"), None, None);
+        let subs = [
+            (
+                "s1",
+                "a",
+                d(1, 5),
+                Some(d(8, 1)),
+                30,
+                120_000,
+                usd,
+                BillingInterval::Year,
+                SubscriptionStatus::Active,
+            ),
+            (
+                "s2",
+                "a",
+                d(2, 1),
+                None,
+                5,
+                30_000,
+                usd,
+                BillingInterval::Quarter,
+                SubscriptionStatus::Active,
+            ),
+            (
+                "s3",
+                "a",
+                d(8, 1),
+                None,
+                25,
+                15_000,
+                usd,
+                BillingInterval::Month,
+                SubscriptionStatus::Active,
+            ),
+            (
+                "s4",
+                "a",
+                d(9, 1),
+                None,
+                10,
+                5_000,
+                usd,
+                BillingInterval::Month,
+                SubscriptionStatus::Trialing,
+            ),
+            (
+                "s5",
+                "a",
+                d(3, 1),
+                None,
+                3,
+                1_000,
+                eur,
+                BillingInterval::Month,
+                SubscriptionStatus::Active,
+            ),
+            (
+                "s6",
+                "b",
+                d(1, 5),
+                None,
+                2,
+                5_000,
+                usd,
+                BillingInterval::Month,
+                SubscriptionStatus::Active,
+            ),
+        ];
+        for (id, who, start, end, seats, amount, cur, interval, status) in subs {
+            b.add_subscription(
+                id, who, "pro", start, end, seats, amount, cur, interval, status,
+            );
+        }
+        for (i, m) in (1..=9).enumerate() {
+            for who in ["a", "b"] {
+                let kind = if m == 1 {
+                    TransactionKind::New
+                } else {
+                    TransactionKind::Renewal
+                };
+                b.add_transaction(&format!("t{who}{i}"), who, d(m, 5), 10_000, None, usd, kind);
+            }
+        }
+        for (id, feature, day, q) in [
+            ("u1", "api", d(6, 20), 4.0),
+            ("u2", "api", d(7, 10), 3.0),
+            ("u3", "api", d(9, 30), 2.5),
+            ("u4", "api", d(10, 2), 100.0),
+            ("u5", "reports", d(8, 15), 1.0),
+        ] {
+            b.add_usage(id, "a", None, feature, day, q);
+        }
+        b.add_feedback("f1", "a", d(5, 1), FeedbackKind::Nps, 6);
+        b.add_feedback("f2", "a", d(9, 1), FeedbackKind::Nps, 9);
+        b.add_feedback("f3", "a", d(9, 15), FeedbackKind::Csat, 2);
+        for (id, day, kind, owner) in [
+            ("i1", d(6, 30), InteractionKind::Call, None),
+            ("i2", d(7, 1), InteractionKind::Call, None),
+            ("i3", d(7, 15), InteractionKind::Email, None),
+            ("i4", d(8, 1), InteractionKind::Meeting, Some("ana")),
+            ("i5", d(8, 2), InteractionKind::Note, None),
+            ("i6", d(9, 1), InteractionKind::Call, Some("ana")),
+            ("i7", d(9, 30), InteractionKind::Email, Some("bo")),
+            ("i8", d(10, 1), InteractionKind::Meeting, None),
+        ] {
+            b.add_interaction(id, "a", day, kind, owner);
+        }
+        b.add_campaign(
+            "m1",
+            "Summer webinar",
+            None,
+            Some(d(6, 1)),
+            MinorUnits::new(0, usd),
+        );
+        b.add_campaign(
+            "m2",
+            "Q3 upsell",
+            None,
+            Some(d(7, 1)),
+            MinorUnits::new(0, usd),
+        );
+        for (id, m, day, o, c, r) in [
+            ("x1", "m1", d(6, 15), true, true, true),
+            ("x2", "m1", d(8, 5), false, false, false),
+            ("x3", "m2", d(7, 20), true, true, false),
+            ("x4", "m2", d(9, 10), true, false, true),
+            ("x5", "m2", d(10, 3), true, true, true),
+        ] {
+            b.add_touch(id, m, "a", day, o, c, r);
+        }
+        b.build(LoadOptions::all()).unwrap()
+    }
+
+    fn goal(who: &str, metric: Option<&str>, target: Option<&str>) -> Goal {
+        Goal {
+            id: 1,
+            customer_id: who.into(),
+            title: format!("{metric:?} to {target:?}"),
+            owner: "ana".into(),
+            target_day: "2026-12-31".into(),
+            status: GoalStatus::OnTrack,
+            metric: metric.map(str::to_string),
+            target: target.map(str::to_string),
+            note: None,
+            created_at: 0,
+            updated_at: 0,
+        }
+    }
+
+    fn review_of(goals: &[Goal]) -> Review {
+        let data = company();
+        let fx = Fx::new(usd());
+        review(
+            &data,
+            &fx,
+            &Config::default(),
+            "a",
+            Quarter::parse("2026-Q3").unwrap(),
+            d(9, 30),
+            goals,
+        )
+        .unwrap()
+    }
+
+    fn s(v: &str) -> Option<String> {
+        Some(v.to_string())
+    }
+
+    #[test]
+    fn goals_are_measured_against_their_metric() {
+        let goals = [
+            goal("a", Some("seats"), Some("40")),
+            goal("a", Some("arr"), Some("1000")),
+            goal("a", Some("mrr"), Some("500")),
+            goal("a", Some("usage:api"), Some("11")),
+            goal("a", Some("nps"), Some("9")),
+            goal("a", Some("features_adopted"), Some("two")),
+            goal("a", Some("usage_index"), Some("0.18")),
+            goal("a", None, None),
+            goal("a", Some("seats"), Some("0")),
+            goal("b", Some("seats"), Some("1")),
+        ];
+        let r = review_of(&goals);
+        assert_eq!(r.goals.len(), 9, "b's goal is not hers");
+        let g = &r.goals;
+        // seats: 30 running on 09-30 (25 + 5; trialing and unconverted rows carry none), 35 on
+        // 06-30; 30 / 40.
+        assert_eq!(
+            (g[0].value.clone(), g[0].start_value.clone()),
+            (s("30"), s("35"))
+        );
+        assert_eq!(g[0].target_value, s("40"));
+        assert_eq!((g[0].progress, g[0].met), (Some(0.75), Some(false)));
+        assert_eq!(g[0].unit, s("seats"));
+        assert!(g[0].progress_note.is_none(), "{:?}", g[0].progress_note);
+        // An unknown metric: a note naming the known ones, nothing computed.
+        let note = g[1].progress_note.as_deref().unwrap();
+        assert!(
+            note.contains("unknown metric `arr`") && note.contains("usage:FEATURE"),
+            "{note}"
+        );
+        assert_eq!(
+            (
+                g[1].value.clone(),
+                g[1].progress,
+                g[1].met,
+                g[1].unit.clone()
+            ),
+            (None, None, None, None)
+        );
+        // mrr: 150.00 + 300.00 / 3 on 09-30; 1200.00 / 12 + 100.00 on 06-30; the EUR row is said.
+        assert_eq!(
+            (g[2].value.clone(), g[2].start_value.clone()),
+            (s("250.00"), s("200.00"))
+        );
+        assert_eq!((g[2].progress, g[2].met), (Some(0.5), Some(false)));
+        assert_eq!(g[2].unit, s("USD per month"));
+        assert!(g[2]
+            .progress_note
+            .as_deref()
+            .unwrap()
+            .contains("1 subscription rows in a currency without a rate"));
+        // usage:api counts the period's events only (3 + 2.5), no start value.
+        assert_eq!(
+            (g[3].value.clone(), g[3].start_value.clone()),
+            (s("5.5"), None)
+        );
+        assert_eq!(g[3].progress, Some(0.5));
+        // nps: the newest answer by the day (the CSAT is not one).
+        assert_eq!(
+            (g[4].value.clone(), g[4].start_value.clone()),
+            (s("9"), s("6"))
+        );
+        assert_eq!((g[4].progress, g[4].met), (Some(1.0), Some(true)));
+        // A target that is not a number: values, but no progress.
+        assert_eq!(
+            (g[5].value.clone(), g[5].start_value.clone()),
+            (s("2"), s("1"))
+        );
+        assert_eq!(
+            (g[5].target_value.clone(), g[5].progress, g[5].met),
+            (None, None, None)
+        );
+        assert!(g[5]
+            .progress_note
+            .as_deref()
+            .unwrap()
+            .contains("target `two` is not a number"));
+        // usage_index: 2.5 / 28 → 0.09 on 09-30, 4 / 28 → 0.14 on 06-30.
+        assert_eq!(
+            (g[6].value.clone(), g[6].start_value.clone()),
+            (s("0.09"), s("0.14"))
+        );
+        assert_eq!(g[6].progress, Some(0.5));
+        assert!(g[7].progress_note.as_deref().unwrap().contains("no metric"));
+        // A zero target: met, but no ratio.
+        assert_eq!((g[8].progress, g[8].met), (None, Some(true)));
+        assert!(g[8]
+            .progress_note
+            .as_deref()
+            .unwrap()
+            .contains("not positive"));
+    }
+
+    #[test]
+    fn health_goal_is_the_decisions_score_without_a_start_value() {
+        let data = company();
+        let fx = Fx::new(usd());
+        let cfg = Config::default();
+        let decisions = crate::decide(&data, &fx, d(9, 30), &cfg).unwrap();
+        let k = decisions
+            .facts
+            .iter()
+            .position(|f| f.customer == 0)
+            .unwrap();
+        let score = decisions.health[k].score.unwrap();
+        let r = review_of(&[goal("a", Some("health"), Some("50"))]);
+        let g = &r.goals[0];
+        let want = format!("{:.1}", score);
+        let got: f64 = g.value.as_deref().unwrap().parse().unwrap();
+        assert_eq!(format!("{got:.1}"), want);
+        assert_eq!(g.start_value, None);
+        assert_eq!(g.met, Some(got >= 50.0));
+        assert!((g.progress.unwrap() - got / 50.0).abs() < 1e-12);
+        // The start value of usage_index is the same rule as Facts::usage on as_of.
+        let inputs_rate =
+            crate::playbooks::usage_windows(&data, 0, d(9, 30), 28, &cfg.usage.weights).recent
+                / 28.0;
+        assert_eq!(Some(inputs_rate), decisions.facts[k].usage.map(|u| u.0));
+    }
+
+    #[test]
+    fn engagement_counts_the_periods_interactions_and_touches() {
+        let r = review_of(&[]);
+        let e = &r.engagement;
+        assert_eq!(e.interactions, 6);
+        assert_eq!(
+            e.interactions_by_kind,
+            InteractionCounts {
+                call: 2,
+                email: 2,
+                meeting: 1,
+                note: 1
+            }
+        );
+        let recent: Vec<(&str, &str, Option<&str>)> = e
+            .recent_interactions
+            .iter()
+            .map(|i| (i.day.as_str(), i.kind.as_str(), i.owner.as_deref()))
+            .collect();
+        assert_eq!(
+            recent,
+            [
+                ("2026-09-30", "email", Some("bo")),
+                ("2026-09-01", "call", Some("ana")),
+                ("2026-08-02", "note", None),
+                ("2026-08-01", "meeting", Some("ana")),
+                ("2026-07-15", "email", None),
+            ]
+        );
+        assert_eq!(
+            (
+                e.touches,
+                e.touches_opened,
+                e.touches_clicked,
+                e.touches_replied
+            ),
+            (3, 2, 1, 1)
+        );
+        assert_eq!(e.campaigns, ["Q3 upsell", "Summer webinar"]);
+        let h = render_html(&r);
+        assert_eq!(figure(&h, "interactions"), "6");
+        assert_eq!(figure(&h, "interactions_call"), "2");
+        assert_eq!(figure(&h, "touches_replied"), "1");
+        assert!(h.contains("Campaigns: Q3 upsell, Summer webinar"));
     }
 }

@@ -103,6 +103,20 @@ async fn the_review_is_the_librarys_on_the_stores_records() {
             1,
         )
         .unwrap();
+    store
+        .add_goal(
+            &tenure_store::journal::NewGoal {
+                customer_id: who.into(),
+                title: "Grow to 40 seats".into(),
+                owner: "csm.ana".into(),
+                target_day: "2025-12-31".into(),
+                metric: Some("seats".into()),
+                target: Some("40".into()),
+                ..Default::default()
+            },
+            1,
+        )
+        .unwrap();
     let goals = store.goals(Some(who)).unwrap();
     drop(store);
     let as_of = tenure_store::dataset::day_of_text("2025-06-30");
@@ -133,6 +147,40 @@ async fn the_review_is_the_librarys_on_the_stores_records() {
         "{want:?}"
     );
     assert!(want.goals[0].overdue);
+    // The goal on seats is measured: seats running on 2025-06-30 against 40.
+    let seats = want
+        .goals
+        .iter()
+        .find(|g| g.metric.as_deref() == Some("seats"))
+        .unwrap();
+    let running: u64 = data
+        .subscriptions_of(data.customer(who).unwrap())
+        .iter()
+        .filter(|r| {
+            r.start <= as_of.unwrap()
+                && r.end.is_none_or(|e| e > as_of.unwrap())
+                && !matches!(
+                    r.status,
+                    tenure_core::SubscriptionStatus::Trialing
+                        | tenure_core::SubscriptionStatus::Paused
+                )
+        })
+        .map(|r| u64::from(r.seats))
+        .sum();
+    assert_eq!(seats.value, Some(running.to_string()));
+    assert_eq!(seats.target_value.as_deref(), Some("40"));
+    assert_eq!(seats.progress, Some(running as f64 / 40.0));
+    assert_eq!(seats.met, Some(running >= 40));
+    // Engagement: the period's interactions and touches.
+    let c = data.customer(who).unwrap();
+    let n = data
+        .interactions_of(c)
+        .iter()
+        .filter(|i| within(i.day))
+        .count();
+    assert_eq!(want.engagement.interactions as usize, n);
+    let t = data.touches_of(c).iter().filter(|t| within(t.day)).count();
+    assert_eq!(want.engagement.touches as usize, t);
 
     let base = format!("/api/customers/{who}/review");
     let (s, ct, body) = call(&app, &format!("{base}?period=2025-Q2"), &analyst).await;
@@ -140,6 +188,22 @@ async fn the_review_is_the_librarys_on_the_stores_records() {
     assert!(ct.starts_with("application/json"), "{ct}");
     // Byte for byte (parsing floats back could differ in the last bit).
     assert_eq!(body, serde_json::to_string(&want).unwrap());
+    let v: Value = serde_json::from_str(&body).unwrap();
+    for key in [
+        "value",
+        "start_value",
+        "target_value",
+        "progress",
+        "met",
+        "progress_note",
+        "unit",
+    ] {
+        assert!(v["goals"][1].get(key).is_some(), "goals[1].{key}: {body}");
+    }
+    assert!(
+        v["engagement"]["interactions_by_kind"]["call"].is_u64(),
+        "{body}"
+    );
     // The default period is the quarter of the server's day.
     let (s, _, body) = call(&app, &base, &analyst).await;
     assert_eq!(s, StatusCode::OK);

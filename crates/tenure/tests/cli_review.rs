@@ -75,6 +75,32 @@ fn expected(r: &Value, key: &str) -> String {
             .as_str()
             .unwrap_or("—")
             .to_string(),
+        "interactions" | "touches" | "touches_opened" | "touches_clicked" | "touches_replied" => {
+            s(&r["engagement"][key])
+        }
+        k if k.starts_with("interactions_") => {
+            s(&r["engagement"]["interactions_by_kind"][&k["interactions_".len()..]])
+        }
+        // goal_N_value, goal_N_start_value, goal_N_target, goal_N_progress, goal_N_met.
+        k if k.starts_with("goal_") => {
+            let (n, field) = k["goal_".len()..].split_once('_').unwrap();
+            let g = &r["goals"][n.parse::<usize>().unwrap() - 1];
+            let text = |v: &Value| v.as_str().unwrap_or("—").to_string();
+            match field {
+                "value" => text(&g["value"]),
+                "start_value" => text(&g["start_value"]),
+                "target" => text(&g["target_value"]),
+                "progress" => g["progress"]
+                    .as_f64()
+                    .map_or("—".into(), |p| format!("{} %", (p * 100.0).round())),
+                "met" => match g["met"].as_bool() {
+                    Some(true) => "met".into(),
+                    Some(false) => "not met".into(),
+                    None => "—".into(),
+                },
+                f => panic!("unexpected goal figure {f}"),
+            }
+        }
         other => panic!("unexpected figure {other}"),
     }
 }
@@ -100,7 +126,31 @@ fn review_page_matches_its_figures() {
         "2025-09-30",
         "--status",
         "on_track",
+        "--metric",
+        "usage:api",
+        "--target",
+        "40",
     ]);
+    for (metric, target) in [("seats", "40"), ("mrr", "1000"), ("arr", "12000")] {
+        tenure_ok(&[
+            "plans",
+            "add",
+            "--db",
+            &db,
+            "--customer",
+            who,
+            "--title",
+            &format!("{metric} to {target}"),
+            "--owner",
+            "csm.ana",
+            "--target-day",
+            "2025-12-31",
+            "--metric",
+            metric,
+            "--target",
+            target,
+        ]);
+    }
     let html = dir.join("review.html");
     let js = dir.join("review.json");
     let out = tenure(&[
@@ -139,7 +189,11 @@ fn review_page_matches_its_figures() {
         assert!(!page.contains(bad), "the page holds {bad}");
     }
     assert!(page.contains("@page") && page.contains("break-inside:avoid"));
-    assert_eq!(page.matches("<svg").count(), 2, "two charts");
+    assert_eq!(
+        page.matches("<div class=\"chart\"><svg").count(),
+        2,
+        "two charts"
+    );
     let figs = figures(&page);
     assert!(figs.len() >= 30, "{figs:?}");
     for key in [
@@ -154,6 +208,86 @@ fn review_page_matches_its_figures() {
     for (k, v) in &figs {
         assert_eq!(v, &expected(&r, k), "figure {k}");
     }
+    // The goals' metrics (usage.csv and subscriptions.csv read independently).
+    let goals = r["goals"].as_array().unwrap();
+    assert_eq!(goals.len(), 4);
+    let csv = |name: &str| std::fs::read_to_string(dir.join("company").join(name)).unwrap();
+    let head = |text: &str, col: &str| {
+        text.lines()
+            .next()
+            .unwrap()
+            .split(',')
+            .position(|c| c == col)
+            .unwrap_or_else(|| panic!("no column {col}"))
+    };
+    let usage = csv("usage.csv");
+    let (cu, fu, du, qu) = (
+        head(&usage, "customer_id"),
+        head(&usage, "feature"),
+        head(&usage, "occurred_at"),
+        head(&usage, "quantity"),
+    );
+    let api: f64 = usage
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').collect::<Vec<_>>())
+        .filter(|f| f[cu] == who && f[fu] == "api" && f[du] >= "2025-07-01" && f[du] < "2025-10-01")
+        .map(|f| f[qu].parse::<f64>().unwrap())
+        .sum();
+    let api_goal: f64 = goals[0]["value"].as_str().unwrap().parse().unwrap();
+    assert!((api_goal - api).abs() < 1e-6, "{api_goal} vs {api}");
+    assert_eq!(goals[0]["unit"], "quantity in the period");
+    assert_eq!(goals[0]["start_value"], Value::Null);
+    assert_eq!(goals[0]["target_value"], "40");
+    let subs = csv("subscriptions.csv");
+    let (cs, ss, es, seats_col, st) = (
+        head(&subs, "customer_id"),
+        head(&subs, "started_at"),
+        head(&subs, "ended_at"),
+        head(&subs, "seats"),
+        head(&subs, "status"),
+    );
+    let seats_on = |day: &str| -> u64 {
+        subs.lines()
+            .skip(1)
+            .map(|l| l.split(',').collect::<Vec<_>>())
+            .filter(|f| {
+                f[cs] == who
+                    && &f[ss][..10] <= day
+                    && (f[es].is_empty() || &f[es][..10] > day)
+                    && f[st] != "trialing"
+                    && f[st] != "paused"
+            })
+            .map(|f| f[seats_col].parse::<u64>().unwrap())
+            .sum()
+    };
+    let seats = seats_on("2025-09-30");
+    assert_eq!(goals[1]["value"], seats.to_string());
+    assert_eq!(goals[1]["start_value"], seats_on("2025-06-30").to_string());
+    assert_eq!(goals[1]["met"], seats >= 40);
+    assert_eq!(goals[1]["progress"].as_f64().unwrap(), seats as f64 / 40.0);
+    assert_eq!(goals[2]["unit"], "USD per month");
+    assert!(
+        goals[2]["value"].as_str().unwrap().contains('.'),
+        "{}",
+        goals[2]
+    );
+    assert_eq!(goals[3]["progress"], Value::Null);
+    assert!(goals[3]["progress_note"]
+        .as_str()
+        .unwrap()
+        .contains("unknown metric `arr`"));
+    // Engagement: the period's interactions (interactions.csv read independently).
+    let inter = csv("interactions.csv");
+    let (ci, di) = (head(&inter, "customer_id"), head(&inter, "occurred_at"));
+    let n = inter
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').collect::<Vec<_>>())
+        .filter(|f| f.len() > di && f[ci] == who && f[di] >= "2025-07-01" && f[di] < "2025-10-01")
+        .count();
+    assert_eq!(r["engagement"]["interactions"], n as u64);
+
     // The support counts are the period's cases (cases.csv read independently).
     let cases = std::fs::read_to_string(dir.join("company/cases.csv")).unwrap();
     let opened = cases
