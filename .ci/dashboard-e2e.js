@@ -1,16 +1,20 @@
 // The dashboard in headless Chromium (Debian's, driven by playwright-core) against `tenure
 // demo`: open the URL it prints (signed in by its token), the overview's numbers equal the
 // API's, the at-risk list counts what the API counts, a customer 360 opens with her ledger, the
-// reports' charts draw the API's figures, a playbook changed in the page makes a run enqueue
-// actions that appear in the outbox, the sign-in form works, no page errors. Screenshots go to
-// OUTDIR.
-// usage: node dashboard-e2e.js BASE_URL ADMIN_TOKEN OUTDIR
+// reports' charts draw the API's figures, the campaign-effect table is the API's (and, given
+// CAMPAIGNS_JSON, the CLI's `tenure report campaigns --format json`), a customer's value review
+// opens from her page in a styled tab with the JSON review's figures, a playbook changed in the
+// page makes a run enqueue actions that appear in the outbox, the sign-in form works, no page
+// errors. Screenshots go to OUTDIR.
+// usage: node dashboard-e2e.js BASE_URL ADMIN_TOKEN OUTDIR [CAMPAIGNS_JSON]
 "use strict";
 const { chromium } = require("playwright-core");
 const assert = require("assert");
 
+const { reviewFigures } = require("./review-figures.js");
+
 (async () => {
-  const [base, token, out] = process.argv.slice(2);
+  const [base, token, out, cliCampaigns] = process.argv.slice(2);
   const api = async (path) => {
     const r = await fetch(base + path, { headers: { Authorization: "Bearer " + token } });
     assert.strictEqual(r.status, 200, path);
@@ -65,6 +69,39 @@ const assert = require("assert");
   assert.strictEqual(await page.$$eval("#timeline tbody tr", (rs) => rs.length), c.timeline.length);
   await page.screenshot({ path: out + "/customer.png", fullPage: true });
 
+  // Her value review from the page: quarters from her acquisition to the snapshot's day, newest
+  // first; the printable page opens in a new tab from a Blob URL, styled (the policy allows its
+  // style block by hash), every figure the JSON review's; the download is the same page.
+  const quarterOf = (d) => d.slice(0, 4) + "-Q" + (Math.floor((Number(d.slice(5, 7)) - 1) / 3) + 1);
+  const periods = await page.$$eval("#review-period option", (os) => os.map((o) => o.value));
+  assert.strictEqual(periods[0], quarterOf(c.as_of), "newest quarter first");
+  assert.strictEqual(periods[periods.length - 1], quarterOf(c.customer.acquired), "back to her acquisition");
+  const year = (q) => Number(q.slice(0, 4)) * 4 + Number(q.slice(6)) - 1;
+  periods.forEach((q, i) => { if (i) assert.strictEqual(year(periods[i - 1]) - year(q), 1, "consecutive quarters: " + periods); });
+  const period = periods[Math.min(1, periods.length - 1)];
+  await page.selectOption("#review-period", period);
+  const [popup] = await Promise.all([page.waitForEvent("popup"), page.click("#open-review")]);
+  popup.on("pageerror", (e) => errors.push("review tab: " + String(e)));
+  popup.on("console", (m) => { if (m.type() === "error") errors.push("review tab: " + m.text()); });
+  await popup.waitForURL(/^blob:/);
+  await popup.waitForSelector('[data-figure="paid_total"]');
+  assert.ok(popup.url().startsWith("blob:" + base + "/"), popup.url());
+  const font = await popup.evaluate(() => getComputedStyle(document.body).fontFamily);
+  assert.ok(font.includes("Helvetica"), "the review's style applies: body font " + font);
+  const rv = await api("/api/customers/" + encodeURIComponent(firstId) + "/review?period=" + period);
+  assert.strictEqual(rv.period, period);
+  const want = reviewFigures(rv);
+  const figs = await popup.$$eval("[data-figure]", (es) => es.map((e) => [e.getAttribute("data-figure"), e.textContent]));
+  assert.deepStrictEqual(figs.map(([k]) => k).sort(), Object.keys(want).sort(), "every figure is shown once");
+  for (const [k, v] of figs) assert.strictEqual(v, want[k], "review figure " + k);
+  await popup.screenshot({ path: out + "/review-from-dashboard.png", fullPage: true });
+  await popup.close();
+  const [download] = await Promise.all([page.waitForEvent("download"), page.click("#review-download")]);
+  assert.strictEqual(download.suggestedFilename(), "review-" + firstId + "-" + period + ".html");
+  const html = await (await fetch(base + "/api/customers/" + encodeURIComponent(firstId) + "/review?format=html&period=" + period,
+    { headers: { Authorization: "Bearer " + token } })).text();
+  assert.strictEqual(require("fs").readFileSync(await download.path(), "utf8"), html, "the download is the review's page");
+
   await page.goto(base + "/#/outbox");
   await page.waitForSelector('[data-kpi="outbox-pending"]');
   await page.screenshot({ path: out + "/outbox.png", fullPage: true });
@@ -96,6 +133,37 @@ const assert = require("assert");
   assert.strictEqual(binSum, value.lifetime.reduce((a, b) => a + b.customers, 0), "histogram customers");
   assert.strictEqual(digits(await page.textContent("#ledger tr.total:last-child td.num")), digits(value.ledger.profit));
   await page.screenshot({ path: out + "/reports.png", fullPage: true });
+
+  // Campaign effect: the table's cells are the API's figures (segments by plan), the association
+  // note is shown, and the figures are the CLI's (`tenure report campaigns --format json` on the
+  // demo's store, when given).
+  await page.waitForSelector("#campaign-table tbody tr");
+  const camp = await api("/api/reports/campaigns");
+  assert.ok(camp.reason === null && camp.campaigns.some((m) => m.observed) && camp.overall.touched > 0,
+    "the demo's company has observed campaigns with touches: " + JSON.stringify(camp).slice(0, 400));
+  assert.strictEqual(await page.textContent("#campaign-note"), camp.note);
+  assert.match(camp.note, /association, not a measured cause/);
+  const signed = (v) => v === null ? "—" : (v >= 0 ? "+" : "−") + Math.abs(100 * v).toFixed(1) + " pts";
+  const cells = (c) => [digits(String(c.touched)), pct(c.touched_retention), digits(String(c.untouched)),
+    pct(c.untouched_retention), signed(c.difference), c.relative_churn === null ? "—" : c.relative_churn.toFixed(3)];
+  const wantRows = [];
+  for (const m of camp.campaigns) {
+    if (!m.observed) { wantRows.push([m.id, ""]); continue; }
+    for (const c of m.segments.concat([m.overall])) wantRows.push([m.id, c.segment, ...cells(c)]);
+  }
+  for (const c of camp.segments.concat([camp.overall])) wantRows.push(["all", c.segment, ...cells(c)]);
+  const shownRows = await page.$$eval("#campaign-table tbody tr", (rs) => rs.map((r) => [r.dataset.campaign, r.dataset.segment,
+    ...[...r.cells].slice(3).map((td) => td.textContent)]));
+  assert.deepStrictEqual(shownRows.map((r) => r.length > 2 ? [r[0], r[1], digits(r[2]), r[3], digits(r[4]), ...r.slice(5)] : r),
+    wantRows, "campaign table cells");
+  if (cliCampaigns) {
+    const cli = JSON.parse(require("fs").readFileSync(cliCampaigns, "utf8"));
+    assert.strictEqual(cli.as_of, camp.end, "the CLI's as_of is the API's end");
+    for (const k of ["window_days", "grouping", "note", "campaigns", "segments", "overall"]) {
+      assert.deepStrictEqual(camp[k], cli[k], "tenure report campaigns: " + k);
+    }
+  }
+  await (await page.$("#campaigns-panel")).screenshot({ path: out + "/campaigns.png" });
 
   // The model check (as `tenure validate`): run from the page, its table, recommendation and
   // three charts are the API's.
@@ -163,5 +231,6 @@ const assert = require("assert");
 
   assert.deepStrictEqual(errors, [], "errors in the page");
   await browser.close();
-  console.log("dashboard e2e: the demo's URL signs in; overview, at-risk list, customer 360, reports and the model check agree with the API; a playbook changed in the page enqueues actions that the outbox shows; screenshots in " + out);
+  console.log("dashboard e2e: the demo's URL signs in; overview, at-risk list, customer 360, reports, campaign effect and the model check agree with the API" +
+    (cliCampaigns ? " (campaign effect also with the CLI)" : "") + "; the value review opens from the customer page, styled, with the API's figures; a playbook changed in the page enqueues actions that the outbox shows; screenshots in " + out);
 })().catch((e) => { console.error(e); process.exit(1); });

@@ -199,6 +199,7 @@ async function customers() {
 }
 
 async function customer(id) {
+  forgetReviews();
   const x = await api("/api/customers/" + encodeURIComponent(id));
   const k = x.customer;
   const c = x.currency;
@@ -228,6 +229,8 @@ async function customer(id) {
           x.retention_plan.cadence_days + " days, " + x.retention_plan.budget_per_year + " " + c + " a year"),
         h("p", {}, h("b", {}, k.stage + ": "), x.stage_reason + " (" + x.days_in_stage + " days)"),
         h("p", { class: "muted" }, "Forecast method: " + x.method))),
+    h("h2", {}, "Value review"),
+    reviewTools(k.id, k.acquired, x.as_of),
     h("h2", {}, "Account plan"),
     x.goals.length === 0 ? h("p", { class: "muted" }, "No goals.") :
       table(["goal", "owner", "target day", "status", "metric"],
@@ -255,6 +258,103 @@ async function customer(id) {
     h("div", { class: "grid2" },
       h("div", {}, h("h2", {}, "Segment history"), moves(x.segment_history)),
       h("div", {}, h("h2", {}, "Stage history"), moves(x.stage_history))));
+}
+
+// `YYYY-Qn` of each quarter from `first` to `last` (YYYY-MM-DD), newest first.
+function quarters(first, last) {
+  const q = (d) => [Number(d.slice(0, 4)), Math.floor((Number(d.slice(5, 7)) - 1) / 3) + 1];
+  let [y, n] = q(last);
+  const [y0, n0] = q(first);
+  const out = [];
+  while (y > y0 || (y === y0 && n >= n0)) {
+    out.push(y + "-Q" + n);
+    if (--n === 0) { n = 4; y--; }
+  }
+  return out;
+}
+
+// The printable value review (`GET /api/customers/{id}/review?format=html`) of a quarter,
+// fetched with the token (a tab cannot send it) and shown from a Blob URL. The blob's page
+// inherits the dashboard's Content-Security-Policy, which allows its one style block by hash.
+let reviewUrls = new Map(); // period → Blob URL, for the customer on screen
+async function reviewUrl(id, period) {
+  const key = id + " " + period;
+  if (!reviewUrls.has(key)) {
+    const p = (async () => {
+      const token = sessionStorage.getItem(KEY);
+      if (!token) throw { status: 401 };
+      const r = await fetch("/api/customers/" + encodeURIComponent(id) + "/review?format=html&period=" +
+        encodeURIComponent(period), { headers: { Authorization: "Bearer " + token } });
+      if (!r.ok) {
+        const body = await r.json().catch(() => null);
+        throw { status: r.status, message: body && body.error ? body.error.message : r.status + " " + r.statusText };
+      }
+      return URL.createObjectURL(new Blob([await r.text()], { type: "text/html" }));
+    })();
+    p.catch(() => reviewUrls.delete(key));
+    reviewUrls.set(key, p);
+  }
+  return reviewUrls.get(key);
+}
+function forgetReviews() {
+  for (const p of reviewUrls.values()) p.then((u) => URL.revokeObjectURL(u), () => {});
+  reviewUrls = new Map();
+}
+
+function reviewTools(id, acquired, asOf) {
+  const list = asOf ? quarters(acquired, asOf) : [];
+  if (list.length === 0) return h("p", { class: "muted" }, "No quarter to review.");
+  const sel = h("select", { id: "review-period", name: "period" }, list.map((q) => h("option", { value: q }, q)));
+  const status = h("span", { id: "review-status", class: "muted", role: "status" });
+  const fail = (e) => {
+    if (e && e.status === 401) { showLogin("The token was refused."); return; }
+    status.className = "error";
+    status.textContent = (e && e.message) || String(e);
+  };
+  const dl = h("a", { id: "review-download", href: "#", download: "" }, "Download");
+  const name = (period) => "review-" + id + "-" + period + ".html";
+  dl.onclick = async (ev) => {
+    if (dl.dataset.period === sel.value) return; // the Blob URL of this quarter is set
+    ev.preventDefault();
+    const period = sel.value;
+    try {
+      const url = await reviewUrl(id, period);
+      if (period !== sel.value) return;
+      dl.href = url;
+      dl.download = name(period);
+      dl.dataset.period = period;
+      dl.click();
+    } catch (e) { fail(e); }
+  };
+  sel.onchange = () => {
+    dl.href = "#";
+    dl.removeAttribute("data-period");
+    status.textContent = "";
+  };
+  const open = async () => {
+    const period = sel.value;
+    // The tab opens on the click (a popup blocker allows that), its page once fetched.
+    const tab = window.open("", "_blank");
+    status.className = "muted";
+    status.textContent = "Preparing the " + period + " review…";
+    try {
+      const url = await reviewUrl(id, period);
+      if (tab) {
+        tab.location.replace(url);
+        status.textContent = "";
+      } else {
+        status.textContent = "The browser blocked the new tab: use Download.";
+      }
+    } catch (e) {
+      if (tab) tab.close();
+      fail(e);
+    }
+  };
+  return h("div", { class: "toolbar", id: "review-tools" },
+    h("label", {}, "quarter ", sel),
+    h("button", { class: "primary", id: "open-review", onclick: open }, "Open printable review"),
+    dl, status,
+    h("span", { class: "muted" }, "goals, value received, support, what was paid, the stage and what comes next"));
 }
 
 // Cumulative profit month by month, with the zero line: where it crosses is break-even.
@@ -652,6 +752,8 @@ async function reports() {
   const surv = cachedApi("/api/reports/survival" + qs());
   const ret = cachedApi("/api/reports/retention" + qs());
   const segs = cachedApi("/api/segments");
+  const by = ["plan", "channel", "region", "quarter", "cohort"].includes(p.get("by")) ? p.get("by") : "plan";
+  const camps = cachedApi("/api/reports/campaigns" + qs({ by }));
 
   const head = section("In scope", "scope", Promise.all([ret, surv, value]), ([r, sv, v]) => [
     h("p", { class: "muted" }, "Through " + r.end +
@@ -731,6 +833,12 @@ async function reports() {
         fmt.format(Number(x.plan.budget_per_year)) + " a year"],
     () => go({ segment: x.segment }))), { id: "segment-table" })]);
 
+  const camp = section("Campaign effect on retention", "campaigns", camps, (d) => campaignEffect(d),
+    h("div", { class: "toolbar" }, h("span", { class: "muted" }, "segments:"),
+      toggle("by", "plan", by, "plan"), toggle("by", "channel", by, "channel"),
+      toggle("by", "region", by, "region"), toggle("by", "quarter", by, "quarter"),
+      toggle("by", "cohort", by, "month")));
+
   // The model check fits three models, so it runs when asked.
   const drawCheck = (d) => {
     const svg = (name, text) => {
@@ -774,7 +882,7 @@ async function reports() {
     h("div", { class: "panel-head" }, h("h2", {}, "Model check: holdout")), checkBody), done: Promise.resolve() };
 
 
-  const all = [head, heat, water, moves, hist, surv2, led, seg, check];
+  const all = [head, heat, water, moves, hist, surv2, led, seg, camp, check];
   main.replaceChildren(
     h("div", { class: "toolbar", id: "report-filters" },
       select("channel", opts.channel), select("plan", opts.plan), select("region", opts.region),
@@ -789,8 +897,45 @@ async function reports() {
     h("div", { class: "grid2" }, water.box, moves.box),
     h("div", { class: "grid2" }, hist.box, surv2.box),
     h("div", { class: "grid2" }, led.box, seg.box),
+    camp.box,
     check.box);
   await Promise.all(all.map((x) => x.done));
+}
+
+// Touched against comparable untouched customers, per campaign and segment, then every
+// observed campaign pooled (`/api/reports/campaigns`); the association note above the table.
+function campaignEffect(d) {
+  const signed = (v) => v === null ? "—" : (v >= 0 ? "+" : "−") + Math.abs(100 * v).toFixed(1) + " pts";
+  // One row; the campaign's name and day on its first row only.
+  const line = (key, label, day, c, cls) => h("tr", { class: cls || null, "data-campaign": key, "data-segment": c.segment },
+    h("td", {}, label), h("td", {}, day), h("td", {}, c.segment === "all" ? "all segments" : c.segment),
+    h("td", { class: "num" }, fmt.format(c.touched)), h("td", { class: "num" }, pct(c.touched_retention)),
+    h("td", { class: "num" }, fmt.format(c.untouched)), h("td", { class: "num" }, pct(c.untouched_retention)),
+    h("td", { class: "num" }, signed(c.difference)),
+    h("td", { class: "num" }, c.relative_churn === null ? "—" : c.relative_churn.toFixed(3)));
+  const group = (key, label, day, segments, overall, cls) => segments.concat([overall]).map((c, i) =>
+    line(key, i === 0 ? label : "", i === 0 ? day : "", c, (cls || "") + (c === overall ? " total" : "")));
+  const rows = [];
+  for (const m of d.campaigns) {
+    const label = m.name && m.name !== m.id ? m.id + " · " + m.name : m.id;
+    if (m.observed) rows.push(...group(m.id, label, m.day, m.segments, m.overall, "first"));
+    else rows.push(h("tr", { class: "first", "data-campaign": m.id, "data-segment": "" },
+      h("td", {}, label), h("td", {}, m.day),
+      h("td", { colspan: 7, class: "muted" }, "not observed yet: " + d.window_days + " days have not passed by " + d.end)));
+  }
+  if (d.campaigns.some((m) => m.observed)) rows.push(...group("all", "all campaigns", "", d.segments, d.overall, "first pooled"));
+  return [
+    h("p", { class: "note", id: "campaign-note" }, d.note),
+    h("p", { class: "muted" }, "Retained: still active " + d.window_days + " days after the campaign's day · " +
+      "untouched: the other customers of the same " + d.grouping + ", acquired and active on that day · " +
+      "relative churn: touched churn ÷ untouched churn (below 1: touched customers left less) · " +
+      "pooled rows: untouched retention weighted to the touched customers' segments · through " + d.end),
+    d.reason === null ? null : h("p", { class: "muted", id: "campaign-reason" }, "Nothing to compare: " + d.reason + "."),
+    rows.length === 0 ? null : h("div", { class: "scroll" }, table(["campaign", "day", d.grouping,
+      { label: "touched", num: true }, { label: "retained", num: true },
+      { label: "comparable untouched", num: true }, { label: "retained", num: true },
+      { label: "difference", num: true }, { label: "relative churn", num: true }], rows,
+    { id: "campaign-table", cls: "campaigns" }))];
 }
 
 // The calendar last day of a period (to tell a period still running).

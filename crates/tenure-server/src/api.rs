@@ -30,7 +30,8 @@ use utoipa_axum::routes;
     modifiers(&BearerAuth),
     components(schemas(
         SegmentName, StageName, BandName, StatusName, SortKey, OutboxStatusName, GoalStatusName,
-        KindName, FormatName, ReviewFormatName, IntervalName, crate::reports::SpellsName
+        KindName, FormatName, ReviewFormatName, IntervalName, crate::reports::SpellsName,
+        crate::reports::CampaignGroupName
     )),
     security(("bearer" = [])),
     tags(
@@ -80,6 +81,7 @@ pub(crate) fn openapi() -> utoipa::openapi::OpenApi {
 }
 
 pub(crate) fn router(state: AppState) -> axum::Router {
+    std::sync::LazyLock::force(&CSP);
     let (api, doc) = parts();
     let doc = std::sync::Arc::new(doc);
     api.route(
@@ -171,18 +173,30 @@ const INDEX_HTML: &str = include_str!("../assets/index.html");
 const APP_JS: &str = include_str!("../assets/app.js");
 const APP_CSS: &str = include_str!("../assets/app.css");
 
-/// A dashboard file. The Content-Security-Policy lets the page load and call only its own
-/// origin, so no asset or data can come from, or go to, anywhere else.
+/// The dashboard's Content-Security-Policy: the page loads and calls only its own origin, so no
+/// asset or data can come from, or go to, anywhere else. One inline style is allowed, by its
+/// hash: the value review's `<style>` block (`tenure_act::review::CSS`), because the review the
+/// dashboard opens from a Blob URL inherits this policy. Computed once, when the router is
+/// built.
+static CSP: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    use base64::Engine as _;
+    use sha2::Digest as _;
+    let hash = base64::engine::general_purpose::STANDARD
+        .encode(sha2::Sha256::digest(tenure_act::review::CSS.as_bytes()));
+    format!(
+        "default-src 'self'; script-src 'self'; style-src 'self' 'sha256-{hash}'; \
+         img-src 'self'; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; \
+         form-action 'none'"
+    )
+});
+
+/// A dashboard file, under [`CSP`].
 fn asset(body: &'static str, content_type: &'static str) -> axum::response::Response {
     use axum::http::header;
     (
         [
             (header::CONTENT_TYPE, content_type),
-            (
-                header::CONTENT_SECURITY_POLICY,
-                "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self'; \
-                 connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'",
-            ),
+            (header::CONTENT_SECURITY_POLICY, CSP.as_str()),
             (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
             (header::CACHE_CONTROL, "no-cache"),
         ],
@@ -751,7 +765,7 @@ pub struct Action {
     pub rule: String,
     pub customer: String,
     pub day: String,
-    /// webhook, email, task.
+    /// webhook, email, task, record.
     pub channel: String,
     pub target: String,
     /// pending, sending, delivered, dead, open, closed.

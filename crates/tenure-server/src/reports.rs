@@ -1,5 +1,6 @@
-//! `/api/reports/…`: the value, retention, cohort, MRR and survival reports of `tenure report`,
-//! computed on request from the snapshot's records.
+//! `/api/reports/…`: the value, retention, cohort, MRR, survival and campaign-effect reports of
+//! `tenure report`, and the model check of `tenure validate`, computed on request from the
+//! snapshot's records.
 //!
 //! Every report takes `end` (the last day observed, inclusive; default and maximum the
 //! snapshot's `as_of`, a later day being taken as it) and the same filters: customer attributes (`channel`, `plan`, `region`)
@@ -39,6 +40,7 @@ pub(crate) fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(report_survival))
         .routes(routes!(report_value))
         .routes(routes!(report_validation))
+        .routes(routes!(report_campaigns))
 }
 
 /// The filters every report takes, and `end`.
@@ -1104,4 +1106,192 @@ fn validation(sc: &Scope, cal_end: Day, purchase_only: bool) -> Result<Validatio
             p_alive: svg("p_alive.svg"),
         }),
     })
+}
+
+// ---------------------------------------------------------------------------------------
+// Campaign effect
+// ---------------------------------------------------------------------------------------
+
+/// How the campaign-effect report segments customers (`tenure report campaigns --by`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum CampaignGroupName {
+    /// The customer's plan (the default).
+    Plan,
+    /// Month of acquisition.
+    Cohort,
+    /// Quarter of acquisition.
+    Quarter,
+    Channel,
+    Region,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct CampaignsQuery {
+    /// The segments within which touched and untouched customers are compared: `plan`
+    /// (default), `cohort` (month of acquisition), `quarter`, `channel` or `region`.
+    pub by: Option<CampaignGroupName>,
+}
+
+/// Touched against comparable untouched customers, for one segment or pooled
+/// (`tenure_reports::campaigns::Comparison`; the fields of `tenure report campaigns --format
+/// json`).
+#[derive(Serialize, ToSchema)]
+pub struct CampaignComparison {
+    /// The segment's label, or `all` for a pooled row.
+    pub segment: String,
+    /// Customers of the segment acquired and active on the campaign's day whom it touched,
+    /// and how many of them were still active `window_days` later.
+    pub touched: u64,
+    pub touched_retained: u64,
+    /// The other customers of the segment acquired and active on that day.
+    pub untouched: u64,
+    pub untouched_retained: u64,
+    /// touched_retained / touched (`null`: no touched customer).
+    pub touched_retention: Option<f64>,
+    /// untouched_retained / untouched; for a pooled row, standardised to the touched
+    /// customers' segments (Σ touched · untouched retention / Σ touched over segments with
+    /// both arms).
+    pub untouched_retention: Option<f64>,
+    /// touched − untouched retention.
+    pub difference: Option<f64>,
+    /// Churn of the touched over churn of the untouched (below 1: touched customers left
+    /// less); `null` when either retention is unknown or no untouched customer churned.
+    pub relative_churn: Option<f64>,
+}
+
+fn comparison(c: &tenure_reports::campaigns::Comparison) -> CampaignComparison {
+    CampaignComparison {
+        segment: c.segment.clone(),
+        touched: c.touched.customers,
+        touched_retained: c.touched.retained,
+        untouched: c.untouched.customers,
+        untouched_retained: c.untouched.retained,
+        touched_retention: c.touched_retention,
+        untouched_retention: c.untouched_retention,
+        difference: c.difference,
+        relative_churn: c.relative_churn,
+    }
+}
+
+/// One campaign.
+#[derive(Serialize, ToSchema)]
+pub struct CampaignOut {
+    pub id: String,
+    pub name: String,
+    /// Its day: when it started, or its first touch when it has no start.
+    pub day: String,
+    /// Whether `day` + `window_days` is on or before `end`; when not, `segments` is empty and
+    /// `overall` counts no customer.
+    pub observed: bool,
+    /// The segments with a customer on its day, in label order.
+    pub segments: Vec<CampaignComparison>,
+    /// Its segments pooled.
+    pub overall: CampaignComparison,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct CampaignsOut {
+    #[serde(flatten)]
+    pub basis: ReportBasis,
+    /// Retained = active this many days after the campaign's day.
+    pub window_days: u32,
+    /// What the segments are (`plan`, `channel`, `region`, `cohort`, `quarter`).
+    pub grouping: String,
+    /// The report's reading: an association within segments, not a measured cause.
+    pub note: String,
+    /// Why there is nothing to compare (no campaign, none observed for a whole window by
+    /// `end`, no matching customer on an observed campaign's day, none of them touched);
+    /// `null` when there are figures.
+    pub reason: Option<String>,
+    /// Campaigns started or touching a customer by `end`, in id order.
+    pub campaigns: Vec<CampaignOut>,
+    /// Every observed campaign pooled, per segment (the counts are of (customer, campaign)
+    /// pairs).
+    pub segments: Vec<CampaignComparison>,
+    /// Every observed campaign pooled.
+    pub overall: CampaignComparison,
+}
+
+/// Campaign effect on retention (as `tenure report campaigns`): per campaign and segment, the
+/// customers it touched against the comparable untouched ones (same segment, acquired and
+/// active on the campaign's day), retained = still active 180 days later. An association, not
+/// a measured cause. The filters narrow both arms.
+#[utoipa::path(get, path = "/api/reports/campaigns", tag = "reports",
+    params(Filters, CampaignsQuery),
+    responses((status = 200, body = CampaignsOut), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn report_campaigns(
+    State(state): State<AppState>,
+    _: Read,
+    Q(f): Q<Filters>,
+    Q(q): Q<CampaignsQuery>,
+) -> Result<Json<CampaignsOut>, ApiError> {
+    use tenure_reports::{campaign_effect_report, CampaignEffectConfig};
+    compute(&state, move |snap| {
+        let sc = Scope::new(snap, &f)?;
+        let data = &sc.snap.data;
+        let by = match q.by.unwrap_or(CampaignGroupName::Plan) {
+            CampaignGroupName::Plan => GroupBy::Plan,
+            CampaignGroupName::Cohort => GroupBy::Cohort(Interval::Month),
+            CampaignGroupName::Quarter => GroupBy::Cohort(Interval::Quarter),
+            CampaignGroupName::Channel => GroupBy::Channel,
+            CampaignGroupName::Region => GroupBy::Region,
+        };
+        // The segments as the CLI makes them; customers the filters leave out are in none.
+        let mut grouping = Grouping::new(data, by);
+        for (c, g) in grouping.of.iter_mut().enumerate() {
+            if !sc.matches(c as tenure_store::dataset::CustomerIdx) {
+                *g = None;
+            }
+        }
+        let cfg = CampaignEffectConfig::new(sc.end, sc.snap.fx.clone());
+        let r = campaign_effect_report(data, &cfg, &grouping)
+            .map_err(|e| ApiError::invalid(e.to_string()))?;
+        let end = day_text(sc.end);
+        let reason = if r.campaigns.is_empty() {
+            Some(match data.campaigns.is_empty() {
+                true => "the store holds no campaigns".to_string(),
+                false => format!("no campaign started or touched a customer by {end}"),
+            })
+        } else if !r.campaigns.iter().any(|m| m.observed) {
+            Some(format!(
+                "no campaign has been observed for a whole {} days by {end}: the first one's day is {}",
+                r.window_days,
+                day_text(r.campaigns.iter().map(|m| m.day).min().unwrap_or(sc.end))
+            ))
+        } else if r.overall.touched.customers + r.overall.untouched.customers == 0 {
+            Some(format!(
+                "no matching customer was active on the day of a campaign observed by {end}"
+            ))
+        } else if r.overall.touched.customers == 0 {
+            Some(format!(
+                "no matching customer was touched by a campaign observed by {end}"
+            ))
+        } else {
+            None
+        };
+        Ok(Json(CampaignsOut {
+            basis: sc.basis(),
+            window_days: r.window_days,
+            grouping: r.grouping.clone(),
+            note: r.note.clone(),
+            reason,
+            campaigns: r
+                .campaigns
+                .iter()
+                .map(|m| CampaignOut {
+                    id: m.id.clone(),
+                    name: m.name.clone(),
+                    day: day_text(m.day),
+                    observed: m.observed,
+                    segments: m.segments.iter().map(comparison).collect(),
+                    overall: comparison(&m.overall),
+                })
+                .collect(),
+            segments: r.segments.iter().map(comparison).collect(),
+            overall: comparison(&r.overall),
+        }))
+    })
+    .await
 }
