@@ -17,11 +17,19 @@
 //! a sum over the periods between t_x and T, each by an 8-point Gauss–Legendre rule in log
 //! space; the gradient is analytic (the derivatives of A and B in γ are carried along).
 //!
-//! Invariants: the grid must cover every customer's observation period; period k is
-//! [origin + k·step, origin + (k+1)·step) in calendar time, in the data's time unit.
+//! Predictions ([`DynParams::predict`], [`DynParams::score`]) use the grid's covariates over the
+//! window after T as well: P(alive) is the alive term's share of the bracket above; alive at T,
+//! λ ~ Gamma(r+x, α+A(T)) and μ ~ Gamma(s, β+B(T)), so the expected purchases in (T, T+h] are
+//! P(alive) (r+x)/(α+A(T)) ∫₀ʰ e^{γ_trans'z(T+u)} ((β+B(T))/(β+B(T)+B(T+u)−B(T)))^s du, in
+//! closed form on each period (as CLVTools' `pnbd_dyncov_CET`), and P(alive at T+h) is
+//! P(alive) ((β+B(T))/(β+B(T+h)))^s.
+//!
+//! Invariants: the grid must cover every customer's observation period (and, to predict, the
+//! window after it); period k is [origin + k·step, origin + (k+1)·step) in calendar time, in
+//! the data's time unit.
 
 use crate::data::{validate_rfm, DataError, RfmRow};
-use crate::fit::{maximize, Fit, FitOptions, Likelihood};
+use crate::fit::{delta_method, maximize, Estimate, Fit, FitOptions, Likelihood, Scale};
 use crate::ggomnbd::gauss_legendre;
 use crate::paretonbd::{fit_paretonbd, par_map};
 use crate::special::{digamma, ln_gamma, Compensated};
@@ -98,7 +106,7 @@ impl DynParams {
     /// One customer's log-likelihood.
     pub fn log_likelihood_one(&self, grid: &TimeGrid, row: &DynRow) -> f64 {
         let rule = gauss_legendre(NODES);
-        row_value_grad(&self.theta(), self.gamma_trans.len(), grid, row, &rule).0
+        row_value_grad(&self.theta(), self.gamma_trans.len(), grid, row, &rule).value
     }
 }
 
@@ -113,14 +121,28 @@ fn log_sum(values: &[f64]) -> (f64, Vec<f64>) {
     (top + sum.ln(), e.iter().map(|x| x / sum).collect())
 }
 
-/// One customer's log-likelihood and its gradient in θ = (r, α, s, β, γ_trans, γ_life).
+/// One customer's log-likelihood, its gradient in θ = (r, α, s, β, γ_trans, γ_life), and the
+/// parts the predictions need.
+struct RowTerms {
+    value: f64,
+    grad: Vec<f64>,
+    /// ln of the alive-at-T term of the bracket, −(r+x) ln(α+A(T)) − s ln(β+B(T)).
+    ln_alive: f64,
+    /// ln of the whole bracket (alive at T, or dead in (t_x, T]).
+    ln_bracket: f64,
+    /// A(T) and B(T).
+    a: f64,
+    b: f64,
+}
+
+/// One customer's [`RowTerms`].
 fn row_value_grad(
     theta: &[f64],
     pt: usize,
     grid: &TimeGrid,
     row: &DynRow,
     rule: &[(f64, f64)],
-) -> (f64, Vec<f64>) {
+) -> RowTerms {
     let k = theta.len();
     let pl = k - 4 - pt;
     let (r, alpha, s, beta) = (theta[0], theta[1], theta[2], theta[3]);
@@ -239,7 +261,14 @@ fn row_value_grad(
     for j in 0..pt {
         g[4 + j] += row.purchase_sums[j];
     }
-    (v, g)
+    RowTerms {
+        value: v,
+        grad: g,
+        ln_alive: alive,
+        ln_bracket: bracket,
+        a,
+        b,
+    }
 }
 
 /// The log-likelihood over customers, for [`maximize`].
@@ -332,7 +361,8 @@ impl DynLikelihood {
             return (f64::NAN, vec![f64::NAN; k]);
         }
         let per_row = par_map(&self.rows, |row| {
-            row_value_grad(theta, self.pt, &self.grid, row, &self.rule)
+            let t = row_value_grad(theta, self.pt, &self.grid, row, &self.rule);
+            (t.value, t.grad)
         });
         let mut ll = Compensated::default();
         let mut grad = vec![0.0; k];
@@ -404,10 +434,299 @@ pub fn fit_paretonbd_dyncov(
     })
 }
 
+// ---------------------------------------------------------------------------------------------
+// Predictions.
+
+/// What the model predicts for one customer observed to T, over the next `horizon`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct DynPrediction {
+    /// P(alive at T | x, t_x, T).
+    pub p_alive: f64,
+    /// E[X(T, T + horizon] | x, t_x, T]: expected repeat purchases in the window.
+    pub expected_purchases: f64,
+    /// P(alive at T + horizon | x, t_x, T).
+    pub p_alive_at_horizon: f64,
+}
+
+/// One customer to score: calendar time of her first purchase (in the grid's time) and her
+/// summary. The grid must cover [birth, birth + T + horizon].
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct DynCustomer {
+    pub birth: f64,
+    pub rfm: RfmRow,
+}
+
+/// A customer's predictions with delta-method intervals (NaN bounds without a covariance).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct DynScore {
+    pub p_alive: Estimate,
+    pub expected_purchases: Estimate,
+    /// A point, without interval (as for the plain models).
+    pub p_alive_at_horizon: f64,
+}
+
+/// expm1(w·d)/w, the integral ∫₀ᵈ e^{w v} dv, with its limit d at w = 0.
+fn expm1_over(w: f64, d: f64) -> f64 {
+    let wd = w * d;
+    if wd.abs() < 1e-10 {
+        d * (1.0 + 0.5 * wd)
+    } else {
+        wd.exp_m1() / w
+    }
+}
+
+/// The future window of a customer alive at T, given ΔB(u) = B(T+u) − B(T) on the grid:
+/// returns (F, ΔB(h)) with
+///
+///   F = ∫₀ʰ e^{γ_trans'z(T+u)} ((β+B(T)) / (β+B(T)+ΔB(u)))^s du.
+///
+/// On a period where the two exponents are c_t and c_l and ΔB runs from B₀ over a length ℓ,
+/// with K = β+B(T) and w = 1−s, the piece is exactly
+///
+///   c_t · K/c_l · (1 + B₀/K)^w · [e^{w·d} − 1]/w,   d = ln(1 + c_l ℓ/(K+B₀)),
+///
+/// (the s = 1 limit is d). This is CLVTools' `pnbd_dyncov_CET` sum over the prediction
+/// period's covariate intervals, written in log-space-safe form.
+fn future_window(
+    theta: &[f64],
+    pt: usize,
+    grid: &TimeGrid,
+    start: f64,
+    horizon: f64,
+    k: f64,
+) -> (f64, f64) {
+    let s = theta[2];
+    let (gt, gl) = (&theta[4..4 + pt], &theta[4 + pt..]);
+    let w = 1.0 - s;
+    let (mut u, mut db, mut acc) = (0.0, 0.0, 0.0);
+    while u < horizon {
+        let mut p = grid.period(start + u);
+        let mut end = grid.origin + grid.step * (p + 1) as f64 - start;
+        // A point on a period boundary rounded into the period before it.
+        if end <= u && p + 1 < grid.periods() {
+            p += 1;
+            end = grid.origin + grid.step * (p + 1) as f64 - start;
+        }
+        let next = end.min(horizon);
+        let next = if next <= u { horizon } else { next };
+        let et: f64 = gt.iter().zip(&grid.trans[p]).map(|(g, z)| g * z).sum();
+        let el: f64 = gl.iter().zip(&grid.life[p]).map(|(g, z)| g * z).sum();
+        let (ct, cl) = (et.exp(), el.exp());
+        let len = next - u;
+        let d = (cl * len / (k + db)).ln_1p();
+        acc += ct * k / cl * (w * (db / k).ln_1p()).exp() * expm1_over(w, d);
+        db += cl * len;
+        u = next;
+    }
+    (acc, db)
+}
+
+/// Predictions from θ = (r, α, s, β, γ_trans, γ_life) for a customer inside the grid.
+///
+/// Given the data, the posterior probability of being alive at T is the alive term's share of
+/// the likelihood's bracket (the factor e^{γ_trans'Σz(t_j)} and the constants cancel):
+///
+///   P(alive) = (α+A(T))^{−(r+x)} (β+B(T))^{−s} / [bracket of the likelihood].
+///
+/// Alive at T, λ ~ Gamma(r+x, α+A(T)) and μ ~ Gamma(s, β+B(T)) independently, and she is
+/// still alive at T+u with probability e^{−μ ΔB(u)}, ΔB(u) = B(T+u) − B(T); she buys at rate
+/// λ e^{γ_trans'z(T+u)} while alive. So (Bachmann, Meierer & Näf 2021, the conditional
+/// expectation of Section 3; CLVTools' `pnbd_dyncov_CET`)
+///
+///   E[X(T, T+h] | data] = P(alive) · (r+x)/(α+A(T)) · F(h),   F from [`future_window`],
+///   P(alive at T+h | data) = P(alive) · ((β+B(T)) / (β+B(T)+ΔB(h)))^s.
+///
+/// With every covariate constant these are the static covariate model's (Fader & Hardie 2007:
+/// α_i = α e^{−γ_trans'z}, β_i = β e^{−γ_life'z}), and with γ = 0 Pareto/NBD's eq. (10) and
+/// P(alive at T+h) of Fader & Hardie (2005).
+fn predict_theta(
+    theta: &[f64],
+    pt: usize,
+    grid: &TimeGrid,
+    c: &DynCustomer,
+    horizon: f64,
+    rule: &[(f64, f64)],
+) -> DynPrediction {
+    let row = DynRow {
+        birth: c.birth,
+        rfm: c.rfm,
+        purchase_sums: vec![0.0; pt],
+    };
+    let terms = row_value_grad(theta, pt, grid, &row, rule);
+    let p_alive = (terms.ln_alive - terms.ln_bracket).exp().clamp(0.0, 1.0);
+    let (r, alpha, s, beta) = (theta[0], theta[1], theta[2], theta[3]);
+    let k = beta + terms.b;
+    let (f, db) = future_window(theta, pt, grid, c.birth + c.rfm.t, horizon, k);
+    DynPrediction {
+        p_alive,
+        expected_purchases: p_alive * (r + c.rfm.x) / (alpha + terms.a) * f,
+        p_alive_at_horizon: p_alive * (-s * (db / k).ln_1p()).exp(),
+    }
+}
+
+impl DynParams {
+    /// Check that the grid has this model's covariates and that customer `i`'s observation
+    /// period and the `horizon` after it lie inside it.
+    pub fn check(
+        &self,
+        grid: &TimeGrid,
+        i: usize,
+        c: &DynCustomer,
+        horizon: f64,
+    ) -> Result<(), ModelError> {
+        let (pt, pl) = (self.gamma_trans.len(), self.gamma_life.len());
+        if !(grid.step > 0.0) || grid.trans.len() != grid.life.len() || grid.trans.is_empty() {
+            return Err(DataError::Degenerate(
+                "the covariate grid needs a positive step and the same periods for both processes"
+                    .into(),
+            )
+            .into());
+        }
+        if let Some(k) =
+            (0..grid.periods()).find(|&k| grid.trans[k].len() != pt || grid.life[k].len() != pl)
+        {
+            return Err(DataError::Degenerate(format!(
+                "period {k} of the covariate grid does not have {pt} purchase and {pl} lifetime covariates"
+            ))
+            .into());
+        }
+        let theta = self.theta();
+        if !theta.iter().all(|v| v.is_finite()) || !theta[..4].iter().all(|v| *v > 0.0) {
+            return Err(DataError::Degenerate(
+                "r, α, s and β must be positive and every coefficient finite".into(),
+            )
+            .into());
+        }
+        validate_rfm(i, &c.rfm)?;
+        if !(horizon >= 0.0) || !horizon.is_finite() {
+            return Err(DataError::Degenerate(format!(
+                "the horizon {horizon} must be a non-negative number"
+            ))
+            .into());
+        }
+        let last = c.birth + c.rfm.t + horizon;
+        if !(c.birth >= grid.origin) || !(last <= grid.end() + 1e-9 * grid.step) {
+            return Err(DataError::Inconsistent {
+                row: i,
+                reason: format!(
+                    "observed from {} to {} and predicted to {last}, outside the covariate grid ({} to {})",
+                    c.birth,
+                    c.birth + c.rfm.t,
+                    grid.origin,
+                    grid.end()
+                ),
+            }
+            .into());
+        }
+        Ok(())
+    }
+
+    /// P(alive), expected purchases in (T, T + `horizon`] and P(alive at T + `horizon`) of one
+    /// customer, with the covariates of the grid over the window (the formulas are in the
+    /// module's documentation; their derivation at `predict_theta`). Errors if the grid does
+    /// not cover the customer and the window.
+    pub fn predict(
+        &self,
+        grid: &TimeGrid,
+        c: &DynCustomer,
+        horizon: f64,
+    ) -> Result<DynPrediction, ModelError> {
+        self.check(grid, 0, c, horizon)?;
+        Ok(predict_theta(
+            &self.theta(),
+            self.gamma_trans.len(),
+            grid,
+            c,
+            horizon,
+            &gauss_legendre(NODES),
+        ))
+    }
+
+    /// [`DynParams::predict`] for every customer (in parallel, once per distinct customer),
+    /// with delta-method intervals when `cov` = Some((covariance of θ in
+    /// [`DynParams::from_theta`]'s order, normal quantile z)): P(alive) on the logit scale,
+    /// expected purchases on the log scale, as for the plain models. The gradient is by
+    /// central differences ([`delta_method`]).
+    pub fn score(
+        &self,
+        grid: &TimeGrid,
+        customers: &[DynCustomer],
+        horizon: f64,
+        cov: Option<(&[Vec<f64>], f64)>,
+    ) -> Result<Vec<DynScore>, ModelError> {
+        let theta = self.theta();
+        if let Some((c, _)) = cov {
+            if c.len() != theta.len() || c.iter().any(|row| row.len() != theta.len()) {
+                return Err(DataError::Degenerate(format!(
+                    "the covariance must be {k} × {k}, one row and column per parameter",
+                    k = theta.len()
+                ))
+                .into());
+            }
+        }
+        for (i, c) in customers.iter().enumerate() {
+            self.check(grid, i, c, horizon)?;
+        }
+        // Distinct customers by the bits of (birth, x, t_x, T).
+        let key = |c: &DynCustomer| [c.birth, c.rfm.x, c.rfm.t_x, c.rfm.t].map(f64::to_bits);
+        let mut index = std::collections::HashMap::new();
+        let mut distinct = Vec::new();
+        let of: Vec<usize> = customers
+            .iter()
+            .map(|c| {
+                *index.entry(key(c)).or_insert_with(|| {
+                    distinct.push(*c);
+                    distinct.len() - 1
+                })
+            })
+            .collect();
+        let pt = self.gamma_trans.len();
+        let rule = gauss_legendre(NODES);
+        let per = par_map(&distinct, |c| {
+            let point = predict_theta(&theta, pt, grid, c, horizon, &rule);
+            match cov {
+                Some((cov, z)) => DynScore {
+                    p_alive: delta_method(
+                        |t| predict_theta(t, pt, grid, c, horizon, &rule).p_alive,
+                        &theta,
+                        cov,
+                        Scale::Logit,
+                        z,
+                    ),
+                    expected_purchases: delta_method(
+                        |t| predict_theta(t, pt, grid, c, horizon, &rule).expected_purchases,
+                        &theta,
+                        cov,
+                        Scale::Log,
+                        z,
+                    ),
+                    p_alive_at_horizon: point.p_alive_at_horizon,
+                },
+                None => {
+                    let bare = |v: f64| Estimate {
+                        value: v,
+                        se: f64::NAN,
+                        lower: f64::NAN,
+                        upper: f64::NAN,
+                    };
+                    DynScore {
+                        p_alive: bare(point.p_alive),
+                        expected_purchases: bare(point.expected_purchases),
+                        p_alive_at_horizon: point.p_alive_at_horizon,
+                    }
+                }
+            }
+        });
+        Ok(of.iter().map(|&j| per[j]).collect())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::covariates::{CovariateLikelihood, CovariateModel, CovariateSpec, Design};
+    use crate::covariates::{
+        CovariateLikelihood, CovariateModel, CovariateParams, CovariateSpec, Design,
+    };
     use crate::fit::numeric_gradient;
     use crate::paretonbd::ParetoNbdParams;
     use crate::rfm::RfmModel;
@@ -557,6 +876,169 @@ mod tests {
                 );
             }
         }
+    }
+
+    /// Customers to score on a 60-period grid: the rows above, whose windows of up to 25
+    /// periods stay inside it.
+    fn customers() -> Vec<DynCustomer> {
+        rows()
+            .into_iter()
+            .map(|r| DynCustomer {
+                birth: r.birth,
+                rfm: r.rfm,
+            })
+            .collect()
+    }
+
+    fn close(a: f64, b: f64, tol: f64) -> bool {
+        (a - b).abs() <= tol * b.abs().max(1e-300)
+    }
+
+    /// γ = 0: Pareto/NBD's P(alive), conditional expectation (eq. 10) and P(alive at T+h),
+    /// whatever the covariates do.
+    #[test]
+    fn zero_coefficients_predict_as_pareto_nbd() {
+        let g = grid(60, |k| ((k as f64 * 0.4).sin(), f64::from(k > 12)));
+        let p = DynParams {
+            r: 0.55,
+            alpha: 10.6,
+            s: 0.61,
+            beta: 11.7,
+            gamma_trans: vec![0.0],
+            gamma_life: vec![0.0],
+        };
+        let q = ParetoNbdParams {
+            r: 0.55,
+            alpha: 10.6,
+            s: 0.61,
+            beta: 11.7,
+        };
+        for c in customers() {
+            for h in [0.0, 0.3, 1.0, 7.5, 25.0] {
+                let d = p.predict(&g, &c, h).unwrap();
+                let RfmRow { x, t_x, t } = c.rfm;
+                let (pa, ce, pah) = (
+                    q.p_alive(x, t_x, t),
+                    q.conditional_expected_purchases(h, x, t_x, t),
+                    q.p_alive_at(h, x, t_x, t),
+                );
+                assert!(close(d.p_alive, pa, 1e-9), "{c:?} {h}: {d:?} vs {pa}");
+                assert!(
+                    close(d.expected_purchases, ce, 1e-9),
+                    "{c:?} {h}: {d:?} vs {ce}"
+                );
+                assert!(
+                    close(d.p_alive_at_horizon, pah, 1e-9),
+                    "{c:?} {h}: {d:?} vs {pah}"
+                );
+            }
+        }
+    }
+
+    /// Covariates constant in time: the static covariate Pareto/NBD's predictions
+    /// (`covariates::CovariateParams`, each customer a Pareto/NBD with α e^{−γ_trans z} and
+    /// β e^{−γ_life z}), for s below, at and above 1.
+    #[test]
+    fn constant_covariates_predict_as_the_static_model() {
+        let (zt, zl) = (0.8, -0.5);
+        let g = grid(60, |_| (zt, zl));
+        for s in [0.61, 1.0, 1.0 + 1e-12, 2.7] {
+            let theta = [0.55, 10.6, s, 11.7, 0.4, -0.3];
+            let dynamic = DynParams::from_theta(&theta, 1);
+            let fixed = CovariateParams::from_theta(
+                CovariateModel::ParetoNbd,
+                CovariateSpec {
+                    trans: vec![0],
+                    life: vec![1],
+                    ..CovariateSpec::default()
+                },
+                &theta,
+            )
+            .customer(&[zt, zl]);
+            let m = fixed.model();
+            for c in customers() {
+                for h in [0.0, 0.3, 1.0, 7.5, 25.0] {
+                    let d = dynamic.predict(&g, &c, h).unwrap();
+                    let RfmRow { x, t_x, t } = c.rfm;
+                    let (pa, ce, pah) = (
+                        m.p_alive(x, t_x, t),
+                        m.conditional_expected_purchases(h, x, t_x, t),
+                        m.p_alive_at(h, x, t_x, t),
+                    );
+                    assert!(close(d.p_alive, pa, 1e-9), "s {s} {c:?} {h}: {d:?} vs {pa}");
+                    assert!(
+                        close(d.expected_purchases, ce, 1e-9),
+                        "s {s} {c:?} {h}: {d:?} vs {ce}"
+                    );
+                    assert!(
+                        close(d.p_alive_at_horizon, pah, 1e-9),
+                        "s {s} {c:?} {h}: {d:?} vs {pah}"
+                    );
+                }
+            }
+        }
+    }
+
+    /// A promotion in the window raises the expected purchases by its factor over its share of
+    /// the window (here exactly, as nobody drops out: s tiny, β huge).
+    #[test]
+    fn a_promotion_in_the_window_counts_in_its_periods() {
+        let g = grid(60, |k| (f64::from((40..45).contains(&k)), 0.0));
+        let p = DynParams::from_theta(&[1.0, 2.0, 1e-9, 1e12, 0.5, 0.0], 1);
+        let c = DynCustomer {
+            birth: 10.0,
+            rfm: RfmRow {
+                x: 3.0,
+                t_x: 20.0,
+                t: 25.0,
+            },
+        };
+        // Window (35, 55]: 5 promotion periods of 20.
+        let d = p.predict(&g, &c, 20.0).unwrap();
+        let rate = (1.0 + 3.0) / (2.0 + 25.0);
+        let want = d.p_alive * rate * (15.0 + 5.0 * 0.5_f64.exp());
+        assert!(close(d.expected_purchases, want, 1e-9), "{d:?} vs {want}");
+    }
+
+    #[test]
+    fn windows_past_the_grid_are_rejected() {
+        let g = grid(40, |_| (0.0, 0.0));
+        let p = DynParams::from_theta(&[0.55, 10.6, 0.61, 11.7, 0.0, 0.0], 1);
+        let c = customers()[1];
+        // Observed to 30, the grid ends at 40.
+        assert!(p.predict(&g, &c, 10.0).is_ok());
+        let err = p.predict(&g, &c, 10.5).unwrap_err().to_string();
+        assert!(err.contains("outside the covariate grid"), "{err}");
+        let scored = p.score(&g, &customers(), 10.5, None);
+        assert!(scored.is_err());
+    }
+
+    /// Batch scoring equals one by one, and its intervals bracket the point.
+    #[test]
+    fn score_equals_predict_and_brackets_the_point() {
+        let g = grid(60, |k| ((k as f64 * 0.4).sin(), f64::from(k > 12)));
+        let p = DynParams::from_theta(&[0.55, 10.6, 0.61, 11.7, 0.3, 0.4], 1);
+        let mut cs = customers();
+        cs.push(cs[1]);
+        let cov: Vec<Vec<f64>> = (0..6)
+            .map(|i| (0..6).map(|j| if i == j { 0.01 } else { 0.0 }).collect())
+            .collect();
+        let scored = p.score(&g, &cs, 20.0, Some((&cov, 1.96))).unwrap();
+        assert_eq!(scored.len(), cs.len());
+        for (c, s) in cs.iter().zip(&scored) {
+            let d = p.predict(&g, c, 20.0).unwrap();
+            assert_eq!(s.p_alive.value, d.p_alive);
+            assert_eq!(s.expected_purchases.value, d.expected_purchases);
+            assert_eq!(s.p_alive_at_horizon, d.p_alive_at_horizon);
+            let e = s.expected_purchases;
+            assert!(e.lower < e.value && e.value < e.upper, "{e:?}");
+            let a = s.p_alive;
+            assert!(
+                a.lower <= a.value && a.value <= a.upper && a.upper <= 1.0,
+                "{a:?}"
+            );
+        }
+        assert_eq!(scored[1], scored[4]);
     }
 
     #[test]

@@ -1,7 +1,8 @@
 //! `tenure predict`: score every customer with a fitted model — P(alive), expected purchases in
 //! a horizon with its unit, and with a spend model the expected spend and discounted CLV — each
 //! with a delta-method interval. BG/BB and sBG models are scored by
-//! [`crate::predict_discrete`].
+//! [`crate::predict_discrete`]; Pareto/NBD with time-varying covariates (`paretonbd-dyncov`) by
+//! [`crate::dyncov_cli::predict`], over the covariates' path in the window.
 
 use crate::cmd_fit::ModelKind;
 use crate::error::CliError;
@@ -103,8 +104,14 @@ pub struct PredictArgs {
     /// The customers' covariates (CSV with customer_id), for a model fitted with
     /// `--covariates`: each customer is scored with her own parameters. Columns are encoded
     /// as at fitting time (stored in the model file).
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", conflicts_with = "time_covariates")]
     pub covariates: Option<PathBuf>,
+    /// The covariate grid for a `paretonbd-dyncov` model (`tenure fit paretonbd
+    /// --time-covariates`): period_start and the model's columns, covering every customer's
+    /// first purchase and the prediction window after --end (the day the summaries end,
+    /// required); the window is scored with its covariates.
+    #[arg(long, value_name = "GRID")]
+    pub time_covariates: Option<PathBuf>,
 }
 
 /// One prediction for every customer, in input order: the point and, with intervals, the
@@ -176,6 +183,11 @@ struct Scores {
     /// With --purchase-pmf K: per distinct row, P(0), …, P(K−1) purchases and P(≥ K); and
     /// each customer's distinct row.
     pmf: Option<(Vec<Vec<f64>>, Vec<u32>)>,
+    /// Why there are no intervals although they were not turned off (replaces the method in
+    /// the report).
+    no_intervals_because: Option<String>,
+    /// More lines for the report: (JSON key, table label, value).
+    extra: Vec<(&'static str, &'static str, String)>,
 }
 
 impl Scores {
@@ -194,6 +206,8 @@ impl Scores {
             boot: None,
             alive_at: None,
             pmf: None,
+            no_intervals_because: None,
+            extra: Vec::new(),
         }
     }
     fn len(&self) -> usize {
@@ -253,6 +267,17 @@ fn clv_config(
 pub fn run(a: PredictArgs) -> Result<(), CliError> {
     let t_read = Instant::now();
     let mf = ModelFile::read(&a.model)?;
+    if mf.model == crate::dyncov_cli::MODEL {
+        return predict_dyncov(&a, &mf, t_read);
+    }
+    if let Some(g) = &a.time_covariates {
+        return Err(CliError::input(format!(
+            "--time-covariates {}: {} is a `{}` model; a covariate grid is for models fitted with `tenure fit paretonbd --time-covariates`",
+            g.display(),
+            a.model.display(),
+            mf.model
+        )));
+    }
     let kind = ModelKind::from_name(&mf.model).ok_or_else(|| {
         CliError::input(format!(
             "{}: unknown model `{}`",
@@ -508,6 +533,102 @@ fn predict_covariates(
     Ok(())
 }
 
+/// Score a summary file with Pareto/NBD with time-varying covariates (`paretonbd-dyncov`):
+/// P(alive), expected purchases over the covariates' path in the window (delta-method
+/// intervals over every parameter, as for the plain models) and with --alive-at-horizon
+/// P(alive at the horizon). The summaries must end on --end; the grid must cover the window.
+fn predict_dyncov(a: &PredictArgs, mf: &ModelFile, t_read: Instant) -> Result<(), CliError> {
+    let model = crate::dyncov_cli::MODEL;
+    if let Some(c) = &a.covariates {
+        return Err(CliError::input(format!(
+            "--covariates {}: {} has time-varying covariates; give its grid with --time-covariates",
+            c.display(),
+            a.model.display()
+        )));
+    }
+    let Some(grid) = &a.time_covariates else {
+        return Err(CliError::input(format!(
+            "{} is a `{model}` model (fitted with time-varying covariates): give the covariate grid covering the prediction window with --time-covariates GRID.csv, and --end YYYY-MM-DD (the day the summaries end)",
+            a.model.display()
+        )));
+    };
+    if a.spend.is_some()
+        || a.bootstrap.is_some()
+        || a.purchase_pmf.is_some()
+        || a.discount_rate.is_some()
+        || log_input::is_log(&a.input)
+    {
+        return Err(CliError::input(format!(
+            "a `{model}` model scores a summary file with P(alive), expected purchases and --alive-at-horizon; --spend, --bootstrap, --purchase-pmf, --discount-rate and Parquet logs are not available with it yet"
+        )));
+    }
+    let end = a.log.end.as_deref().ok_or_else(|| {
+        CliError::input(format!(
+            "--time-covariates {} needs --end YYYY-MM-DD: the last day the summaries observe, where the prediction window starts",
+            grid.display()
+        ))
+    })?;
+    let end = crate::cmd_summarize::parse_date("end", end)?;
+    let unit: TimeUnit = mf.time_unit.as_deref().unwrap_or("").parse().map_err(|_| {
+        CliError::input(format!(
+            "{}: a `{model}` model needs its time unit (time_unit)",
+            a.model.display()
+        ))
+    })?;
+    let horizon: Duration = a
+        .horizon
+        .parse()
+        .map_err(|e| CliError::input(format!("--horizon: {e}")))?;
+    if !(a.level > 0.0 && a.level < 1.0) {
+        return Err(CliError::input(format!(
+            "--level {}: must be strictly between 0 and 1",
+            a.level
+        )));
+    }
+    let rows = inputs::summaries(&a.input)?;
+    let read_ms = t_read.elapsed().as_secs_f64() * 1000.0;
+    let t_score = Instant::now();
+    let intervals = !a.no_intervals && mf.covariance.is_some();
+    let (scored, note) = crate::dyncov_cli::predict(&crate::dyncov_cli::DynPredictInput {
+        model_path: &a.model,
+        model: mf,
+        input: &a.input,
+        rows: &rows,
+        grid_path: grid,
+        end,
+        unit,
+        horizon: &horizon,
+        z: intervals.then(|| normal_quantile_two_sided(a.level)),
+    })?;
+    let scores = Scores {
+        p_alive: Column::from_estimates(scored.iter().map(|s| s.p_alive), intervals),
+        expected: Column::from_estimates(scored.iter().map(|s| s.expected_purchases), intervals),
+        alive_at: a
+            .alive_at_horizon
+            .then(|| scored.iter().map(|s| s.p_alive_at_horizon).collect()),
+        no_intervals_because: (!a.no_intervals && !intervals).then(|| {
+            "the model file has no covariance (its observed information was singular)".into()
+        }),
+        extra: vec![("time_covariates", "time-varying covariates", note)],
+        ..Scores::empty()
+    };
+    let score_ms = t_score.elapsed().as_secs_f64() * 1000.0;
+    let t_write = Instant::now();
+    write_atomically(&a.output, render_csv(&rows, &scores, intervals).as_bytes())?;
+    let write_ms = t_write.elapsed().as_secs_f64() * 1000.0;
+    report(
+        a,
+        model,
+        unit,
+        &horizon,
+        None,
+        &rows,
+        &scores,
+        [read_ms, score_ms, write_ms],
+    );
+    Ok(())
+}
+
 struct Ctx<'a> {
     args: &'a PredictArgs,
     rows: &'a [SummaryRow],
@@ -656,6 +777,8 @@ fn score_points_and_delta<M: Resample>(
         boot: None,
         alive_at: None,
         pmf: None,
+        no_intervals_because: None,
+        extra: Vec::new(),
     })
 }
 
@@ -710,6 +833,8 @@ fn score_bootstrap<M: Resample>(
         boot: Some((reps.params.len() + reps.failed, reps.failed, total)),
         alive_at: None,
         pmf: None,
+        no_intervals_because: None,
+        extra: Vec::new(),
     })
 }
 
@@ -836,6 +961,8 @@ fn report(
     let total_clv: Option<f64> = scores.clv.as_ref().map(|v| v.iter().map(|c| c.value).sum());
     let method = if a.no_intervals {
         "none".to_string()
+    } else if let Some(why) = &scores.no_intervals_because {
+        format!("none: {why}")
     } else if let Some((n, failed, _)) = scores.boot {
         format!(
             "parametric bootstrap ({n} replications, {failed} failed, seed {}), percentile, {}%",
@@ -869,6 +996,12 @@ fn report(
                 "intervals": method,
                 "elapsed_ms": { "read": ms[0], "score": ms[1], "write": ms[2] },
             });
+            let mut v = v;
+            if let Some(o) = v.as_object_mut() {
+                for (key, _, value) in &scores.extra {
+                    o.insert((*key).into(), value.clone().into());
+                }
+            }
             println!("{v}");
         }
         Format::Table => {
@@ -883,6 +1016,9 @@ fn report(
                     unit.name()
                 ),
             ]);
+            for (_, label, value) in &scores.extra {
+                t.row(vec![(*label).into(), value.clone()]);
+            }
             t.row(vec!["mean P(alive)".into(), num(mean_alive, 4)]);
             t.row(vec![
                 format!("expected purchases in the next {horizon}"),

@@ -262,6 +262,7 @@ pub fn run(a: DemoModelsArgs) -> Result<(), CliError> {
         format: Format::Table,
         log: Default::default(),
         covariates: None,
+        time_covariates: None,
     })?;
     println!(
         "\nThe same by hand:\n  tenure summarize --input {tx} --end {ce} --holdout-end {end} --output {s}\n  tenure fit {m} --input {s} --output {mp}\n  tenure fit gammagamma --input {s} --output {g}\n  tenure predict --model {mp} --input {s} --horizon 12mo --spend {g} --margin 0.3 --discount-rate 1%/mo --output {o}",

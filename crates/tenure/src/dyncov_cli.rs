@@ -6,16 +6,23 @@
 //! step stays 0/1). Each customer is summarised from the transaction log as `tenure summarize`
 //! does (purchases on the same day merged, times in `--time-unit` from the first purchase, up to
 //! `--end`), with the sum of the purchase covariates over the periods of her repeat purchases.
+//!
+//! `tenure predict --model M.json --input SUMMARY --time-covariates GRID.csv --end DATE
+//! --horizon H` scores such a model ([`predict`]): the same grid file, now covering the
+//! prediction window too.
 
 use crate::covariate_cli::CovariateArgs;
 use crate::error::CliError;
+use crate::model_file::ModelFile;
 use crate::table::num;
 use chrono::NaiveDate;
 use std::collections::BTreeMap;
 use std::path::Path;
-use tenure_core::TimeUnit;
-use tenure_engine::{read_transactions, TransactionFormat};
-use tenure_models::paretonbd_dyncov::{fit_paretonbd_dyncov, DynFit, DynRow, TimeGrid};
+use tenure_core::{Duration, TimeUnit};
+use tenure_engine::{read_transactions, SummaryRow, TransactionFormat};
+use tenure_models::paretonbd_dyncov::{
+    fit_paretonbd_dyncov, DynCustomer, DynFit, DynParams, DynRow, DynScore, TimeGrid,
+};
 use tenure_models::{FitOptions, ModelError, RfmRow};
 
 /// A fit with time-varying covariates and what the report needs.
@@ -258,4 +265,170 @@ pub fn fit(
         customers,
         extra,
     })
+}
+
+/// The kind of model file a fit with `--time-covariates` writes.
+pub const MODEL: &str = "paretonbd-dyncov";
+
+/// `tenure predict` with a `paretonbd-dyncov` model: what to score and with what.
+pub struct DynPredictInput<'a> {
+    pub model_path: &'a Path,
+    pub model: &'a ModelFile,
+    /// The summary file (for messages) and its rows, summarised to `end`.
+    pub input: &'a Path,
+    pub rows: &'a [SummaryRow],
+    pub grid_path: &'a Path,
+    /// The last day the summaries observe (their `--end`).
+    pub end: NaiveDate,
+    pub unit: TimeUnit,
+    pub horizon: &'a Duration,
+    /// The normal quantile of the intervals, or None for points only.
+    pub z: Option<f64>,
+}
+
+/// Every customer's P(alive), expected purchases in (T, T + horizon] and P(alive at T +
+/// horizon) (`tenure_models::paretonbd_dyncov::DynParams::score`), with the covariates of the
+/// grid file over the window; and a line describing the grid for the report.
+///
+/// A summary row does not say when the customer first bought: she was observed for T up to
+/// `end`, so she first bought at `end` − T in calendar time, as in the fit. The grid must cover
+/// every first purchase and the window (`end`, `end` + horizon]; otherwise an input error
+/// names the grid file and the first period missing from it.
+pub fn predict(p: &DynPredictInput<'_>) -> Result<(Vec<DynScore>, String), CliError> {
+    let path = p.model_path;
+    let names: Vec<&String> = p.model.params.keys().collect();
+    let base = ["r", "alpha", "s", "beta"];
+    let trans: Vec<&str> = names
+        .iter()
+        .filter_map(|n| n.strip_prefix("trans."))
+        .collect();
+    let life: Vec<&str> = names
+        .iter()
+        .filter_map(|n| n.strip_prefix("life."))
+        .collect();
+    // The covariance is in the file's parameter order: it must be the fit's.
+    let expected: Vec<String> = base
+        .iter()
+        .map(|s| s.to_string())
+        .chain(trans.iter().map(|n| format!("trans.{n}")))
+        .chain(life.iter().map(|n| format!("life.{n}")))
+        .collect();
+    if names
+        .iter()
+        .map(|s| s.as_str())
+        .ne(expected.iter().map(String::as_str))
+    {
+        return Err(CliError::input(format!(
+            "{}: a {MODEL} model's parameters are r, alpha, s, beta, then trans.NAME and life.NAME coefficients; found {}",
+            path.display(),
+            names.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")
+        )));
+    }
+    let mut theta = p.model.params_in_order(path, &base)?;
+    for n in &expected[4..] {
+        theta.push(p.model.real_param(path, n)?);
+    }
+    let params = DynParams::from_theta(&theta, trans.len());
+
+    let g = read_grid(p.grid_path)?;
+    let col = |name: &str| -> Result<usize, CliError> {
+        g.columns.iter().position(|c| c == name).ok_or_else(|| {
+            CliError::input(format!(
+                "{}:1: no covariate column `{name}`, which {} was fitted with (found: {})",
+                p.grid_path.display(),
+                path.display(),
+                g.columns.join(", ")
+            ))
+        })
+    };
+    let ti: Vec<usize> = trans.iter().map(|n| col(n)).collect::<Result<_, _>>()?;
+    let li: Vec<usize> = life.iter().map(|n| col(n)).collect::<Result<_, _>>()?;
+    let unit_days = p.unit.days();
+    let origin = g.starts[0];
+    let step_days = (g.starts[1] - g.starts[0]).num_days();
+    let grid = TimeGrid {
+        origin: 0.0,
+        step: step_days as f64 / unit_days,
+        trans: g
+            .values
+            .iter()
+            .map(|r| ti.iter().map(|j| r[*j]).collect())
+            .collect(),
+        life: g
+            .values
+            .iter()
+            .map(|r| li.iter().map(|j| r[*j]).collect())
+            .collect(),
+    };
+    let periods = g.starts.len() as i64;
+    let grid_end = origin + chrono::Duration::days(step_days * periods);
+    let h = p.horizon.in_unit(p.unit);
+    let e = (p.end - origin).num_days() as f64 / unit_days;
+    // The window's last instant, as a day: end + horizon, rounded up to whole days.
+    let window_days = (h * unit_days - 1e-9).ceil().max(0.0) as i64;
+    let window_end = p.end + chrono::Duration::days(window_days);
+    if p.end < origin {
+        return Err(CliError::input(format!(
+            "{}: the grid starts on {origin}, after --end {}",
+            p.grid_path.display(),
+            p.end
+        )));
+    }
+    if e + h > grid.end() + 1e-9 * grid.step {
+        return Err(CliError::input(format!(
+            "{}: the covariates must cover the prediction window, {} to {window_end} (--end and --horizon {}), but they end on {}: the first missing period starts on {grid_end}",
+            p.grid_path.display(),
+            p.end,
+            p.horizon,
+            grid_end - chrono::Duration::days(1),
+        )));
+    }
+    let mut customers = Vec::with_capacity(p.rows.len());
+    for r in p.rows {
+        // Summaries of whole days (as `tenure summarize` writes them) give the first purchase
+        // day exactly, and then the fit's calendar time to the bit.
+        let days = r.t * unit_days;
+        let birth = if (days - days.round()).abs() < 1e-6 {
+            (p.end - chrono::Duration::days(days.round() as i64) - origin).num_days() as f64
+                / unit_days
+        } else {
+            e - r.t
+        };
+        if birth < -1e-9 * grid.step {
+            let first = p.end - chrono::Duration::days((r.t * unit_days).round() as i64);
+            return Err(CliError::input(format!(
+                "{}: customer `{}` (T = {} {}) first bought on {first}, before the grid in {} starts ({origin})",
+                p.input.display(),
+                r.id,
+                r.t,
+                p.unit.name(),
+                p.grid_path.display()
+            )));
+        }
+        customers.push(DynCustomer {
+            birth: birth.max(0.0),
+            rfm: RfmRow {
+                x: r.x,
+                t_x: r.t_x,
+                t: r.t,
+            },
+        });
+    }
+    let cov = match (p.z, &p.model.covariance) {
+        (Some(z), Some(c)) => Some((c.as_slice(), z)),
+        _ => None,
+    };
+    let scores = params
+        .score(&grid, &customers, h, cov)
+        .map_err(|e| match e {
+            ModelError::Data(d) => CliError::input(format!("{}: {d}", p.input.display())),
+            ModelError::Fit(f) => CliError::failure(format!("{}: {f}", p.input.display())),
+        })?;
+    let note = format!(
+        "{} ({} periods of {step_days} days from {origin}; customers observed to {}, the window to {window_end})",
+        p.grid_path.display(),
+        periods,
+        p.end
+    );
+    Ok((scores, note))
 }
