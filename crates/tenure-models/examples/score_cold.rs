@@ -3,7 +3,10 @@
 //! the distinct rows and spreading the scores back to every customer — once, cold, as the CLI
 //! does. For studying first-call costs at small sizes (bench/run.sh measures the real program).
 //!
-//! usage: cargo run --release -p tenure-models --example score_cold -- FILE bgnbd|paretonbd
+//! usage: cargo run --release -p tenure-models --example score_cold -- FILE bgnbd|paretonbd [N]
+//!
+//! With N, also score the distinct rows N more times in the same process and print the median
+//! of those warm calls (`warm_score_us`): the arithmetic alone, without first-touch costs.
 
 use std::time::Instant;
 use tenure_models::bgnbd::BgNbdParams;
@@ -18,7 +21,7 @@ fn gather(values: &[f64], index: &[u32]) -> Vec<f64> {
     index.iter().map(|&g| values[g as usize]).collect()
 }
 
-fn timed<M: RfmModel>(m: &M, rows: &[RfmRow]) -> (f64, usize, f64) {
+fn timed<M: RfmModel>(m: &M, rows: &[RfmRow], warm: usize) -> (f64, usize, f64, f64) {
     let t0 = Instant::now();
     let g = group_rows_of(rows, |r| *r);
     let t1 = Instant::now();
@@ -33,13 +36,22 @@ fn timed<M: RfmModel>(m: &M, rows: &[RfmRow]) -> (f64, usize, f64) {
         (t2 - t1).as_secs_f64() * 1e6,
         t2.elapsed().as_secs_f64() * 1e6
     );
-    (us, g.distinct.len(), pa[0] + ex[ex.len() - 1])
+    let mut warm_us: Vec<f64> = (0..warm)
+        .map(|_| {
+            let t = Instant::now();
+            std::hint::black_box(m.score_rows(52.0, std::hint::black_box(&g.distinct)));
+            t.elapsed().as_secs_f64() * 1e6
+        })
+        .collect();
+    warm_us.sort_by(f64::total_cmp);
+    let median = warm_us.get(warm_us.len() / 2).copied().unwrap_or(f64::NAN);
+    (us, g.distinct.len(), pa[0] + ex[ex.len() - 1], median)
 }
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     let (Some(path), Some(model)) = (args.get(1), args.get(2)) else {
-        eprintln!("usage: score_cold FILE bgnbd|paretonbd");
+        eprintln!("usage: score_cold FILE bgnbd|paretonbd [N]");
         std::process::exit(2);
     };
     let text = std::fs::read_to_string(path).unwrap_or_else(|e| {
@@ -63,7 +75,8 @@ fn main() {
             })
         })
         .collect();
-    let (us, distinct, check) = match model.as_str() {
+    let warm = args.get(3).and_then(|n| n.parse().ok()).unwrap_or(0);
+    let (us, distinct, check, warm_us) = match model.as_str() {
         "bgnbd" => timed(
             &BgNbdParams {
                 r: 0.2426,
@@ -72,6 +85,7 @@ fn main() {
                 b: 2.4258,
             },
             &rows,
+            warm,
         ),
         _ => timed(
             &ParetoNbdParams {
@@ -81,10 +95,11 @@ fn main() {
                 beta: 11.6679,
             },
             &rows,
+            warm,
         ),
     };
     println!(
-        "{{\"rows\": {}, \"distinct\": {distinct}, \"score_us\": {us:.1}, \"check\": {check}}}",
+        "{{\"rows\": {}, \"distinct\": {distinct}, \"score_us\": {us:.1}, \"check\": {check}, \"warm_score_us\": {warm_us:.1}}}",
         rows.len()
     );
 }

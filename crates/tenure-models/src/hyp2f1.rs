@@ -37,7 +37,7 @@
 use std::ops::{Add, Div, Mul, Neg, Sub};
 
 /// Where the series gives way to the continued fraction.
-const Z_SERIES: f64 = 0.5;
+pub(crate) const Z_SERIES: f64 = 0.5;
 /// Relative size of the last term kept in a sum.
 const EPS: f64 = 1e-17;
 
@@ -73,6 +73,28 @@ impl Tail {
     }
 }
 
+/// S = ₂F₁(1, p_M; A+1; z) = Σₙ (p_M)ₙ/(A+1)ₙ zⁿ, the Euler-transformed series of the module
+/// documentation, for 0 ≤ z ≤ [`Z_SERIES`] and A = p_M + p_m − 1 > 0 (then every term is positive
+/// and at most z times the one before, so S ∈ [1, 2]). Summed until a term is below 1e-17 of
+/// the sum. [`ln_tail`] takes its logarithm: both give the same S, to the bit.
+#[inline]
+pub(crate) fn euler_series(p_big: f64, a: f64, z: f64) -> f64 {
+    let c = p_big;
+    let mut term = 1.0;
+    let mut sum = 1.0;
+    let mut n = 0.0;
+    for _ in 0..2000 {
+        let ratio = (c + n) * (1.0 / (a + 1.0 + n));
+        term *= ratio * z;
+        n += 1.0;
+        sum += term;
+        if term <= EPS * sum {
+            break;
+        }
+    }
+    sum
+}
+
 /// ln I for the tail integral described in the module documentation.
 pub(crate) fn ln_tail(t: &Tail) -> f64 {
     let z = (t.big - t.small) * t.inv_big;
@@ -101,6 +123,11 @@ pub(crate) fn ln_tail_grad(t: &Tail) -> (f64, [f64; 4]) {
 fn series<const GRAD: bool>(t: &Tail, z: f64) -> (f64, [f64; 4]) {
     let c = t.p_big;
     let a = t.p_big + t.p_small - 1.0;
+    if !GRAD {
+        let value = -t.p_big * t.ln_big + (1.0 - t.p_small) * t.ln_small - a.ln()
+            + euler_series(c, a, z).ln();
+        return (value, [0.0; 4]);
+    }
     let mut term = 1.0;
     let mut sum = 1.0;
     // Σ tₙ uₙ, Σ tₙ vₙ, Σ n tₙ / z, with uₙ = Σ 1/(C+k), vₙ = Σ 1/(A+1+k).
@@ -110,34 +137,22 @@ fn series<const GRAD: bool>(t: &Tail, z: f64) -> (f64, [f64; 4]) {
     for _ in 0..2000 {
         let ia = 1.0 / (a + 1.0 + n);
         let ratio = (c + n) * ia;
-        if GRAD {
-            // n tₙ / z, computed before multiplying by z so that z = 0 needs no special case.
-            let next_over_z = term * ratio;
-            term = next_over_z * z;
-            u += 1.0 / (c + n);
-            v += ia;
-            n += 1.0;
-            sum += term;
-            su += term * u;
-            sv += term * v;
-            sz += n * next_over_z;
-            if term * (1.0 + u + v + n) <= EPS * sum {
-                break;
-            }
-        } else {
-            term *= ratio * z;
-            n += 1.0;
-            sum += term;
-            if term <= EPS * sum {
-                break;
-            }
+        // n tₙ / z, computed before multiplying by z so that z = 0 needs no special case.
+        let next_over_z = term * ratio;
+        term = next_over_z * z;
+        u += 1.0 / (c + n);
+        v += ia;
+        n += 1.0;
+        sum += term;
+        su += term * u;
+        sv += term * v;
+        sz += n * next_over_z;
+        if term * (1.0 + u + v + n) <= EPS * sum {
+            break;
         }
     }
     let ln_s = sum.ln();
     let value = -t.p_big * t.ln_big + (1.0 - t.p_small) * t.ln_small - a.ln() + ln_s;
-    if !GRAD {
-        return (value, [0.0; 4]);
-    }
     let inv_sum = 1.0 / sum;
     let ds_dc = su * inv_sum;
     let ds_da = -sv * inv_sum;
