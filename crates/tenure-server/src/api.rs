@@ -1149,7 +1149,7 @@ impl utoipa::PartialSchema for ReviewOut {
     fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
         utoipa::openapi::schema::ObjectBuilder::new()
             .description(Some(
-                "The review's figures: customer, period, start, as_of, currency, acquired, tenure_days, realised_profit, future_profit, goals, value, support, paid, lifecycle",
+                "The review's figures: customer, period, start, as_of, currency, acquired, tenure_days, realised_profit, future_profit, goals (with each metric's value, start value, target, progress and met), value, support, paid, engagement, lifecycle",
             ))
             .into()
     }
