@@ -495,14 +495,9 @@ fn predict_covariates(
             a.model.display()
         )));
     };
-    if a.spend.is_some()
-        || a.bootstrap.is_some()
-        || a.alive_at_horizon
-        || a.purchase_pmf.is_some()
-        || log_input::is_log(&a.input)
-    {
+    if a.spend.is_some() || a.bootstrap.is_some() || log_input::is_log(&a.input) {
         return Err(CliError::input(
-            "a covariate model scores a summary file with P(alive) and expected purchases; --spend, --bootstrap, --alive-at-horizon, --purchase-pmf and Parquet logs are not available with it yet",
+            "a covariate model scores a summary file with P(alive), expected purchases, --alive-at-horizon and --purchase-pmf; --spend, --bootstrap and Parquet logs are not available with it yet",
         ));
     }
     let rows = inputs::summaries(&a.input)?;
@@ -514,6 +509,22 @@ fn predict_covariates(
     let scores = Scores {
         p_alive: Column::from_estimates(scored.iter().map(|s| s.p_alive), intervals),
         expected: Column::from_estimates(scored.iter().map(|s| s.expected), intervals),
+        alive_at: a.alive_at_horizon.then(|| {
+            scored
+                .iter()
+                .map(|s| s.alive_at.unwrap_or(f64::NAN))
+                .collect()
+        }),
+        // One "distinct row" per customer: her own parameters make every row distinct.
+        pmf: a.purchase_pmf.map(|_| {
+            (
+                scored
+                    .iter()
+                    .map(|s| s.pmf.clone().unwrap_or_default())
+                    .collect(),
+                (0..scored.len() as u32).collect(),
+            )
+        }),
         ..Scores::empty()
     };
     let score_ms = t_score.elapsed().as_secs_f64() * 1000.0;

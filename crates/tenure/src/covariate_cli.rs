@@ -515,6 +515,10 @@ fn from_section(
 pub struct CovScore {
     pub p_alive: Estimate,
     pub expected: Estimate,
+    /// With --alive-at-horizon: P(alive at T + horizon), a point (as for the plain models).
+    pub alive_at: Option<f64>,
+    /// With --purchase-pmf K: P(0), …, P(K−1) purchases in the horizon and P(≥ K), points.
+    pub pmf: Option<Vec<f64>>,
 }
 
 /// Score every summary row with a covariate model: each customer's own parameters from her
@@ -569,7 +573,26 @@ pub fn score(
                     crate::cmd_predict::point(e_of(&theta)),
                 ),
             };
-            Ok(CovScore { p_alive, expected })
+            let own = CovariateParams::from_theta(params.model, params.spec.clone(), &theta)
+                .customer(&zrow);
+            let alive_at = a
+                .alive_at_horizon
+                .then(|| own.model().p_alive_at(horizon, x, t_x, t));
+            let pmf = a.purchase_pmf.map(|k| {
+                let mut head: Vec<f64> = (0..k)
+                    .map(|n| own.model().prob_future_purchases(horizon, n, x, t_x, t))
+                    .collect();
+                // P(≥ K) = 1 − P(< K), never below 0 from rounding (as the plain models).
+                let rest = (1.0 - head.iter().sum::<f64>()).max(0.0);
+                head.push(rest);
+                head
+            });
+            Ok(CovScore {
+                p_alive,
+                expected,
+                alive_at,
+                pmf,
+            })
         })
         .collect()
 }

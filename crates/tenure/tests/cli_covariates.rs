@@ -162,6 +162,59 @@ fn fit_and_predict_with_covariates() {
         assert!(lower[i] <= e && e <= upper[i]);
     }
 
+    // P(alive at T + 39 weeks) and the distribution of purchases in the window, each customer
+    // with her own parameters: the library's, and a distribution that sums to 1.
+    let more = dir.join("more.csv");
+    tenure_ok(&[
+        "predict",
+        "--model",
+        &model,
+        "--input",
+        &summary,
+        "--covariates",
+        &cov,
+        "--horizon",
+        "39w",
+        "--alive-at-horizon",
+        "--purchase-pmf",
+        "3",
+        "--output",
+        more.to_str().unwrap(),
+    ]);
+    let (mh, mrows) = read_csv(&more);
+    let at = column(&mh, &mrows, "p_alive_at_horizon");
+    let pmf: Vec<Vec<f64>> = [
+        "p_purchases_0",
+        "p_purchases_1",
+        "p_purchases_2",
+        "p_purchases_3_plus",
+    ]
+    .iter()
+    .map(|c| column(&mh, &mrows, c))
+    .collect();
+    for i in [0usize, 1, 17, 1000, 2356] {
+        let id = i + 1;
+        let z = [
+            f64::from(u8::from(CHANNELS[id % 3] == "store")),
+            f64::from(u8::from(CHANNELS[id % 3] == "web")),
+            (age(id) as f64 - mean) / sd,
+        ];
+        let m = lib.customer(&z);
+        let a = m.model().p_alive_at(39.0, x[i], tx[i], t[i]);
+        assert!(rel(at[i], a) < 1e-12, "customer {id}: {} vs {a}", at[i]);
+        assert!(at[i] <= p_alive[i] + 1e-15);
+        for n in 0..3u32 {
+            let want = m.model().prob_future_purchases(39.0, n, x[i], tx[i], t[i]);
+            let got = pmf[n as usize][i];
+            assert!(
+                (got - want).abs() < 1e-12,
+                "customer {id}, P({n}): {got} vs {want}"
+            );
+        }
+        let total: f64 = pmf.iter().map(|c| c[i]).sum();
+        assert!((total - 1.0).abs() < 1e-9, "customer {id}: {total}");
+    }
+
     // Constraint: one age coefficient on both processes; channel on purchases only.
     let out = json(&[
         "fit",
