@@ -894,6 +894,34 @@ mod tests {
         (a - b).abs() <= tol * b.abs().max(1e-300)
     }
 
+    /// `p` on `g` gives `m`'s P(alive), conditional expectation and P(alive at T+h) to 1e-9 for
+    /// every test customer and horizons 0 to 25.
+    fn predicts_as(p: &DynParams, g: &TimeGrid, m: &dyn RfmModel, label: &str) {
+        for c in customers() {
+            for h in [0.0, 0.3, 1.0, 7.5, 25.0] {
+                let d = p.predict(g, &c, h).unwrap();
+                let RfmRow { x, t_x, t } = c.rfm;
+                let (pa, ce, pah) = (
+                    m.p_alive(x, t_x, t),
+                    m.conditional_expected_purchases(h, x, t_x, t),
+                    m.p_alive_at(h, x, t_x, t),
+                );
+                assert!(
+                    close(d.p_alive, pa, 1e-9),
+                    "{label} {c:?} {h}: {d:?} vs {pa}"
+                );
+                assert!(
+                    close(d.expected_purchases, ce, 1e-9),
+                    "{label} {c:?} {h}: {d:?} vs {ce}"
+                );
+                assert!(
+                    close(d.p_alive_at_horizon, pah, 1e-9),
+                    "{label} {c:?} {h}: {d:?} vs {pah}"
+                );
+            }
+        }
+    }
+
     /// γ = 0: Pareto/NBD's P(alive), conditional expectation (eq. 10) and P(alive at T+h),
     /// whatever the covariates do.
     #[test]
@@ -913,26 +941,7 @@ mod tests {
             s: 0.61,
             beta: 11.7,
         };
-        for c in customers() {
-            for h in [0.0, 0.3, 1.0, 7.5, 25.0] {
-                let d = p.predict(&g, &c, h).unwrap();
-                let RfmRow { x, t_x, t } = c.rfm;
-                let (pa, ce, pah) = (
-                    q.p_alive(x, t_x, t),
-                    q.conditional_expected_purchases(h, x, t_x, t),
-                    q.p_alive_at(h, x, t_x, t),
-                );
-                assert!(close(d.p_alive, pa, 1e-9), "{c:?} {h}: {d:?} vs {pa}");
-                assert!(
-                    close(d.expected_purchases, ce, 1e-9),
-                    "{c:?} {h}: {d:?} vs {ce}"
-                );
-                assert!(
-                    close(d.p_alive_at_horizon, pah, 1e-9),
-                    "{c:?} {h}: {d:?} vs {pah}"
-                );
-            }
-        }
+        predicts_as(&p, &g, &q, "");
     }
 
     /// Covariates constant in time: the static covariate Pareto/NBD's predictions
@@ -955,27 +964,7 @@ mod tests {
                 &theta,
             )
             .customer(&[zt, zl]);
-            let m = fixed.model();
-            for c in customers() {
-                for h in [0.0, 0.3, 1.0, 7.5, 25.0] {
-                    let d = dynamic.predict(&g, &c, h).unwrap();
-                    let RfmRow { x, t_x, t } = c.rfm;
-                    let (pa, ce, pah) = (
-                        m.p_alive(x, t_x, t),
-                        m.conditional_expected_purchases(h, x, t_x, t),
-                        m.p_alive_at(h, x, t_x, t),
-                    );
-                    assert!(close(d.p_alive, pa, 1e-9), "s {s} {c:?} {h}: {d:?} vs {pa}");
-                    assert!(
-                        close(d.expected_purchases, ce, 1e-9),
-                        "s {s} {c:?} {h}: {d:?} vs {ce}"
-                    );
-                    assert!(
-                        close(d.p_alive_at_horizon, pah, 1e-9),
-                        "s {s} {c:?} {h}: {d:?} vs {pah}"
-                    );
-                }
-            }
+            predicts_as(&dynamic, &g, fixed.model(), &format!("s {s}"));
         }
     }
 
