@@ -16,6 +16,16 @@ fn age(id: usize) -> usize {
 }
 
 /// The covariates of CDNOW's customers 1..=2357, in reverse order (the join is by id).
+/// Customer `id`'s covariates as the fit encodes them: channel one-hot against `phone` (store,
+/// web) and age standardised with the model file's mean and sd.
+fn encoded(id: usize, mean: f64, sd: f64) -> [f64; 3] {
+    [
+        f64::from(u8::from(CHANNELS[id % 3] == "store")),
+        f64::from(u8::from(CHANNELS[id % 3] == "web")),
+        (age(id) as f64 - mean) / sd,
+    ]
+}
+
 fn covariates_file(
     dir: &Path,
     skip: Option<usize>,
@@ -139,12 +149,7 @@ fn fit_and_predict_with_covariates() {
     );
     for i in [0usize, 1, 17, 1000, 2356] {
         let id = i + 1;
-        let z = [
-            f64::from(u8::from(CHANNELS[id % 3] == "store")),
-            f64::from(u8::from(CHANNELS[id % 3] == "web")),
-            (age(id) as f64 - mean) / sd,
-        ];
-        let m = lib.customer(&z);
+        let m = lib.customer(&encoded(id, mean, sd));
         let p = m.model().p_alive(x[i], tx[i], t[i]);
         let e = m
             .model()
@@ -194,12 +199,7 @@ fn fit_and_predict_with_covariates() {
     .collect();
     for i in [0usize, 1, 17, 1000, 2356] {
         let id = i + 1;
-        let z = [
-            f64::from(u8::from(CHANNELS[id % 3] == "store")),
-            f64::from(u8::from(CHANNELS[id % 3] == "web")),
-            (age(id) as f64 - mean) / sd,
-        ];
-        let m = lib.customer(&z);
+        let m = lib.customer(&encoded(id, mean, sd));
         let a = m.model().p_alive_at(39.0, x[i], tx[i], t[i]);
         assert!(rel(at[i], a) < 1e-12, "customer {id}: {} vs {a}", at[i]);
         assert!(at[i] <= p_alive[i] + 1e-15);
@@ -373,12 +373,7 @@ fn ggomnbd_fits_and_predicts_with_covariates() {
     );
     for i in [0usize, 1, 17, 1000, 2356] {
         let id = i + 1;
-        let z = [
-            f64::from(u8::from(CHANNELS[id % 3] == "store")),
-            f64::from(u8::from(CHANNELS[id % 3] == "web")),
-            (age(id) as f64 - mean) / sd,
-        ];
-        let m = lib.customer(&z);
+        let m = lib.customer(&encoded(id, mean, sd));
         let p = m.model().p_alive(x[i], tx[i], t[i]);
         let e = m
             .model()
