@@ -7,19 +7,21 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
+
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use rust_decimal::Decimal;
 use serde_json::{json, Value};
 use std::sync::Arc;
-use tenure_core::{Currency, RecordKind};
+use tenure_core::Currency;
 use tenure_reports::calendar::Interval;
 use tenure_reports::campaigns::{CampaignEffectReport, Comparison, ASSOCIATION_NOTE};
 use tenure_reports::{campaign_effect_report, CampaignEffectConfig, Fx, GroupBy, Grouping};
 use tenure_server::{hash_token, new_token, AppState, Settings};
 use tenure_store::dataset::{ymd_of_day, Day};
 use tenure_store::tokens::{NewToken, Role};
-use tenure_store::{ImportOptions, LoadOptions, Location};
+use tenure_store::{LoadOptions, Location};
 use tower::ServiceExt;
 
 fn fx() -> Result<Fx, String> {
@@ -93,23 +95,7 @@ fn api_figures(v: &Value) -> Value {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_campaign_report_is_the_librarys_on_the_stores_records() {
-    let dir = std::env::temp_dir().join(format!("tenure-api-{}-campaigns", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    let gen = dir.join("company");
-    let cfg = tenure_generate::Config {
-        customers: 300,
-        seed: 3,
-        ..Default::default()
-    };
-    tenure_generate::write_dir(&cfg, &gen).unwrap();
-    let location = Location::Sqlite(dir.join("t.db"));
-    let mut store = tenure_store::open(&location).unwrap();
-    for &kind in RecordKind::ALL {
-        let f = gen.join(format!("{}.csv", kind.as_str()));
-        store
-            .import(kind, &f, &ImportOptions::default(), &mut |_| {})
-            .unwrap();
-    }
+    let (dir, location, mut store) = common::generated_store("campaigns", 300);
     let (analyst, sha256) = new_token();
     assert_eq!(hash_token(&analyst), sha256);
     store

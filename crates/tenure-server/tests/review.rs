@@ -6,16 +6,18 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
+
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use rust_decimal::Decimal;
 use serde_json::Value;
 use std::sync::Arc;
-use tenure_core::{Currency, RecordKind};
+use tenure_core::Currency;
 use tenure_reports::Fx;
 use tenure_server::{hash_token, new_token, AppState, Settings};
 use tenure_store::tokens::{NewToken, Role};
-use tenure_store::{ImportOptions, LoadOptions, Location};
+use tenure_store::LoadOptions;
 use tower::ServiceExt;
 
 fn fx() -> Result<Fx, String> {
@@ -44,23 +46,7 @@ async fn call(app: &axum::Router, uri: &str, token: &str) -> (StatusCode, String
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_review_is_the_librarys_on_the_stores_records() {
-    let dir = std::env::temp_dir().join(format!("tenure-api-{}-review", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    let gen = dir.join("company");
-    let cfg = tenure_generate::Config {
-        customers: 200,
-        seed: 3,
-        ..Default::default()
-    };
-    tenure_generate::write_dir(&cfg, &gen).unwrap();
-    let location = Location::Sqlite(dir.join("t.db"));
-    let mut store = tenure_store::open(&location).unwrap();
-    for &kind in RecordKind::ALL {
-        let f = gen.join(format!("{}.csv", kind.as_str()));
-        store
-            .import(kind, &f, &ImportOptions::default(), &mut |_| {})
-            .unwrap();
-    }
+    let (dir, location, mut store) = common::generated_store("review", 200);
     let mut token = |name: &str, role: Role| {
         let (text, sha256) = new_token();
         assert_eq!(hash_token(&text), sha256);
