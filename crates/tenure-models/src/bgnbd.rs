@@ -431,23 +431,25 @@ impl GeoNbd {
         }
         let big_a = self.eq10_a();
         let c0 = self.eq10_c0();
-        // f[k] for k ≥ 1 (f[0] unused) and inv[m] = 1/(c₀ + m), grown as needed.
-        let mut f: Vec<f64> = vec![0.0];
-        let mut inv: Vec<f64> = Vec::new();
         let mut per_t: KeyTable<1> = KeyTable::new();
         let mut t_terms: Vec<HorizonTerms> = Vec::new();
         let mut per_xt: KeyTable<2> = KeyTable::new();
-        let mut xt_scale: Vec<f64> = Vec::with_capacity(rows.len());
+        // Each distinct (x, T): its whole x and the index of its T's horizon terms.
+        let mut pairs: Vec<(usize, u32, f64)> = Vec::new();
+        // Per row: its (x, T) pair, or u32::MAX for a row scored one by one.
+        let mut pair_of: Vec<u32> = Vec::with_capacity(rows.len());
         // ln a − ln(b+x+s−1) per whole x (NaN: not yet computed).
         let ln_a = self.a.ln();
         let mut head: Vec<f64> = Vec::new();
         let mut out = Vec::with_capacity(rows.len());
+        // P(alive) per row, and the distinct (x, T) pairs in order of first appearance.
         out.extend(rows.iter().map(|r| {
             let (x, t) = (r.x, r.t);
-            // Whole frequencies of a sensible size index the table; others (never in
+            // Whole frequencies of a sensible size index the tables; others (never in
             // validated data) are scored one by one.
             let xi = x as usize;
             if xi as f64 != x || xi > 1 << 30 {
+                pair_of.push(u32::MAX);
                 return one_by_one(r);
             }
             if head.len() <= xi {
@@ -462,35 +464,47 @@ impl GeoNbd {
                 if new_t {
                     t_terms.push(self.horizon_terms(horizon, t));
                 }
+                pairs.push((xi, it, t));
+            }
+            pair_of.push(j);
+            // GeoNbd::p_alive (the parameters are valid here).
+            (
+                sigmoid(-self.ln_dead_odds_from(head[xi], x, r.t_x, t)),
+                f64::NAN,
+            )
+        }));
+        // The ₂F₁ series of every pair, four pairs at a time: each lane does exactly the
+        // operations of eq10_series (same bits); interleaving them hides the latency of the
+        // multiply chain that one series is.
+        let mut xt_scale: Vec<f64> = Vec::with_capacity(pairs.len());
+        let mut f: Vec<f64> = vec![0.0];
+        let mut inv: Vec<f64> = Vec::new();
+        for group in pairs.chunks(LANES) {
+            let mut lanes = [(0usize, 0.0f64, 1.0f64); LANES];
+            for (l, &(xi, it, _)) in group.iter().enumerate() {
+                lanes[l] = (xi, t_terms[it as usize].z, self.eq10_c(xi as f64));
+            }
+            let tables = Tables {
+                f: &mut f,
+                inv: &mut inv,
+                factor: |k| self.eq10_factor(k),
+                c0,
+            };
+            let sums = eq10_series_lanes(big_a, &lanes[..group.len()], tables);
+            for (l, &(xi, it, t)) in group.iter().enumerate() {
                 let h = t_terms[it as usize];
-                let c = self.eq10_c(x);
-                let series = eq10_series(big_a, h.z, c, |k| {
-                    let k = k as usize;
-                    while f.len() < k + 4 {
-                        f.push(self.eq10_factor(f.len() as f64));
-                    }
-                    while inv.len() < xi + k + 4 {
-                        inv.push(1.0 / (c0 + inv.len() as f64));
-                    }
-                    let (f4, i4) = (&f[k..k + 4], &inv[xi + k..xi + k + 4]);
-                    let z = h.z;
-                    [
-                        f4[0] * z * i4[0],
-                        f4[1] * z * i4[1],
-                        f4[2] * z * i4[2],
-                        f4[3] * z * i4[3],
-                    ]
-                });
-                xt_scale.push(if series.is_finite() {
-                    self.eq10_scale(&h, c, series)
+                xt_scale.push(if sums[l].is_finite() {
+                    self.eq10_scale(&h, lanes[l].2, sums[l])
                 } else {
-                    self.eq10_direct(horizon, x, t)
+                    self.eq10_direct(horizon, xi as f64, t)
                 });
             }
-            // GeoNbd::p_alive (the parameters are valid here).
-            let p = sigmoid(-self.ln_dead_odds_from(head[xi], x, r.t_x, t));
-            (p, xt_scale[j as usize] * p)
-        }));
+        }
+        for (o, &j) in out.iter_mut().zip(&pair_of) {
+            if j != u32::MAX {
+                o.1 = xt_scale[j as usize] * o.0;
+            }
+        }
         out
     }
 
@@ -593,6 +607,96 @@ fn eq10_series(big_a: f64, z: f64, c: f64, mut ratios: impl FnMut(u32) -> [f64; 
         }
     }
     f64::NAN
+}
+
+/// Pairs scored together by [`eq10_series_lanes`].
+const LANES: usize = 4;
+
+/// The row-independent tables of the eq. (10) series, grown on demand: f[k] =
+/// `factor(k)` for k ≥ 1 (f[0] unused) and inv[m] = 1/(c₀ + m).
+struct Tables<'a, F: Fn(f64) -> f64> {
+    f: &'a mut Vec<f64>,
+    inv: &'a mut Vec<f64>,
+    factor: F,
+    c0: f64,
+}
+
+impl<F: Fn(f64) -> f64> Tables<'_, F> {
+    /// Make f hold at least `nf` entries and inv at least `ninv`.
+    fn grow(&mut self, nf: usize, ninv: usize) {
+        while self.f.len() < nf {
+            let k = self.f.len() as f64;
+            self.f.push((self.factor)(k));
+        }
+        while self.inv.len() < ninv {
+            self.inv.push(1.0 / (self.c0 + self.inv.len() as f64));
+        }
+    }
+}
+
+/// [`eq10_series`] for up to [`LANES`] series at once, lane l being (x, z, c) with ratio(k) =
+/// f[k]·z·inv[x+k]. Every lane performs exactly the operations of [`eq10_series`], in the
+/// same order, and stops where it would, so each sum is the same to the bit; the lanes run
+/// interleaved only so that their independent multiply chains overlap.
+fn eq10_series_lanes(
+    big_a: f64,
+    lanes: &[(usize, f64, f64)],
+    mut tables: Tables<'_, impl Fn(f64) -> f64>,
+) -> [f64; LANES] {
+    let n = lanes.len();
+    let max_x = lanes.iter().map(|l| l.0).max().unwrap_or(0);
+    let mut term = [0.0; LANES];
+    let mut sum = [0.0; LANES];
+    let mut out = [f64::NAN; LANES];
+    let mut live = [false; LANES];
+    for (l, &(_, z, c)) in lanes.iter().enumerate() {
+        term[l] = big_a * z / c;
+        sum[l] = term[l];
+        live[l] = true;
+    }
+    let mut left = n;
+    let mut k = 1u32;
+    while left > 0 && k < 10_000_000 {
+        let ku = k as usize;
+        tables.grow(ku + 4, max_x + ku + 4);
+        let (f, inv) = (&tables.f[..], &tables.inv[..]);
+        let f4 = &f[ku..ku + 4];
+        for l in 0..n {
+            if !live[l] {
+                continue;
+            }
+            let (x, z, _) = lanes[l];
+            let i4 = &inv[x + ku..x + ku + 4];
+            let (r1, r2, r3, r4) = (
+                f4[0] * z * i4[0],
+                f4[1] * z * i4[1],
+                f4[2] * z * i4[2],
+                f4[3] * z * i4[3],
+            );
+            let p2 = r1 * r2;
+            let p3 = p2 * r3;
+            let p4 = p3 * r4;
+            let t = term[l];
+            let (t1, t2, t3, t4) = (t * r1, t * p2, t * p3, t * p4);
+            let s = sum[l] + ((t1 + t2) + (t3 + t4));
+            sum[l] = s;
+            term[l] = t4;
+            let finished = if !s.is_finite() {
+                Some(f64::NAN)
+            } else {
+                let bound = r4.abs().max(z.abs());
+                (t4 == 0.0 || (bound < 1.0 && t4.abs() * bound <= 1e-17 * s.abs() * (1.0 - bound)))
+                    .then_some(s)
+            };
+            if let Some(v) = finished {
+                out[l] = v;
+                live[l] = false;
+                left -= 1;
+            }
+        }
+        k += 4;
+    }
+    out
 }
 
 /// P(n purchases in (0, t]) of an NBD(r, α) purchaser who drops out after each purchase with
