@@ -157,7 +157,7 @@ pub fn ages_of(data: &Rfm) -> Vec<f64> {
 }
 
 /// The seed of replicate `b` (SplitMix64 of the user's seed and b).
-fn replicate_seed(seed: u64, b: usize) -> u64 {
+pub(crate) fn replicate_seed(seed: u64, b: usize) -> u64 {
     let mut z = seed
         ^ (b as u64)
             .wrapping_add(1)
@@ -168,7 +168,7 @@ fn replicate_seed(seed: u64, b: usize) -> u64 {
 }
 
 /// Put simulated recencies on the data's time grid.
-fn on_grid(rows: &mut [RfmRow], grid: f64) {
+pub(crate) fn on_grid(rows: &mut [RfmRow], grid: f64) {
     for r in rows {
         if r.x > 0.0 {
             let g = (r.t_x / grid).round() * grid;
@@ -216,6 +216,17 @@ pub fn replicate<M: Resample>(
     o: &BootstrapOptions,
     progress: &(dyn Fn(usize) + Sync),
 ) -> Replicates {
+    run_replicates(o, progress, |b| one(fitted, ages, o, b))
+}
+
+/// Run `one(b)` for b in 0..`o.replications` on `o.threads` threads (each thread takes the
+/// next b), then put the results in replicate order: the same [`Replicates`] whatever the
+/// number of threads, as long as `one(b)` depends on b only.
+pub(crate) fn run_replicates(
+    o: &BootstrapOptions,
+    progress: &(dyn Fn(usize) + Sync),
+    one: impl Fn(usize) -> Option<Vec<f64>> + Sync,
+) -> Replicates {
     let threads = match o.threads {
         0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
         t => t,
@@ -230,7 +241,7 @@ pub fn replicate<M: Resample>(
             if b >= o.replications {
                 break;
             }
-            mine.push((b, one(fitted, ages, o, b)));
+            mine.push((b, one(b)));
             progress(done.fetch_add(1, Ordering::Relaxed) + 1);
         }
         mine

@@ -7,6 +7,7 @@
 pub mod bgbb;
 pub mod bgnbd;
 pub mod bootstrap;
+pub mod bootstrap_covariates;
 pub mod clv;
 pub mod covariates;
 pub mod data;

@@ -22,12 +22,15 @@
 //! λ ~ Gamma(r+x, α+A(T)) and μ ~ Gamma(s, β+B(T)), so the expected purchases in (T, T+h] are
 //! P(alive) (r+x)/(α+A(T)) ∫₀ʰ e^{γ_trans'z(T+u)} ((β+B(T))/(β+B(T)+B(T+u)−B(T)))^s du, in
 //! closed form on each period (as CLVTools' `pnbd_dyncov_CET`), and P(alive at T+h) is
-//! P(alive) ((β+B(T))/(β+B(T+h)))^s.
+//! P(alive) ((β+B(T))/(β+B(T+h)))^s. Discounted expected purchases
+//! ([`DynParams::discounted_expected_purchases`], for CLV) value each period's expected
+//! purchases along the same path, as [`crate::clv`] does for the other models.
 //!
 //! Invariants: the grid must cover every customer's observation period (and, to predict, the
 //! window after it); period k is [origin + k·step, origin + (k+1)·step) in calendar time, in
 //! the data's time unit.
 
+use crate::clv::ClvConfig;
 use crate::data::{validate_rfm, DataError, RfmRow};
 use crate::fit::{delta_method, maximize, Estimate, Fit, FitOptions, Likelihood, Scale};
 use crate::ggomnbd::gauss_legendre;
@@ -476,9 +479,9 @@ fn expm1_over(w: f64, d: f64) -> f64 {
 }
 
 /// The future window of a customer alive at T, given ΔB(u) = B(T+u) − B(T) on the grid:
-/// returns (F, ΔB(h)) with
+/// returns (F(h), ΔB(h)) with
 ///
-///   F = ∫₀ʰ e^{γ_trans'z(T+u)} ((β+B(T)) / (β+B(T)+ΔB(u)))^s du.
+///   F(h) = ∫₀ʰ e^{γ_trans'z(T+u)} ((β+B(T)) / (β+B(T)+ΔB(u)))^s du.
 ///
 /// On a period where the two exponents are c_t and c_l and ΔB runs from B₀ over a length ℓ,
 /// with K = β+B(T) and w = 1−s, the piece is exactly
@@ -495,30 +498,69 @@ fn future_window(
     horizon: f64,
     k: f64,
 ) -> (f64, f64) {
+    let (f, db) = future_windows(theta, pt, grid, start, &[horizon], k);
+    (f[0], db)
+}
+
+/// [`future_window`]'s F at every one of the increasing window lengths `ends`, in one walk
+/// over the grid (a period that holds an end is split there; each piece is exact, so F at an
+/// end does not depend on the other ends), and ΔB at the last end.
+fn future_windows(
+    theta: &[f64],
+    pt: usize,
+    grid: &TimeGrid,
+    start: f64,
+    ends: &[f64],
+    k: f64,
+) -> (Vec<f64>, f64) {
     let s = theta[2];
     let (gt, gl) = (&theta[4..4 + pt], &theta[4 + pt..]);
     let w = 1.0 - s;
     let (mut u, mut db, mut acc) = (0.0, 0.0, 0.0);
-    while u < horizon {
-        let mut p = grid.period(start + u);
-        let mut end = grid.origin + grid.step * (p + 1) as f64 - start;
-        // A point on a period boundary rounded into the period before it.
-        if end <= u && p + 1 < grid.periods() {
-            p += 1;
-            end = grid.origin + grid.step * (p + 1) as f64 - start;
+    let mut out = Vec::with_capacity(ends.len());
+    for &horizon in ends {
+        while u < horizon {
+            let mut p = grid.period(start + u);
+            let mut end = grid.origin + grid.step * (p + 1) as f64 - start;
+            // A point on a period boundary rounded into the period before it.
+            if end <= u && p + 1 < grid.periods() {
+                p += 1;
+                end = grid.origin + grid.step * (p + 1) as f64 - start;
+            }
+            let next = end.min(horizon);
+            let next = if next <= u { horizon } else { next };
+            let et: f64 = gt.iter().zip(&grid.trans[p]).map(|(g, z)| g * z).sum();
+            let el: f64 = gl.iter().zip(&grid.life[p]).map(|(g, z)| g * z).sum();
+            let (ct, cl) = (et.exp(), el.exp());
+            let len = next - u;
+            let d = (cl * len / (k + db)).ln_1p();
+            acc += ct * k / cl * (w * (db / k).ln_1p()).exp() * expm1_over(w, d);
+            db += cl * len;
+            u = next;
         }
-        let next = end.min(horizon);
-        let next = if next <= u { horizon } else { next };
-        let et: f64 = gt.iter().zip(&grid.trans[p]).map(|(g, z)| g * z).sum();
-        let el: f64 = gl.iter().zip(&grid.life[p]).map(|(g, z)| g * z).sum();
-        let (ct, cl) = (et.exp(), el.exp());
-        let len = next - u;
-        let d = (cl * len / (k + db)).ln_1p();
-        acc += ct * k / cl * (w * (db / k).ln_1p()).exp() * expm1_over(w, d);
-        db += cl * len;
-        u = next;
+        out.push(acc);
     }
-    (acc, db)
+    (out, db)
+}
+
+/// What every prediction of a customer alive-or-not at T needs: P(alive), the posterior mean
+/// rate's factor (r+x)/(α+A(T)) and K = β+B(T).
+fn posterior(
+    theta: &[f64],
+    pt: usize,
+    grid: &TimeGrid,
+    c: &DynCustomer,
+    rule: &[(f64, f64)],
+) -> (f64, f64, f64) {
+    let row = DynRow {
+        birth: c.birth,
+        rfm: c.rfm,
+        purchase_sums: vec![0.0; pt],
+    };
+    let terms = row_value_grad(theta, pt, grid, &row, rule);
+    let p_alive = (terms.ln_alive - terms.ln_bracket).exp().clamp(0.0, 1.0);
+    let (r, alpha, beta) = (theta[0], theta[1], theta[3]);
+    (p_alive, (r + c.rfm.x) / (alpha + terms.a), beta + terms.b)
 }
 
 /// Predictions from θ = (r, α, s, β, γ_trans, γ_life) for a customer inside the grid.
@@ -547,21 +589,41 @@ fn predict_theta(
     horizon: f64,
     rule: &[(f64, f64)],
 ) -> DynPrediction {
-    let row = DynRow {
-        birth: c.birth,
-        rfm: c.rfm,
-        purchase_sums: vec![0.0; pt],
-    };
-    let terms = row_value_grad(theta, pt, grid, &row, rule);
-    let p_alive = (terms.ln_alive - terms.ln_bracket).exp().clamp(0.0, 1.0);
-    let (r, alpha, s, beta) = (theta[0], theta[1], theta[2], theta[3]);
-    let k = beta + terms.b;
+    let (p_alive, rate, k) = posterior(theta, pt, grid, c, rule);
+    let s = theta[2];
     let (f, db) = future_window(theta, pt, grid, c.birth + c.rfm.t, horizon, k);
     DynPrediction {
         p_alive,
-        expected_purchases: p_alive * (r + c.rfm.x) / (alpha + terms.a) * f,
+        expected_purchases: p_alive * rate * f,
         p_alive_at_horizon: p_alive * (-s * (db / k).ln_1p()).exp(),
     }
+}
+
+/// DET from θ: Σ_{k=1..K} [E(k·L) − E((k−1)·L)] / (1+d)^k with E(t) = E[X(T, T+t] | data] of
+/// [`predict_theta`] along the covariates' path, all K window ends in one walk of the grid
+/// ([`future_windows`]). The sum is taken as [`crate::clv`] takes it for the other models.
+fn det_theta(
+    theta: &[f64],
+    pt: usize,
+    grid: &TimeGrid,
+    c: &DynCustomer,
+    cfg: &ClvConfig,
+    rule: &[(f64, f64)],
+) -> f64 {
+    let (p_alive, rate, k) = posterior(theta, pt, grid, c, rule);
+    let ends: Vec<f64> = (1..=cfg.periods())
+        .map(|j| f64::from(j) * cfg.period_length())
+        .collect();
+    let (f, _) = future_windows(theta, pt, grid, c.birth + c.rfm.t, &ends, k);
+    let v = 1.0 / (1.0 + cfg.discount_rate());
+    let (mut factor, mut previous, mut total) = (1.0, 0.0, 0.0);
+    for fj in f {
+        let e = p_alive * rate * fj;
+        factor *= v;
+        total += (e - previous) * factor;
+        previous = e;
+    }
+    total
 }
 
 impl DynParams {
@@ -654,35 +716,10 @@ impl DynParams {
         horizon: f64,
         cov: Option<(&[Vec<f64>], f64)>,
     ) -> Result<Vec<DynScore>, ModelError> {
-        let theta = self.theta();
-        if let Some((c, _)) = cov {
-            if c.len() != theta.len() || c.iter().any(|row| row.len() != theta.len()) {
-                return Err(DataError::Degenerate(format!(
-                    "the covariance must be {k} × {k}, one row and column per parameter",
-                    k = theta.len()
-                ))
-                .into());
-            }
-        }
-        for (i, c) in customers.iter().enumerate() {
-            self.check(grid, i, c, horizon)?;
-        }
-        // Distinct customers by the bits of (birth, x, t_x, T).
-        let key = |c: &DynCustomer| [c.birth, c.rfm.x, c.rfm.t_x, c.rfm.t].map(f64::to_bits);
-        let mut index = std::collections::HashMap::new();
-        let mut distinct = Vec::new();
-        let of: Vec<usize> = customers
-            .iter()
-            .map(|c| {
-                *index.entry(key(c)).or_insert_with(|| {
-                    distinct.push(*c);
-                    distinct.len() - 1
-                })
-            })
-            .collect();
+        let theta = self.checked(grid, customers, horizon, cov)?;
         let pt = self.gamma_trans.len();
         let rule = gauss_legendre(NODES);
-        let per = par_map(&distinct, |c| {
+        Ok(per_distinct(customers, |c| {
             let point = predict_theta(&theta, pt, grid, c, horizon, &rule);
             match cov {
                 Some((cov, z)) => DynScore {
@@ -702,23 +739,117 @@ impl DynParams {
                     ),
                     p_alive_at_horizon: point.p_alive_at_horizon,
                 },
-                None => {
-                    let bare = |v: f64| Estimate {
-                        value: v,
-                        se: f64::NAN,
-                        lower: f64::NAN,
-                        upper: f64::NAN,
-                    };
-                    DynScore {
-                        p_alive: bare(point.p_alive),
-                        expected_purchases: bare(point.expected_purchases),
-                        p_alive_at_horizon: point.p_alive_at_horizon,
-                    }
-                }
+                None => DynScore {
+                    p_alive: bare(point.p_alive),
+                    expected_purchases: bare(point.expected_purchases),
+                    p_alive_at_horizon: point.p_alive_at_horizon,
+                },
             }
-        });
-        Ok(of.iter().map(|&j| per[j]).collect())
+        }))
     }
+
+    /// One customer's discounted expected purchases (DET, as [`crate::clv`] defines it for
+    /// the other models): Σ_{k=1..K} [E(k·L) − E((k−1)·L)] / (1+d)^k with E(t) the expected
+    /// purchases in (T, T+t] of [`DynParams::predict`], so each period's purchases are those
+    /// of its own covariates. CLV = margin × spend × DET. Errors if the grid does not cover
+    /// the customer and the K·L after T.
+    pub fn discounted_expected_purchases(
+        &self,
+        grid: &TimeGrid,
+        c: &DynCustomer,
+        cfg: &ClvConfig,
+    ) -> Result<f64, ModelError> {
+        self.check(grid, 0, c, cfg.horizon())?;
+        Ok(det_theta(
+            &self.theta(),
+            self.gamma_trans.len(),
+            grid,
+            c,
+            cfg,
+            &gauss_legendre(NODES),
+        ))
+    }
+
+    /// [`DynParams::discounted_expected_purchases`] for every customer (in parallel, once per
+    /// distinct customer), with a delta-method interval on the log scale over every parameter
+    /// when `cov` is given (as [`DynParams::score`]); NaN bounds without.
+    pub fn score_det(
+        &self,
+        grid: &TimeGrid,
+        customers: &[DynCustomer],
+        cfg: &ClvConfig,
+        cov: Option<(&[Vec<f64>], f64)>,
+    ) -> Result<Vec<Estimate>, ModelError> {
+        let theta = self.checked(grid, customers, cfg.horizon(), cov)?;
+        let pt = self.gamma_trans.len();
+        let rule = gauss_legendre(NODES);
+        Ok(per_distinct(customers, |c| match cov {
+            Some((cov, z)) => delta_method(
+                |t| det_theta(t, pt, grid, c, cfg, &rule),
+                &theta,
+                cov,
+                Scale::Log,
+                z,
+            ),
+            None => bare(det_theta(&theta, pt, grid, c, cfg, &rule)),
+        }))
+    }
+
+    /// θ, after checking the covariance's shape and every customer against the grid.
+    fn checked(
+        &self,
+        grid: &TimeGrid,
+        customers: &[DynCustomer],
+        horizon: f64,
+        cov: Option<(&[Vec<f64>], f64)>,
+    ) -> Result<Vec<f64>, ModelError> {
+        let theta = self.theta();
+        if let Some((c, _)) = cov {
+            if c.len() != theta.len() || c.iter().any(|row| row.len() != theta.len()) {
+                return Err(DataError::Degenerate(format!(
+                    "the covariance must be {k} × {k}, one row and column per parameter",
+                    k = theta.len()
+                ))
+                .into());
+            }
+        }
+        for (i, c) in customers.iter().enumerate() {
+            self.check(grid, i, c, horizon)?;
+        }
+        Ok(theta)
+    }
+}
+
+/// A point without interval.
+fn bare(v: f64) -> Estimate {
+    Estimate {
+        value: v,
+        se: f64::NAN,
+        lower: f64::NAN,
+        upper: f64::NAN,
+    }
+}
+
+/// `f` of every customer, computed once per distinct (birth, x, t_x, T) (by their bits), in
+/// parallel.
+fn per_distinct<T: Send + Copy>(
+    customers: &[DynCustomer],
+    f: impl Fn(&DynCustomer) -> T + Sync,
+) -> Vec<T> {
+    let key = |c: &DynCustomer| [c.birth, c.rfm.x, c.rfm.t_x, c.rfm.t].map(f64::to_bits);
+    let mut index = std::collections::HashMap::new();
+    let mut distinct = Vec::new();
+    let of: Vec<usize> = customers
+        .iter()
+        .map(|c| {
+            *index.entry(key(c)).or_insert_with(|| {
+                distinct.push(*c);
+                distinct.len() - 1
+            })
+        })
+        .collect();
+    let per = par_map(&distinct, f);
+    of.iter().map(|&j| per[j]).collect()
 }
 
 #[cfg(test)]
@@ -1028,6 +1159,96 @@ mod tests {
             );
         }
         assert_eq!(scored[1], scored[4]);
+    }
+
+    /// DET walks the grid once for all K period ends: equal to the sum of
+    /// [`DynParams::predict`]'s expected purchases period by period, each from its own walk,
+    /// discounted per period; one undiscounted period is the expected purchases.
+    #[test]
+    fn det_is_the_discounted_sum_of_each_periods_purchases() {
+        let g = grid(60, |k| ((k as f64 * 0.4).sin(), f64::from(k > 12)));
+        let p = DynParams::from_theta(&[0.55, 10.6, 0.61, 11.7, 0.3, 0.4], 1);
+        for c in customers() {
+            for (periods, len, d) in [(1, 20.0, 0.0), (8, 2.5, 0.02), (25, 1.0, 0.1)] {
+                let cfg = ClvConfig::new(periods, len, d).unwrap();
+                let det = p.discounted_expected_purchases(&g, &c, &cfg).unwrap();
+                let mut want = 0.0;
+                let mut previous = 0.0;
+                for k in 1..=periods {
+                    let e = p
+                        .predict(&g, &c, f64::from(k) * len)
+                        .unwrap()
+                        .expected_purchases;
+                    want += (e - previous) / (1.0 + d).powi(k as i32);
+                    previous = e;
+                }
+                assert!(close(det, want, 1e-12), "{c:?} {periods}: {det} vs {want}");
+                assert!(det > 0.0);
+            }
+        }
+        // Past the grid: an error, as for the other predictions.
+        let cfg = ClvConfig::new(11, 1.0, 0.0).unwrap();
+        assert!(p
+            .discounted_expected_purchases(&g, &customers()[0], &cfg)
+            .is_ok());
+        let cfg = ClvConfig::new(31, 1.0, 0.0).unwrap();
+        assert!(p
+            .discounted_expected_purchases(&g, &customers()[0], &cfg)
+            .is_err());
+    }
+
+    /// Covariates constant in time: the static covariate Pareto/NBD's DET
+    /// ([`crate::clv::discounted_expected_purchases`] of the customer's own model).
+    #[test]
+    fn constant_covariates_discount_as_the_static_model() {
+        let (zt, zl) = (0.8, -0.5);
+        let g = grid(60, |_| (zt, zl));
+        let cfg = ClvConfig::new(10, 2.5, 0.03).unwrap();
+        for s in [0.61, 1.0, 2.7] {
+            let theta = [0.55, 10.6, s, 11.7, 0.4, -0.3];
+            let dynamic = DynParams::from_theta(&theta, 1);
+            let fixed = CovariateParams::from_theta(
+                CovariateModel::ParetoNbd,
+                CovariateSpec {
+                    trans: vec![0],
+                    life: vec![1],
+                    ..CovariateSpec::default()
+                },
+                &theta,
+            )
+            .customer(&[zt, zl]);
+            for c in customers() {
+                let a = dynamic.discounted_expected_purchases(&g, &c, &cfg).unwrap();
+                let b =
+                    crate::clv::discounted_expected_purchases(fixed.model(), &c.rfm, &cfg).unwrap();
+                assert!(close(a, b, 1e-9), "s {s} {c:?}: {a} vs {b}");
+            }
+        }
+    }
+
+    /// Batch DET equals one by one, and its interval brackets the point.
+    #[test]
+    fn score_det_equals_one_by_one_and_brackets_the_point() {
+        let g = grid(60, |k| ((k as f64 * 0.4).sin(), f64::from(k > 12)));
+        let p = DynParams::from_theta(&[0.55, 10.6, 0.61, 11.7, 0.3, 0.4], 1);
+        let cfg = ClvConfig::new(4, 5.0, 0.05).unwrap();
+        let mut cs = customers();
+        cs.push(cs[2]);
+        let cov: Vec<Vec<f64>> = (0..6)
+            .map(|i| (0..6).map(|j| if i == j { 0.01 } else { 0.0 }).collect())
+            .collect();
+        let scored = p.score_det(&g, &cs, &cfg, Some((&cov, 1.96))).unwrap();
+        let points = p.score_det(&g, &cs, &cfg, None).unwrap();
+        for ((c, s), pt) in cs.iter().zip(&scored).zip(&points) {
+            let d = p.discounted_expected_purchases(&g, c, &cfg).unwrap();
+            assert_eq!(s.value, d);
+            assert_eq!(pt.value, d);
+            assert!(pt.lower.is_nan());
+            assert!(s.lower < s.value && s.value < s.upper, "{s:?}");
+        }
+        assert_eq!(scored[2], scored[4]);
+        let short = ClvConfig::new(40, 1.0, 0.0).unwrap();
+        assert!(p.score_det(&g, &cs, &short, None).is_err());
     }
 
     #[test]

@@ -19,8 +19,10 @@ use tenure_models::bootstrap::{
 };
 use tenure_models::fit::normal_quantile_two_sided;
 use tenure_models::gammagamma::{fit_gammagamma, SpendData, SpendRow};
+use tenure_models::ggomnbd::GGomNbdParams;
 use tenure_models::mbgnbd::MbgNbdParams;
 use tenure_models::paretonbd::ParetoNbdParams;
+use tenure_models::paretonbd_cor::CorrelatedParams;
 use tenure_models::sbg::{fit_sbg_records, fit_sbg_survival, SbgRecords, SurvivalSeries};
 use tenure_models::{bgnbd, mbgnbd, paretonbd, Fit, FitOptions, ModelError, Rfm, RfmRow};
 
@@ -115,10 +117,11 @@ pub struct FitArgs {
     /// Confidence level of the parameter intervals in the table.
     #[arg(long, default_value_t = 0.95)]
     pub level: f64,
-    /// Also run a parametric bootstrap with this many replications (bgnbd, paretonbd, mbgnbd;
-    /// summary files): populations drawn from the fit with every customer's T, recencies on a
-    /// grid of whole days, each refitted; reports each parameter's bootstrap standard deviation
-    /// and percentile interval at --level beside the observed-information ones.
+    /// Also run a parametric bootstrap with this many replications (bgnbd, paretonbd, mbgnbd,
+    /// ggomnbd, paretonbd-cor, and bgnbd, paretonbd, ggomnbd with --covariates; summary files): populations drawn from
+    /// the fit with every customer's T (and covariates), recencies on a grid of whole days,
+    /// each refitted; reports each parameter's bootstrap standard deviation and percentile
+    /// interval at --level beside the observed-information ones.
     #[arg(long, value_name = "N")]
     pub bootstrap: Option<usize>,
     /// Seed of the bootstrap's draws (same seed, same replicates, whatever the thread count).
@@ -666,12 +669,15 @@ pub fn run(a: FitArgs) -> Result<(), CliError> {
     let fitted = fit_file(&a)?;
     let fit_ms = fitted.fit_ms;
     let boot = match a.bootstrap {
-        Some(_) if fitted.covariates.is_some() || fitted.dynamic => {
+        Some(_) if fitted.dynamic => {
             return Err(CliError::input(
-                "--bootstrap is not available for covariate fits yet: their intervals come from the observed information",
+                "--bootstrap is not available for fits with time-varying covariates yet: their intervals come from the observed information",
             ))
         }
-        Some(n) => Some(run_bootstrap(&a, &fitted, n)?),
+        Some(n) => Some(match &fitted.covariates {
+            Some(c) => run_covariate_bootstrap(&a, c, n)?,
+            None => run_bootstrap(&a, &fitted, n)?,
+        }),
         None => None,
     };
     let mut file = ModelFile::from_fit(
@@ -889,13 +895,60 @@ impl Boot {
     }
 }
 
+/// The parametric bootstrap of a covariate fit: every customer keeps her covariates and T and
+/// is drawn with her own parameters; each replicate is refitted with the fit's spec
+/// (constraints, L2 penalties).
+fn run_covariate_bootstrap(a: &FitArgs, c: &CovFitted, n: usize) -> Result<Boot, CliError> {
+    if n < 2 {
+        return Err(CliError::input("--bootstrap: at least 2 replications"));
+    }
+    let unit = rfm_unit(a)?;
+    let grid = 1.0 / unit.days();
+    let opts = BootstrapOptions {
+        replications: n,
+        seed: a.seed,
+        grid: Some(grid),
+        threads: 0,
+    };
+    let bar = crate::progress::bar(n as u64, "bootstrap");
+    let progress = |done: usize| bar.set_position(done as u64);
+    let t0 = Instant::now();
+    let replicates = tenure_models::bootstrap_covariates::replicate_covariates(
+        &c.fit.params,
+        &c.design,
+        &c.ages,
+        &FitOptions::default(),
+        &opts,
+        &progress,
+    )
+    .map_err(|e| CliError::failure(format!("--bootstrap: {e}")))?;
+    bar.finish_and_clear();
+    if replicates.params.len() < 2 {
+        return Err(CliError::failure(format!(
+            "--bootstrap: {} of {n} replicates could not be refitted",
+            replicates.failed
+        )));
+    }
+    Ok(Boot {
+        replicates,
+        seed: a.seed,
+        grid,
+        unit: unit.name().to_string(),
+        ms: ms_since(t0),
+    })
+}
+
 fn run_bootstrap(a: &FitArgs, fitted: &Fitted, n: usize) -> Result<Boot, CliError> {
     if !matches!(
         fitted.kind,
-        ModelKind::Bgnbd | ModelKind::Paretonbd | ModelKind::Mbgnbd
+        ModelKind::Bgnbd
+            | ModelKind::Paretonbd
+            | ModelKind::Mbgnbd
+            | ModelKind::Ggomnbd
+            | ModelKind::ParetonbdCor
     ) {
         return Err(CliError::input(format!(
-            "--bootstrap: the parametric bootstrap is for bgnbd, paretonbd and mbgnbd, not {}",
+            "--bootstrap: the parametric bootstrap is for bgnbd, paretonbd, mbgnbd, ggomnbd and paretonbd-cor, not {}",
             fitted.kind.name()
         )));
     }
@@ -927,6 +980,10 @@ fn run_bootstrap(a: &FitArgs, fitted: &Fitted, n: usize) -> Result<Boot, CliErro
         ModelKind::Bgnbd => replicate(&BgNbdParams::from_params(p), &ages, &opts, &progress),
         ModelKind::Paretonbd => {
             replicate(&ParetoNbdParams::from_params(p), &ages, &opts, &progress)
+        }
+        ModelKind::Ggomnbd => replicate(&GGomNbdParams::from_params(p), &ages, &opts, &progress),
+        ModelKind::ParetonbdCor => {
+            replicate(&CorrelatedParams::from_params(p), &ages, &opts, &progress)
         }
         _ => replicate(&MbgNbdParams::from_params(p), &ages, &opts, &progress),
     };

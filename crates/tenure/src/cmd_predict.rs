@@ -1,8 +1,10 @@
 //! `tenure predict`: score every customer with a fitted model — P(alive), expected purchases in
 //! a horizon with its unit, and with a spend model the expected spend and discounted CLV — each
 //! with a delta-method interval. BG/BB and sBG models are scored by
-//! [`crate::predict_discrete`]; Pareto/NBD with time-varying covariates (`paretonbd-dyncov`) by
-//! [`crate::dyncov_cli::predict`], over the covariates' path in the window.
+//! [`crate::predict_discrete`]; models fitted with covariates by [`crate::covariate_cli::score`]
+//! (each customer with her own parameters, CLV from her own DET); Pareto/NBD with time-varying
+//! covariates (`paretonbd-dyncov`) by [`crate::dyncov_cli::predict`], over the covariates' path
+//! in the window (its DET too).
 
 use crate::cmd_fit::ModelKind;
 use crate::error::CliError;
@@ -14,7 +16,7 @@ use crate::table::{num, Table};
 use crate::{write_atomically, Format};
 use clap::Args;
 use std::fmt::Write as _;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 use tenure_core::{Duration, Rate, TimeUnit};
 use tenure_engine::SummaryRow;
@@ -56,6 +58,8 @@ pub struct PredictArgs {
     #[arg(long)]
     pub horizon: String,
     /// A Gamma-Gamma model file: adds expected_spend and clv (needs monetary_value in the input).
+    /// Also with --covariates (each customer's discounted purchases from her own parameters)
+    /// and for paretonbd-dyncov models (each period's purchases along the covariates' path).
     #[arg(long)]
     pub spend: Option<PathBuf>,
     /// Share of spend that is profit, for CLV.
@@ -77,9 +81,10 @@ pub struct PredictArgs {
     #[arg(long)]
     pub no_intervals: bool,
     /// Intervals from a parametric bootstrap with this many replications instead of the delta
-    /// method (bgnbd, paretonbd, mbgnbd; not with --spend): populations like the input (every
-    /// customer's T, recencies on a one-day grid) drawn from the model and refitted; each
-    /// customer's P(alive) and expected purchases, and the total, get percentile intervals.
+    /// method (bgnbd, paretonbd, mbgnbd, ggomnbd, paretonbd-cor, and covariate models; not
+    /// with --spend): populations like the input (every customer's T and covariates,
+    /// recencies on a one-day grid) drawn from the model and refitted; each customer's
+    /// P(alive) and expected purchases, and the total, get percentile intervals.
     #[arg(long, value_name = "N", conflicts_with_all = ["no_intervals", "spend"])]
     pub bootstrap: Option<usize>,
     /// Seed of the bootstrap's draws.
@@ -102,14 +107,16 @@ pub struct PredictArgs {
     #[command(flatten)]
     pub log: LogArgs,
     /// The customers' covariates (CSV with customer_id), for a model fitted with
-    /// `--covariates`: each customer is scored with her own parameters. Columns are encoded
-    /// as at fitting time (stored in the model file).
+    /// `--covariates`: each customer is scored with her own parameters (with --spend, her CLV
+    /// too; intervals over base parameters and coefficients). Columns are encoded as at
+    /// fitting time (stored in the model file).
     #[arg(long, value_name = "FILE", conflicts_with = "time_covariates")]
     pub covariates: Option<PathBuf>,
     /// The covariate grid for a `paretonbd-dyncov` model (`tenure fit paretonbd
     /// --time-covariates`): period_start and the model's columns, covering every customer's
     /// first purchase and the prediction window after --end (the day the summaries end,
-    /// required); the window is scored with its covariates.
+    /// required); the window is scored with its covariates (with --spend and --discount-rate,
+    /// CLV values each period's expected purchases under that period's covariates).
     #[arg(long, value_name = "GRID")]
     pub time_covariates: Option<PathBuf>,
 }
@@ -236,6 +243,85 @@ pub(crate) fn point(v: f64) -> Estimate {
     }
 }
 
+/// The Gamma-Gamma model of `--spend`, with its covariance when the file has one.
+type SpendModel = (GammaGammaParams, Option<Vec<Vec<f64>>>);
+
+/// Read `--spend`, if given: a gammagamma model file.
+fn read_spend(a: &PredictArgs) -> Result<Option<SpendModel>, CliError> {
+    let Some(p) = &a.spend else {
+        return Ok(None);
+    };
+    let sf = ModelFile::read(p)?;
+    if sf.model != "gammagamma" {
+        return Err(CliError::input(format!(
+            "{}: --spend needs a gammagamma model, this is `{}`",
+            p.display(),
+            sf.model
+        )));
+    }
+    let th = sf.params_in_order(p, &["p", "q", "gamma"])?;
+    Ok(Some((
+        GammaGammaParams {
+            p: th[0],
+            q: th[1],
+            gamma: th[2],
+        },
+        sf.covariance.clone(),
+    )))
+}
+
+/// Every customer's Gamma-Gamma expected spend per transaction given her frequency and
+/// monetary value (with a delta-method interval when `gcov` is given). A customer without a
+/// monetary value is an input error at her line.
+fn spend_all(
+    path: &Path,
+    rows: &[SummaryRow],
+    gg: &GammaGammaParams,
+    gcov: Option<&[Vec<f64>]>,
+    z: f64,
+) -> Result<Vec<Estimate>, CliError> {
+    rows.iter()
+        .map(|r| {
+            let m = r.monetary.ok_or_else(|| {
+                CliError::at(
+                    path,
+                    r.line as usize,
+                    None,
+                    "--spend needs a monetary_value (or zbar) for every customer",
+                )
+            })?;
+            spend_estimate(gg, gcov, r.x, m, z)
+                .map_err(|e| CliError::at(path, r.line as usize, None, e))
+        })
+        .collect()
+}
+
+/// Every customer's CLV = margin × expected spend × DET (`det(i)`, customer i's), with the
+/// delta-method interval of [`combine_clv`] when `intervals` and DET has an interval (a point
+/// DET, without one, gives a point CLV); a spend without a standard error counts as known.
+fn clv_all<'d>(
+    spend: &[Estimate],
+    det: impl Fn(usize) -> &'d Estimate,
+    margin: f64,
+    z: f64,
+    intervals: bool,
+) -> Vec<Estimate> {
+    spend
+        .iter()
+        .enumerate()
+        .map(|(i, sp)| {
+            let se = if sp.se.is_finite() { sp.se } else { 0.0 };
+            let d = det(i);
+            let v = combine_clv(d, Spend { mean: sp.value, se }, margin, z);
+            if intervals && !d.lower.is_nan() {
+                v
+            } else {
+                point(v.value)
+            }
+        })
+        .collect()
+}
+
 /// The CLV valuation in the model's unit: K periods of the discount rate's period.
 fn clv_config(
     horizon: &Duration,
@@ -288,7 +374,7 @@ pub fn run(a: PredictArgs) -> Result<(), CliError> {
     if let Some(n) = a.bootstrap {
         if matches!(kind, ModelKind::Bgbb | ModelKind::Sbg) || log_input::is_log(&a.input) {
             return Err(CliError::input(
-                "--bootstrap is for bgnbd, paretonbd and mbgnbd models scoring a summary file",
+                "--bootstrap is for bgnbd, paretonbd, mbgnbd, ggomnbd and paretonbd-cor models (with or without covariates) scoring a summary file",
             ));
         }
         if n < 2 {
@@ -302,9 +388,9 @@ pub fn run(a: PredictArgs) -> Result<(), CliError> {
             "--alive-at-horizon and --purchase-pmf are for bgnbd, paretonbd and mbgnbd models scoring a summary file",
         ));
     }
-    if kind == ModelKind::Ggomnbd && (a.purchase_pmf.is_some() || a.bootstrap.is_some()) {
+    if kind == ModelKind::Ggomnbd && a.purchase_pmf.is_some() {
         return Err(CliError::input(
-            "--purchase-pmf and --bootstrap are not available for ggomnbd models yet",
+            "--purchase-pmf is not available for ggomnbd models yet",
         ));
     }
     if a.purchase_pmf == Some(0) {
@@ -346,7 +432,7 @@ pub fn run(a: PredictArgs) -> Result<(), CliError> {
         )));
     }
     if let Some(section) = &mf.covariates {
-        return predict_covariates(&a, &mf, section, unit, &horizon, t_read);
+        return predict_covariates(&a, &mf, section, unit, &horizon, rate.as_ref(), t_read);
     }
     if a.covariates.is_some() {
         return Err(CliError::input(format!(
@@ -357,28 +443,7 @@ pub fn run(a: PredictArgs) -> Result<(), CliError> {
     if log_input::is_log(&a.input) {
         return predict_log(&a, &mf, kind, unit, &horizon);
     }
-    let spend_model = match &a.spend {
-        Some(p) => {
-            let sf = ModelFile::read(p)?;
-            if sf.model != "gammagamma" {
-                return Err(CliError::input(format!(
-                    "{}: --spend needs a gammagamma model, this is `{}`",
-                    p.display(),
-                    sf.model
-                )));
-            }
-            let th = sf.params_in_order(p, &["p", "q", "gamma"])?;
-            Some((
-                GammaGammaParams {
-                    p: th[0],
-                    q: th[1],
-                    gamma: th[2],
-                },
-                sf.covariance.clone(),
-            ))
-        }
-        None => None,
-    };
+    let spend_model = read_spend(&a)?;
     let cfg = clv_config(&horizon, rate.as_ref(), unit, a.margin)?;
     let rows = inputs::summaries(&a.input)?;
     let read_ms = t_read.elapsed().as_secs_f64() * 1000.0;
@@ -478,15 +543,19 @@ pub fn run(a: PredictArgs) -> Result<(), CliError> {
     Ok(())
 }
 
-/// Score a summary file with a covariate model (`tenure fit --covariates`): P(alive) and
-/// expected purchases with delta-method intervals over every parameter. No spend, bootstrap,
-/// P(alive at horizon) or purchase distribution yet.
+/// Score a summary file with a covariate model (`tenure fit --covariates`), each customer with
+/// her own parameters: P(alive) and expected purchases with delta-method intervals over every
+/// parameter (base and coefficients), --alive-at-horizon and --purchase-pmf as points, and
+/// with --spend the expected spend and CLV = margin × spend × DET of her own model, as for the
+/// plain models; with --bootstrap N, percentile intervals from a parametric bootstrap of the
+/// covariate model instead of the delta method. No Parquet logs yet.
 fn predict_covariates(
     a: &PredictArgs,
     mf: &ModelFile,
     section: &crate::covariate_cli::CovariateSection,
     unit: TimeUnit,
     horizon: &Duration,
+    rate: Option<&Rate>,
     t_read: Instant,
 ) -> Result<(), CliError> {
     let Some(cov_path) = &a.covariates else {
@@ -495,20 +564,83 @@ fn predict_covariates(
             a.model.display()
         )));
     };
-    if a.spend.is_some() || a.bootstrap.is_some() || log_input::is_log(&a.input) {
+    if log_input::is_log(&a.input) {
         return Err(CliError::input(
-            "a covariate model scores a summary file with P(alive), expected purchases, --alive-at-horizon and --purchase-pmf; --spend, --bootstrap and Parquet logs are not available with it yet",
+            "a covariate model scores a summary file (P(alive), expected purchases, --alive-at-horizon, --purchase-pmf, --spend, --bootstrap); Parquet logs are not available with it yet",
         ));
     }
+    let spend_model = read_spend(a)?;
+    let cfg = clv_config(horizon, rate, unit, a.margin)?;
     let rows = inputs::summaries(&a.input)?;
     let read_ms = t_read.elapsed().as_secs_f64() * 1000.0;
     let t_score = Instant::now();
-    let intervals = !a.no_intervals && mf.covariance.is_some();
-    let scored =
-        crate::covariate_cli::score(a, mf, section, &rows, cov_path, horizon.in_unit(unit))?;
+    let intervals = !a.no_intervals && (mf.covariance.is_some() || a.bootstrap.is_some());
+    let z = normal_quantile_two_sided(a.level);
+    // The spends first: a customer without a monetary value stops the command before scoring.
+    let spend = spend_model
+        .map(|(gg, gcov)| {
+            spend_all(
+                &a.input,
+                &rows,
+                &gg,
+                gcov.as_deref().filter(|_| intervals),
+                z,
+            )
+        })
+        .transpose()?;
+    let scored = crate::covariate_cli::score(
+        a,
+        mf,
+        section,
+        &rows,
+        cov_path,
+        horizon.in_unit(unit),
+        spend.is_some().then_some(&cfg),
+    )?;
+    // With --bootstrap (never with --spend): the points stay the model's own, the intervals
+    // are the bootstrap's percentiles.
+    let boot = match a.bootstrap {
+        Some(_) => Some(crate::covariate_cli::bootstrap(
+            a,
+            mf,
+            section,
+            &rows,
+            cov_path,
+            horizon.in_unit(unit),
+            1.0 / unit.days(),
+        )?),
+        None => None,
+    };
+    let unvalued = point(f64::NAN);
+    let clv = spend.as_ref().map(|sp| {
+        clv_all(
+            sp,
+            |i| scored[i].det.as_ref().unwrap_or(&unvalued),
+            cfg.margin(),
+            z,
+            intervals,
+        )
+    });
     let scores = Scores {
-        p_alive: Column::from_estimates(scored.iter().map(|s| s.p_alive), intervals),
-        expected: Column::from_estimates(scored.iter().map(|s| s.expected), intervals),
+        spend,
+        clv,
+        p_alive: Column::from_estimates(
+            scored.iter().enumerate().map(|(i, s)| match &boot {
+                Some((b, _)) => with_spread(s.p_alive.value, &b.p_alive[i]),
+                None => s.p_alive,
+            }),
+            intervals,
+        ),
+        expected: Column::from_estimates(
+            scored.iter().enumerate().map(|(i, s)| match &boot {
+                Some((b, _)) => with_spread(s.expected.value, &b.expected[i]),
+                None => s.expected,
+            }),
+            intervals,
+        ),
+        boot: boot
+            .as_ref()
+            .map(|(b, failed)| (a.bootstrap.unwrap_or(0), *failed, b.total)),
         alive_at: a.alive_at_horizon.then(|| {
             scored
                 .iter()
@@ -536,7 +668,7 @@ fn predict_covariates(
         &format!("{} with covariates", mf.model),
         unit,
         horizon,
-        None,
+        rate,
         &rows,
         &scores,
         [read_ms, score_ms, write_ms],
@@ -546,8 +678,10 @@ fn predict_covariates(
 
 /// Score a summary file with Pareto/NBD with time-varying covariates (`paretonbd-dyncov`):
 /// P(alive), expected purchases over the covariates' path in the window (delta-method
-/// intervals over every parameter, as for the plain models) and with --alive-at-horizon
-/// P(alive at the horizon). The summaries must end on --end; the grid must cover the window.
+/// intervals over every parameter, as for the plain models), with --alive-at-horizon
+/// P(alive at the horizon), and with --spend the expected spend and CLV = margin × spend ×
+/// DET, DET discounting each period's expected purchases along the same path. The summaries
+/// must end on --end; the grid must cover the window. No bootstrap or purchase distribution.
 fn predict_dyncov(a: &PredictArgs, mf: &ModelFile, t_read: Instant) -> Result<(), CliError> {
     let model = crate::dyncov_cli::MODEL;
     if let Some(c) = &a.covariates {
@@ -563,14 +697,9 @@ fn predict_dyncov(a: &PredictArgs, mf: &ModelFile, t_read: Instant) -> Result<()
             a.model.display()
         )));
     };
-    if a.spend.is_some()
-        || a.bootstrap.is_some()
-        || a.purchase_pmf.is_some()
-        || a.discount_rate.is_some()
-        || log_input::is_log(&a.input)
-    {
+    if a.bootstrap.is_some() || a.purchase_pmf.is_some() || log_input::is_log(&a.input) {
         return Err(CliError::input(format!(
-            "a `{model}` model scores a summary file with P(alive), expected purchases and --alive-at-horizon; --spend, --bootstrap, --purchase-pmf, --discount-rate and Parquet logs are not available with it yet"
+            "a `{model}` model scores a summary file with P(alive), expected purchases, --alive-at-horizon and --spend (CLV, with --discount-rate); --bootstrap, --purchase-pmf and Parquet logs are not available with it yet"
         )));
     }
     let end = a.log.end.as_deref().ok_or_else(|| {
@@ -590,17 +719,40 @@ fn predict_dyncov(a: &PredictArgs, mf: &ModelFile, t_read: Instant) -> Result<()
         .horizon
         .parse()
         .map_err(|e| CliError::input(format!("--horizon: {e}")))?;
+    let rate: Option<Rate> = a
+        .discount_rate
+        .as_deref()
+        .map(|s| {
+            s.parse()
+                .map_err(|e| CliError::input(format!("--discount-rate: {e}")))
+        })
+        .transpose()?;
     if !(a.level > 0.0 && a.level < 1.0) {
         return Err(CliError::input(format!(
             "--level {}: must be strictly between 0 and 1",
             a.level
         )));
     }
+    let spend_model = read_spend(a)?;
+    let cfg = clv_config(&horizon, rate.as_ref(), unit, a.margin)?;
     let rows = inputs::summaries(&a.input)?;
     let read_ms = t_read.elapsed().as_secs_f64() * 1000.0;
     let t_score = Instant::now();
-    let intervals = !a.no_intervals && mf.covariance.is_some();
-    let (scored, note) = crate::dyncov_cli::predict(&crate::dyncov_cli::DynPredictInput {
+    let intervals = !a.no_intervals && (mf.covariance.is_some() || a.bootstrap.is_some());
+    let z = normal_quantile_two_sided(a.level);
+    // The spends first: a customer without a monetary value stops the command before scoring.
+    let spend = spend_model
+        .map(|(gg, gcov)| {
+            spend_all(
+                &a.input,
+                &rows,
+                &gg,
+                gcov.as_deref().filter(|_| intervals),
+                z,
+            )
+        })
+        .transpose()?;
+    let predicted = crate::dyncov_cli::predict(&crate::dyncov_cli::DynPredictInput {
         model_path: &a.model,
         model: mf,
         input: &a.input,
@@ -609,9 +761,17 @@ fn predict_dyncov(a: &PredictArgs, mf: &ModelFile, t_read: Instant) -> Result<()
         end,
         unit,
         horizon: &horizon,
-        z: intervals.then(|| normal_quantile_two_sided(a.level)),
+        z: intervals.then_some(z),
+        clv: spend.is_some().then_some(&cfg),
     })?;
+    let (scored, note) = (&predicted.scores, predicted.note.clone());
+    let clv = match (&spend, &predicted.det) {
+        (Some(sp), Some(det)) => Some(clv_all(sp, |i| &det[i], cfg.margin(), z, intervals)),
+        _ => None,
+    };
     let scores = Scores {
+        spend,
+        clv,
         p_alive: Column::from_estimates(scored.iter().map(|s| s.p_alive), intervals),
         expected: Column::from_estimates(scored.iter().map(|s| s.expected_purchases), intervals),
         alive_at: a
@@ -632,7 +792,7 @@ fn predict_dyncov(a: &PredictArgs, mf: &ModelFile, t_read: Instant) -> Result<()
         model,
         unit,
         &horizon,
-        None,
+        rate.as_ref(),
         &rows,
         &scores,
         [read_ms, score_ms, write_ms],
@@ -757,25 +917,14 @@ fn score_points_and_delta<M: Resample>(
         None => (None, None),
         Some((gg, gcov)) => {
             let gcov = gcov.filter(|_| cov.is_some());
-            let mut spend = Vec::with_capacity(c.rows.len());
-            let mut clv = Vec::with_capacity(c.rows.len());
-            for (i, r) in c.rows.iter().enumerate() {
-                let m = r.monetary.ok_or_else(|| {
-                    CliError::at(
-                        path,
-                        r.line as usize,
-                        None,
-                        "--spend needs a monetary_value (or zbar) for every customer",
-                    )
-                })?;
-                let sp = spend_estimate(gg, gcov, r.x, m, c.z)
-                    .map_err(|e| CliError::at(path, r.line as usize, None, e))?;
-                let se = if sp.se.is_finite() { sp.se } else { 0.0 };
-                let d = &det[g.index[i] as usize];
-                let v = combine_clv(d, Spend { mean: sp.value, se }, c.cfg.margin(), c.z);
-                clv.push(if cov.is_some() { v } else { point(v.value) });
-                spend.push(sp);
-            }
+            let spend = spend_all(path, c.rows, gg, gcov, c.z)?;
+            let clv = clv_all(
+                &spend,
+                |i| &det[g.index[i] as usize],
+                c.cfg.margin(),
+                c.z,
+                cov.is_some(),
+            );
             (Some(spend), Some(clv))
         }
     };
@@ -825,16 +974,10 @@ fn score_bootstrap<M: Resample>(
     }
     let (spreads, total) = prediction_spreads::<M>(&reps, c.h, &g.distinct, &counts, c.args.level);
     let points = model.score_rows(c.h, &g.distinct);
-    let est = |v: f64, s: &Spread| Estimate {
-        value: v,
-        se: s.sd,
-        lower: s.lower,
-        upper: s.upper,
-    };
     let (p_alive, expected): (Vec<Estimate>, Vec<Estimate>) = points
         .iter()
         .zip(&spreads)
-        .map(|(&(p, e), (sp, se))| (est(p, sp), est(e, se)))
+        .map(|(&(p, e), (sp, se))| (with_spread(p, sp), with_spread(e, se)))
         .unzip();
     Ok(Scores {
         p_alive: Column::gather(&p_alive, &g.index, true),
@@ -847,6 +990,16 @@ fn score_bootstrap<M: Resample>(
         no_intervals_because: None,
         extra: Vec::new(),
     })
+}
+
+/// A point with a bootstrap spread's sd and percentile interval.
+fn with_spread(value: f64, s: &Spread) -> Estimate {
+    Estimate {
+        value,
+        se: s.sd,
+        lower: s.lower,
+        upper: s.upper,
+    }
 }
 
 fn spend_estimate(

@@ -14,6 +14,11 @@ use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use tenure_engine::SummaryRow;
+use tenure_models::bootstrap::BootstrapOptions;
+use tenure_models::bootstrap_covariates::{
+    covariate_prediction_spreads, replicate_covariates, CovariatePredictionSpreads,
+};
+use tenure_models::clv::{discounted_expected_purchases, ClvConfig};
 use tenure_models::covariates::{
     fit_covariates, CovariateError, CovariateFit, CovariateModel, CovariateParams, CovariateSpec,
     Design, Encoding,
@@ -269,6 +274,8 @@ pub struct CovFitted {
     pub fit: CovariateFit,
     pub distinct: usize,
     pub design: Design,
+    /// Every customer's T, in the design's row order (for `--bootstrap`).
+    pub ages: Vec<f64>,
     pub section: CovariateSection,
 }
 
@@ -397,6 +404,7 @@ pub fn fit(
     };
     Ok(CovFitted {
         distinct: fit.distinct,
+        ages: rfm.iter().map(|r| r.t).collect(),
         fit,
         design,
         section,
@@ -511,8 +519,90 @@ fn from_section(
     Ok((CovariateParams::from_theta(model, spec, &theta), design))
 }
 
+/// The model file's covariate parameters and every summary row's encoded covariates (joined
+/// by customer id, encoded as at fitting time), in the summary's order.
+fn customers(
+    a: &crate::cmd_predict::PredictArgs,
+    mf: &ModelFile,
+    s: &CovariateSection,
+    rows: &[SummaryRow],
+    cov_path: &Path,
+) -> Result<(CovariateParams, Vec<Vec<f64>>), CliError> {
+    let (params, design) = from_section(a.model.as_path(), mf, s)?;
+    let file = CovFile::read(cov_path)?;
+    let joined = file.for_rows(a.input.as_path(), rows)?;
+    let zrows = joined
+        .iter()
+        .map(|(line, values)| {
+            design
+                .encode_row(&|c: &str| {
+                    file.header
+                        .iter()
+                        .position(|h| h == c)
+                        .map(|j| values[j].clone())
+                })
+                .map_err(|m| CliError::at(cov_path, *line, None, m))
+        })
+        .collect::<Result<_, _>>()?;
+    Ok((params, zrows))
+}
+
+/// A covariate model's parametric bootstrap for `tenure predict --bootstrap N` (N from `a`): populations
+/// drawn from the model file's parameters with every customer's covariates and T (recencies
+/// on a grid of `grid`), refitted with the file's spec; the spreads of every customer's
+/// P(alive) and expected purchases in the next `horizon` and of their total, and the number
+/// of replicates that could not be refitted.
+pub fn bootstrap(
+    a: &crate::cmd_predict::PredictArgs,
+    mf: &ModelFile,
+    s: &CovariateSection,
+    rows: &[SummaryRow],
+    cov_path: &Path,
+    horizon: f64,
+    grid: f64,
+) -> Result<(CovariatePredictionSpreads, usize), CliError> {
+    let n = a
+        .bootstrap
+        .ok_or_else(|| CliError::failure("--bootstrap: no number of replications"))?;
+    let (params, zrows) = customers(a, mf, s, rows, cov_path)?;
+    let names: Vec<String> = s.encodings.iter().map(|e| e.name.clone()).collect();
+    let names: Vec<&str> = names.iter().map(String::as_str).collect();
+    let design = Design::raw(&names, zrows.concat());
+    let rfm = summary_rfm(a.input.as_path(), rows)?;
+    let ages: Vec<f64> = rfm.iter().map(|r| r.t).collect();
+    let opts = BootstrapOptions {
+        replications: n,
+        seed: a.seed,
+        grid: Some(grid),
+        threads: 0,
+    };
+    let bar = crate::progress::bar(n as u64, "bootstrap");
+    let reps = replicate_covariates(
+        &params,
+        &design,
+        &ages,
+        &FitOptions::default(),
+        &opts,
+        &|d| bar.set_position(d as u64),
+    )
+    .map_err(|e| CliError::failure(format!("--bootstrap: {e}")))?;
+    bar.finish_and_clear();
+    if reps.params.len() < 2 {
+        return Err(CliError::failure(format!(
+            "--bootstrap: {} of {n} replicates could not be refitted",
+            reps.failed
+        )));
+    }
+    let spreads = covariate_prediction_spreads(&reps, &params, &design, &rfm, horizon, a.level)
+        .map_err(|e| CliError::failure(format!("--bootstrap: {e}")))?;
+    Ok((spreads, reps.failed))
+}
+
 /// One customer's scores: P(alive) and expected purchases, with delta-method intervals.
 pub struct CovScore {
+    /// With a CLV valuation: the discounted expected purchases (DET) of her own model, with a
+    /// delta-method interval over every parameter when intervals are on.
+    pub det: Option<Estimate>,
     pub p_alive: Estimate,
     pub expected: Estimate,
     /// With --alive-at-horizon: P(alive at T + horizon), a point (as for the plain models).
@@ -522,7 +612,9 @@ pub struct CovScore {
 }
 
 /// Score every summary row with a covariate model: each customer's own parameters from her
-/// covariates, delta-method intervals over all parameters (base and coefficients).
+/// covariates, delta-method intervals over all parameters (base and coefficients). With
+/// `clv` (for `--spend`), also her DET: [`tenure_models::clv::discounted_expected_purchases`]
+/// of her own model, its interval over all parameters likewise.
 pub fn score(
     a: &crate::cmd_predict::PredictArgs,
     mf: &ModelFile,
@@ -530,26 +622,18 @@ pub fn score(
     rows: &[SummaryRow],
     cov_path: &Path,
     horizon: f64,
+    clv: Option<&ClvConfig>,
 ) -> Result<Vec<CovScore>, CliError> {
-    let (model_path, summary, level) = (a.model.as_path(), a.input.as_path(), a.level);
-    let intervals = !a.no_intervals && mf.covariance.is_some();
-    let (params, design) = from_section(model_path, mf, s)?;
-    let file = CovFile::read(cov_path)?;
-    let joined = file.for_rows(summary, rows)?;
+    let (summary, level) = (a.input.as_path(), a.level);
+    // With --bootstrap the intervals come from the bootstrap ([`bootstrap`]), not from here.
+    let intervals = !a.no_intervals && a.bootstrap.is_none() && mf.covariance.is_some();
+    let (params, zrows) = customers(a, mf, s, rows, cov_path)?;
     let z = normal_quantile_two_sided(level);
     let theta: Vec<f64> = params.base.iter().chain(&params.gamma).copied().collect();
     let cov = mf.covariance.as_deref().filter(|c| c.len() == theta.len());
     rows.iter()
-        .zip(&joined)
-        .map(|(r, (line, values))| {
-            let zrow = design
-                .encode_row(&|c: &str| {
-                    file.header
-                        .iter()
-                        .position(|h| h == c)
-                        .map(|j| values[j].clone())
-                })
-                .map_err(|m| CliError::at(cov_path, *line, None, m))?;
+        .zip(zrows)
+        .map(|(r, zrow)| {
             let (x, t_x, t) = (r.x, r.t_x, r.t);
             let p_of = |th: &[f64]| {
                 CovariateParams::from_theta(params.model, params.spec.clone(), th)
@@ -575,6 +659,33 @@ pub fn score(
             };
             let own = CovariateParams::from_theta(params.model, params.spec.clone(), &theta)
                 .customer(&zrow);
+            let rfm = RfmRow { x, t_x, t };
+            let det = match clv {
+                None => None,
+                Some(cfg) => {
+                    let at_theta = discounted_expected_purchases(own.model(), &rfm, cfg)
+                        .map_err(|e| CliError::at(summary, r.line as usize, None, e))?;
+                    Some(match cov {
+                        Some(c) if intervals => delta_method(
+                            |th: &[f64]| {
+                                let m = CovariateParams::from_theta(
+                                    params.model,
+                                    params.spec.clone(),
+                                    th,
+                                )
+                                .customer(&zrow);
+                                discounted_expected_purchases(m.model(), &rfm, cfg)
+                                    .unwrap_or(f64::NAN)
+                            },
+                            &theta,
+                            c,
+                            Scale::Log,
+                            z,
+                        ),
+                        _ => crate::cmd_predict::point(at_theta),
+                    })
+                }
+            };
             let alive_at = a
                 .alive_at_horizon
                 .then(|| own.model().p_alive_at(horizon, x, t_x, t));
@@ -588,6 +699,7 @@ pub fn score(
                 head
             });
             Ok(CovScore {
+                det,
                 p_alive,
                 expected,
                 alive_at,

@@ -8,8 +8,8 @@
 //! `--end`), with the sum of the purchase covariates over the periods of her repeat purchases.
 //!
 //! `tenure predict --model M.json --input SUMMARY --time-covariates GRID.csv --end DATE
-//! --horizon H` scores such a model ([`predict`]): the same grid file, now covering the
-//! prediction window too.
+//! --horizon H [--spend GG.json --discount-rate R]` scores such a model ([`predict`]): the same
+//! grid file, now covering the prediction window too.
 
 use crate::covariate_cli::CovariateArgs;
 use crate::error::CliError;
@@ -20,10 +20,11 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use tenure_core::{Duration, TimeUnit};
 use tenure_engine::{read_transactions, SummaryRow, TransactionFormat};
+use tenure_models::clv::ClvConfig;
 use tenure_models::paretonbd_dyncov::{
     fit_paretonbd_dyncov, DynCustomer, DynFit, DynParams, DynRow, DynScore, TimeGrid,
 };
-use tenure_models::{FitOptions, ModelError, RfmRow};
+use tenure_models::{Estimate, FitOptions, ModelError, RfmRow};
 
 /// A fit with time-varying covariates and what the report needs.
 pub struct DynFitted {
@@ -284,17 +285,29 @@ pub struct DynPredictInput<'a> {
     pub horizon: &'a Duration,
     /// The normal quantile of the intervals, or None for points only.
     pub z: Option<f64>,
+    /// With a CLV valuation (for `--spend`): each customer's discounted expected purchases
+    /// too, over K periods of L after T.
+    pub clv: Option<&'a ClvConfig>,
+}
+
+/// What [`predict`] computes: every customer's scores, with a CLV valuation her DET (with a
+/// delta-method interval when intervals are on), and a line describing the grid.
+pub struct DynPredicted {
+    pub scores: Vec<DynScore>,
+    pub det: Option<Vec<Estimate>>,
+    pub note: String,
 }
 
 /// Every customer's P(alive), expected purchases in (T, T + horizon] and P(alive at T +
 /// horizon) (`tenure_models::paretonbd_dyncov::DynParams::score`), with the covariates of the
-/// grid file over the window; and a line describing the grid for the report.
+/// grid file over the window; with `clv`, her discounted expected purchases period by period
+/// along the same path (`DynParams::score_det`); and a line describing the grid for the report.
 ///
 /// A summary row does not say when the customer first bought: she was observed for T up to
 /// `end`, so she first bought at `end` − T in calendar time, as in the fit. The grid must cover
 /// every first purchase and the window (`end`, `end` + horizon]; otherwise an input error
 /// names the grid file and the first period missing from it.
-pub fn predict(p: &DynPredictInput<'_>) -> Result<(Vec<DynScore>, String), CliError> {
+pub fn predict(p: &DynPredictInput<'_>) -> Result<DynPredicted, CliError> {
     let path = p.model_path;
     let names: Vec<&String> = p.model.params.keys().collect();
     let base = ["r", "alpha", "s", "beta"];
@@ -363,6 +376,8 @@ pub fn predict(p: &DynPredictInput<'_>) -> Result<(Vec<DynScore>, String), CliEr
     let periods = g.starts.len() as i64;
     let grid_end = origin + chrono::Duration::days(step_days * periods);
     let h = p.horizon.in_unit(p.unit);
+    // The CLV's K·L equals the horizon up to rounding (`clv_config` checks that).
+    let reach = p.clv.map_or(h, |c| c.horizon().max(h));
     let e = (p.end - origin).num_days() as f64 / unit_days;
     // The window's last instant, as a day: end + horizon, rounded up to whole days.
     let window_days = (h * unit_days - 1e-9).ceil().max(0.0) as i64;
@@ -374,7 +389,7 @@ pub fn predict(p: &DynPredictInput<'_>) -> Result<(Vec<DynScore>, String), CliEr
             p.end
         )));
     }
-    if e + h > grid.end() + 1e-9 * grid.step {
+    if e + reach > grid.end() + 1e-9 * grid.step {
         return Err(CliError::input(format!(
             "{}: the covariates must cover the prediction window, {} to {window_end} (--end and --horizon {}), but they end on {}: the first missing period starts on {grid_end}",
             p.grid_path.display(),
@@ -418,17 +433,23 @@ pub fn predict(p: &DynPredictInput<'_>) -> Result<(Vec<DynScore>, String), CliEr
         (Some(z), Some(c)) => Some((c.as_slice(), z)),
         _ => None,
     };
+    let model_error = |e: ModelError| match e {
+        ModelError::Data(d) => CliError::input(format!("{}: {d}", p.input.display())),
+        ModelError::Fit(f) => CliError::failure(format!("{}: {f}", p.input.display())),
+    };
     let scores = params
         .score(&grid, &customers, h, cov)
-        .map_err(|e| match e {
-            ModelError::Data(d) => CliError::input(format!("{}: {d}", p.input.display())),
-            ModelError::Fit(f) => CliError::failure(format!("{}: {f}", p.input.display())),
-        })?;
+        .map_err(model_error)?;
+    let det = p
+        .clv
+        .map(|cfg| params.score_det(&grid, &customers, cfg, cov))
+        .transpose()
+        .map_err(model_error)?;
     let note = format!(
         "{} ({} periods of {step_days} days from {origin}; customers observed to {}, the window to {window_end})",
         p.grid_path.display(),
         periods,
         p.end
     );
-    Ok((scores, note))
+    Ok(DynPredicted { scores, det, note })
 }

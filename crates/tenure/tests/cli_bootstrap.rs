@@ -84,7 +84,7 @@ fn bootstrap_is_refused_where_it_does_not_apply() {
                 "--bootstrap",
                 "10",
             ],
-            "--bootstrap: the parametric bootstrap is for bgnbd, paretonbd and mbgnbd",
+            "--bootstrap: the parametric bootstrap is for bgnbd, paretonbd, mbgnbd, ggomnbd and paretonbd-cor, not gammagamma",
         ),
         (
             vec![
@@ -332,4 +332,87 @@ fn purchase_pmf_columns_sum_to_one_and_match_the_expected_purchases() {
         out.to_str().unwrap(),
     ]);
     assert_eq!(out0.status.code(), Some(2));
+}
+
+/// GGom/NBD and the correlated Pareto/NBD bootstrap like the others: every parameter gets a
+/// seeded spread in `tenure fit`, and `tenure predict --bootstrap` gives each customer an
+/// interval around the same points as the delta method's.
+#[test]
+fn ggomnbd_and_correlated_paretonbd_bootstrap() {
+    let dir = scratch("bootstrap-more");
+    let input = ref_file("cdnow_customers_summary.csv");
+    for (model, names) in [
+        ("ggomnbd", &["r", "alpha", "b", "s", "beta"][..]),
+        ("paretonbd-cor", &["r", "alpha", "s", "beta", "u"][..]),
+    ] {
+        let file = dir.join(format!("{model}.json"));
+        let fit = |seed: &str| {
+            json(&[
+                "fit",
+                model,
+                "--input",
+                &input,
+                "--bootstrap",
+                "12",
+                "--seed",
+                seed,
+                "--format",
+                "json",
+                "--output",
+                file.to_str().unwrap(),
+            ])
+        };
+        let a = fit("4");
+        let b = &a["bootstrap"];
+        assert_eq!(b["replications"], 12, "{model}");
+        for name in names {
+            let p = &b["params"][*name];
+            let (lo, hi) = (p["lower"].as_f64().unwrap(), p["upper"].as_f64().unwrap());
+            assert!(
+                lo < hi && p["sd"].as_f64().unwrap() > 0.0,
+                "{model} {name}: {p}"
+            );
+        }
+        assert_eq!(fit("4")["bootstrap"]["params"], b["params"], "{model}");
+        let run = |out: &str, extra: &[&str]| {
+            let path = dir.join(out);
+            let mut args = vec![
+                "predict",
+                "--model",
+                file.to_str().unwrap(),
+                "--input",
+                &input,
+                "--horizon",
+                "39w",
+                "--output",
+                path.to_str().unwrap(),
+                "--format",
+                "json",
+            ];
+            args.extend_from_slice(extra);
+            let report = json(&args);
+            (report, read_csv(&path))
+        };
+        let (boot, (h, rows)) = run("boot.csv", &["--bootstrap", "12", "--seed", "4"]);
+        let (_, (dh, drows)) = run("delta.csv", &[]);
+        let de = dh.iter().position(|c| c == "expected_purchases").unwrap();
+        assert!(boot["intervals"]
+            .as_str()
+            .unwrap()
+            .starts_with("parametric bootstrap (12 replications"));
+        let col = |n: &str| h.iter().position(|c| c == n).unwrap();
+        let (e, lo, hi) = (
+            col("expected_purchases"),
+            col("expected_purchases_lower"),
+            col("expected_purchases_upper"),
+        );
+        for (r, d) in rows.iter().zip(&drows) {
+            assert_eq!(
+                r[e], d[de],
+                "{model}: the points do not depend on the method"
+            );
+            let (l, u): (f64, f64) = (r[lo].parse().unwrap(), r[hi].parse().unwrap());
+            assert!(l <= u, "{model}: {r:?}");
+        }
+    }
 }

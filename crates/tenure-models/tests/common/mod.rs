@@ -71,3 +71,48 @@ pub fn json_number(json: &str, path: &[&str], key: &str) -> f64 {
     let end = rest[at..].find([',', '}', '\n']).unwrap();
     rest[at..at + end].trim().parse().unwrap()
 }
+
+/// A binary covariate `premium` (share 0.4) and a standard normal `size`, seeded: the design
+/// of the covariate tests.
+pub fn covariate_design(n: usize, seed: u64) -> tenure_models::covariates::Design {
+    use rand::rngs::StdRng;
+    use rand::{RngExt, SeedableRng};
+    use rand_distr::{Distribution, StandardNormal};
+    let mut rng = StdRng::seed_from_u64(seed);
+    let mut values = Vec::with_capacity(2 * n);
+    for _ in 0..n {
+        let z1 = if rng.random::<f64>() < 0.4 { 1.0 } else { 0.0 };
+        let z2: f64 = StandardNormal.sample(&mut rng);
+        values.extend([z1, z2]);
+    }
+    tenure_models::covariates::Design::raw(&["premium", "size"], values)
+}
+
+/// Customer i of design `d` simulated with her own parameters under `params` (T = `ages[i]`,
+/// a holdout of `holdout` after it), seeded.
+pub fn simulate_covariate_customers(
+    params: &tenure_models::covariates::CovariateParams,
+    d: &tenure_models::covariates::Design,
+    ages: &[f64],
+    holdout: f64,
+    seed: u64,
+) -> Vec<tenure_models::simulate::SimulatedCustomer> {
+    use tenure_models::covariates::CovariateModel;
+    use tenure_models::simulate::{
+        simulate_bgnbd_each, simulate_ggomnbd_each, simulate_paretonbd_each,
+    };
+    let each: Vec<Vec<f64>> = (0..d.rows).map(|i| params.individual(d.row(i))).collect();
+    let four = || -> Vec<[f64; 4]> { each.iter().map(|p| [p[0], p[1], p[2], p[3]]).collect() };
+    match params.model {
+        CovariateModel::BgNbd => simulate_bgnbd_each(&four(), ages, holdout, seed),
+        CovariateModel::ParetoNbd => simulate_paretonbd_each(&four(), ages, holdout, seed),
+        CovariateModel::GGomNbd => {
+            let five: Vec<[f64; 5]> = each
+                .iter()
+                .map(|p| [p[0], p[1], p[2], p[3], p[4]])
+                .collect();
+            simulate_ggomnbd_each(&five, ages, holdout, seed)
+        }
+    }
+    .unwrap()
+}
