@@ -674,10 +674,7 @@ pub fn run(a: FitArgs) -> Result<(), CliError> {
                 "--bootstrap is not available for fits with time-varying covariates yet: their intervals come from the observed information",
             ))
         }
-        Some(n) => Some(match &fitted.covariates {
-            Some(c) => run_covariate_bootstrap(&a, c, n)?,
-            None => run_bootstrap(&a, &fitted, n)?,
-        }),
+        Some(n) => Some(run_bootstrap(&a, &fitted, n)?),
         None => None,
     };
     let mut file = ModelFile::from_fit(
@@ -895,58 +892,21 @@ impl Boot {
     }
 }
 
-/// The parametric bootstrap of a covariate fit: every customer keeps her covariates and T and
-/// is drawn with her own parameters; each replicate is refitted with the fit's spec
-/// (constraints, L2 penalties).
-fn run_covariate_bootstrap(a: &FitArgs, c: &CovFitted, n: usize) -> Result<Boot, CliError> {
-    if n < 2 {
-        return Err(CliError::input("--bootstrap: at least 2 replications"));
-    }
-    let unit = rfm_unit(a)?;
-    let grid = 1.0 / unit.days();
-    let opts = BootstrapOptions {
-        replications: n,
-        seed: a.seed,
-        grid: Some(grid),
-        threads: 0,
-    };
-    let bar = crate::progress::bar(n as u64, "bootstrap");
-    let progress = |done: usize| bar.set_position(done as u64);
-    let t0 = Instant::now();
-    let replicates = tenure_models::bootstrap_covariates::replicate_covariates(
-        &c.fit.params,
-        &c.design,
-        &c.ages,
-        &FitOptions::default(),
-        &opts,
-        &progress,
-    )
-    .map_err(|e| CliError::failure(format!("--bootstrap: {e}")))?;
-    bar.finish_and_clear();
-    if replicates.params.len() < 2 {
-        return Err(CliError::failure(format!(
-            "--bootstrap: {} of {n} replicates could not be refitted",
-            replicates.failed
-        )));
-    }
-    Ok(Boot {
-        replicates,
-        seed: a.seed,
-        grid,
-        unit: unit.name().to_string(),
-        ms: ms_since(t0),
-    })
-}
-
+/// `--bootstrap N` for a fit: the options (seed, one-day grid in the fit's unit), a progress
+/// bar, and the replicates `draw` makes with them (at least 2 refitted, else an error).
+/// Covariate fits keep every customer's covariates and T and refit with the fit's spec
+/// (constraints, L2 penalties); the others draw ages from the fit's grouped rows.
 fn run_bootstrap(a: &FitArgs, fitted: &Fitted, n: usize) -> Result<Boot, CliError> {
-    if !matches!(
-        fitted.kind,
-        ModelKind::Bgnbd
-            | ModelKind::Paretonbd
-            | ModelKind::Mbgnbd
-            | ModelKind::Ggomnbd
-            | ModelKind::ParetonbdCor
-    ) {
+    if fitted.covariates.is_none()
+        && !matches!(
+            fitted.kind,
+            ModelKind::Bgnbd
+                | ModelKind::Paretonbd
+                | ModelKind::Mbgnbd
+                | ModelKind::Ggomnbd
+                | ModelKind::ParetonbdCor
+        )
+    {
         return Err(CliError::input(format!(
             "--bootstrap: the parametric bootstrap is for bgnbd, paretonbd, mbgnbd, ggomnbd and paretonbd-cor, not {}",
             fitted.kind.name()
@@ -961,10 +921,6 @@ fn run_bootstrap(a: &FitArgs, fitted: &Fitted, n: usize) -> Result<Boot, CliErro
         return Err(CliError::input("--bootstrap: at least 2 replications"));
     }
     let unit = rfm_unit(a)?;
-    let data = fitted.data.as_ref().ok_or_else(|| {
-        CliError::failure("--bootstrap: the fit kept no grouped rows to draw ages from")
-    })?;
-    let ages = ages_of(data);
     let grid = 1.0 / unit.days();
     let opts = BootstrapOptions {
         replications: n,
@@ -976,16 +932,34 @@ fn run_bootstrap(a: &FitArgs, fitted: &Fitted, n: usize) -> Result<Boot, CliErro
     let progress = |done: usize| bar.set_position(done as u64);
     let t0 = Instant::now();
     let p = &fitted.fit.params;
-    let replicates = match fitted.kind {
-        ModelKind::Bgnbd => replicate(&BgNbdParams::from_params(p), &ages, &opts, &progress),
-        ModelKind::Paretonbd => {
-            replicate(&ParetoNbdParams::from_params(p), &ages, &opts, &progress)
+    let replicates = if let Some(c) = &fitted.covariates {
+        tenure_models::bootstrap_covariates::replicate_covariates(
+            &c.fit.params,
+            &c.design,
+            &c.ages,
+            &FitOptions::default(),
+            &opts,
+            &progress,
+        )
+        .map_err(|e| CliError::failure(format!("--bootstrap: {e}")))?
+    } else {
+        let data = fitted.data.as_ref().ok_or_else(|| {
+            CliError::failure("--bootstrap: the fit kept no grouped rows to draw ages from")
+        })?;
+        let ages = ages_of(data);
+        match fitted.kind {
+            ModelKind::Bgnbd => replicate(&BgNbdParams::from_params(p), &ages, &opts, &progress),
+            ModelKind::Paretonbd => {
+                replicate(&ParetoNbdParams::from_params(p), &ages, &opts, &progress)
+            }
+            ModelKind::Ggomnbd => {
+                replicate(&GGomNbdParams::from_params(p), &ages, &opts, &progress)
+            }
+            ModelKind::ParetonbdCor => {
+                replicate(&CorrelatedParams::from_params(p), &ages, &opts, &progress)
+            }
+            _ => replicate(&MbgNbdParams::from_params(p), &ages, &opts, &progress),
         }
-        ModelKind::Ggomnbd => replicate(&GGomNbdParams::from_params(p), &ages, &opts, &progress),
-        ModelKind::ParetonbdCor => {
-            replicate(&CorrelatedParams::from_params(p), &ages, &opts, &progress)
-        }
-        _ => replicate(&MbgNbdParams::from_params(p), &ages, &opts, &progress),
     };
     bar.finish_and_clear();
     if replicates.params.len() < 2 {

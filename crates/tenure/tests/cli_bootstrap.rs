@@ -21,6 +21,30 @@ fn boot(model: &str, seed: &str) -> serde_json::Value {
     ])
 }
 
+/// `tenure predict` of `input` with `model` over 39 weeks to `out`, plus `extra`: its JSON report.
+fn predict_39w(
+    model: &std::path::Path,
+    input: &str,
+    out: &std::path::Path,
+    extra: &[&str],
+) -> serde_json::Value {
+    let mut args = vec![
+        "predict",
+        "--model",
+        model.to_str().unwrap(),
+        "--input",
+        input,
+        "--horizon",
+        "39w",
+        "--output",
+        out.to_str().unwrap(),
+        "--format",
+        "json",
+    ];
+    args.extend_from_slice(extra);
+    json(&args)
+}
+
 #[test]
 fn fit_bootstrap_is_seeded_stated_and_agrees_with_the_observed_information() {
     let a = boot("bgnbd", "7");
@@ -119,24 +143,7 @@ fn predict_bootstrap_gives_percentile_intervals_per_customer_and_for_the_total()
         "--output",
         model.to_str().unwrap(),
     ]);
-    let run = |out: &str, extra: &[&str]| -> serde_json::Value {
-        let path = dir.join(out);
-        let mut args = vec![
-            "predict",
-            "--model",
-            model.to_str().unwrap(),
-            "--input",
-            &input,
-            "--horizon",
-            "39w",
-            "--output",
-            path.to_str().unwrap(),
-            "--format",
-            "json",
-        ];
-        args.extend_from_slice(extra);
-        json(&args)
-    };
+    let run = |out: &str, extra: &[&str]| predict_39w(&model, &input, &dir.join(out), extra);
     let boot = run("boot.csv", &["--bootstrap", "60", "--seed", "3"]);
     let delta = run("delta.csv", &[]);
     assert!(boot["intervals"]
@@ -376,22 +383,7 @@ fn ggomnbd_and_correlated_paretonbd_bootstrap() {
         assert_eq!(fit("4")["bootstrap"]["params"], b["params"], "{model}");
         let run = |out: &str, extra: &[&str]| {
             let path = dir.join(out);
-            let mut args = vec![
-                "predict",
-                "--model",
-                file.to_str().unwrap(),
-                "--input",
-                &input,
-                "--horizon",
-                "39w",
-                "--output",
-                path.to_str().unwrap(),
-                "--format",
-                "json",
-            ];
-            args.extend_from_slice(extra);
-            let report = json(&args);
-            (report, read_csv(&path))
+            (predict_39w(&file, &input, &path, extra), read_csv(&path))
         };
         let (boot, (h, rows)) = run("boot.csv", &["--bootstrap", "12", "--seed", "4"]);
         let (_, (dh, drows)) = run("delta.csv", &[]);

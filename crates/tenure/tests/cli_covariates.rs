@@ -519,31 +519,6 @@ fn covariate_bad_input_is_exit_2_with_the_place() {
     assert!(!scores.exists());
 }
 
-/// A model file's parameters (in the file's order) and covariance.
-fn params_and_covariance(model: &str) -> (serde_json::Value, Vec<f64>, Vec<Vec<f64>>) {
-    let m: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(model).unwrap()).unwrap();
-    let theta = m["params"]
-        .as_object()
-        .unwrap()
-        .values()
-        .map(|v| v.as_f64().unwrap())
-        .collect();
-    let cov = m["covariance"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| {
-            r.as_array()
-                .unwrap()
-                .iter()
-                .map(|v| v.as_f64().unwrap())
-                .collect()
-        })
-        .collect();
-    (m, theta, cov)
-}
-
 /// `tenure predict --spend` with covariates: each customer's CLV is margin × Gamma-Gamma
 /// expected spend × the DET of her own model, as the library computes them; the intervals
 /// hold the points; customers whose covariates are all at the reference (z = 0) are valued as

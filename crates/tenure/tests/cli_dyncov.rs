@@ -60,31 +60,7 @@ fn predict_scores_a_dyncov_model_as_the_library_does() {
     let model = dir.join("m.json").display().to_string();
     let summary = dir.join("s.csv").display().to_string();
     let scores = dir.join("p.csv");
-    tenure_ok(&[
-        "fit",
-        "paretonbd",
-        "--input",
-        &log,
-        "--time-covariates",
-        &grid,
-        "--end",
-        "1997-09-30",
-        "--trans",
-        "season,promo",
-        "--life",
-        "promo",
-        "--output",
-        &model,
-    ]);
-    tenure_ok(&[
-        "summarize",
-        "--input",
-        &log,
-        "--end",
-        "1997-09-30",
-        "--output",
-        &summary,
-    ]);
+    fit_and_summarize(&log, &grid, &model, &summary);
     let predict = |grid: &str, extra: &[&str]| {
         let mut a = vec![
             "predict",
@@ -251,29 +227,34 @@ fn predict_scores_a_dyncov_model_as_the_library_does() {
     assert!(err.contains("--end"), "{err}");
 }
 
-/// A model file's parameters (in the file's order) and covariance.
-fn params_and_covariance(path: &str) -> (Vec<f64>, Vec<Vec<f64>>) {
-    let m: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
-    let theta = m["params"]
-        .as_object()
-        .unwrap()
-        .values()
-        .map(|v| v.as_f64().unwrap())
-        .collect();
-    let cov = m["covariance"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| {
-            r.as_array()
-                .unwrap()
-                .iter()
-                .map(|v| v.as_f64().unwrap())
-                .collect()
-        })
-        .collect();
-    (theta, cov)
+/// Fit the season-and-promo dyncov model of `log` on `grid` to `model` and summarize `log`
+/// (both ending 1997-09-30) to `summary`.
+fn fit_and_summarize(log: &str, grid: &str, model: &str, summary: &str) {
+    tenure_ok(&[
+        "fit",
+        "paretonbd",
+        "--input",
+        log,
+        "--time-covariates",
+        grid,
+        "--end",
+        "1997-09-30",
+        "--trans",
+        "season,promo",
+        "--life",
+        "promo",
+        "--output",
+        model,
+    ]);
+    tenure_ok(&[
+        "summarize",
+        "--input",
+        log,
+        "--end",
+        "1997-09-30",
+        "--output",
+        summary,
+    ]);
 }
 
 /// `tenure predict --spend --discount-rate` with a `paretonbd-dyncov` model: each customer's
@@ -289,34 +270,10 @@ fn dyncov_models_value_customers_with_spend() {
     let model = dir.join("m.json").display().to_string();
     let summary = dir.join("s.csv").display().to_string();
     let gg = dir.join("gg.json").display().to_string();
-    tenure_ok(&[
-        "fit",
-        "paretonbd",
-        "--input",
-        &log,
-        "--time-covariates",
-        &grid,
-        "--end",
-        "1997-09-30",
-        "--trans",
-        "season,promo",
-        "--life",
-        "promo",
-        "--output",
-        &model,
-    ]);
-    tenure_ok(&[
-        "summarize",
-        "--input",
-        &log,
-        "--end",
-        "1997-09-30",
-        "--output",
-        &summary,
-    ]);
+    fit_and_summarize(&log, &grid, &model, &summary);
     tenure_ok(&["fit", "gammagamma", "--input", &summary, "--output", &gg]);
-    let (theta, cov) = params_and_covariance(&model);
-    let (gth, _) = params_and_covariance(&gg);
+    let (_, theta, cov) = params_and_covariance(&model);
+    let (_, gth, _) = params_and_covariance(&gg);
     let spend_model = GammaGammaParams {
         p: gth[0],
         q: gth[1],

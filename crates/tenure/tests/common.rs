@@ -213,3 +213,28 @@ pub fn pg_schema(prefix: &str) -> Option<(postgres::Client, String, String)> {
     let db = format!("{url}{sep}options=-c%20search_path%3D{schema}");
     Some((admin, db, schema))
 }
+
+/// A model file: its JSON, its parameters (in the file's order) and its covariance.
+pub fn params_and_covariance(model: &str) -> (serde_json::Value, Vec<f64>, Vec<Vec<f64>>) {
+    let m: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(model).unwrap()).unwrap();
+    let theta = m["params"]
+        .as_object()
+        .unwrap()
+        .values()
+        .map(|v| v.as_f64().unwrap())
+        .collect();
+    let cov = m["covariance"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            r.as_array()
+                .unwrap()
+                .iter()
+                .map(|v| v.as_f64().unwrap())
+                .collect()
+        })
+        .collect();
+    (m, theta, cov)
+}
