@@ -96,7 +96,8 @@ pub struct PredictArgs {
     #[arg(long)]
     pub alive_at_horizon: bool,
     /// Add the distribution of each customer's repeat purchases within the horizon:
-    /// p_purchases_0 … p_purchases_{K−1} and p_purchases_{K}_plus (bgnbd, paretonbd, mbgnbd;
+    /// p_purchases_0 … p_purchases_{K−1} and p_purchases_{K}_plus (bgnbd, paretonbd, mbgnbd,
+    /// ggomnbd, paretonbd-cor, and covariate models;
     /// points, without intervals). E.g. 3: none, one, two, three or more.
     #[arg(long, value_name = "K")]
     pub purchase_pmf: Option<u32>,
@@ -385,12 +386,7 @@ pub fn run(a: PredictArgs) -> Result<(), CliError> {
         && (matches!(kind, ModelKind::Bgbb | ModelKind::Sbg) || log_input::is_log(&a.input))
     {
         return Err(CliError::input(
-            "--alive-at-horizon and --purchase-pmf are for bgnbd, paretonbd and mbgnbd models scoring a summary file",
-        ));
-    }
-    if kind == ModelKind::Ggomnbd && a.purchase_pmf.is_some() {
-        return Err(CliError::input(
-            "--purchase-pmf is not available for ggomnbd models yet",
+            "--alive-at-horizon and --purchase-pmf are for bgnbd, paretonbd, mbgnbd, ggomnbd and paretonbd-cor models scoring a summary file",
         ));
     }
     if a.purchase_pmf == Some(0) {
