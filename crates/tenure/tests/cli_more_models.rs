@@ -75,8 +75,10 @@ fn ggomnbd_fits_and_predicts_cdnow() {
     for (a, b) in now.iter().zip(&later) {
         assert!((0.0..=1.0).contains(a) && *b <= *a + 1e-12);
     }
-    // Not for GGom/NBD yet: the purchase distribution.
-    let err = tenure(&[
+    // The purchase distribution: P(0), P(1), P(2), P(≥ 3) sum to 1 for every customer, and
+    // P(0) is at least the probability of having dropped out.
+    let pmf = dir.join("pmf.csv");
+    tenure_ok(&[
         "predict",
         "--model",
         &model,
@@ -86,10 +88,26 @@ fn ggomnbd_fits_and_predicts_cdnow() {
         "39w",
         "--purchase-pmf",
         "3",
+        "--no-intervals",
         "--output",
-        dir.join("x.csv").to_str().unwrap(),
+        pmf.to_str().unwrap(),
     ]);
-    assert_eq!(err.status.code(), Some(2));
+    let (head, rows) = read_csv(&pmf);
+    let p_alive = column(&head, &rows, "p_alive");
+    let cols: Vec<Vec<f64>> = [
+        "p_purchases_0",
+        "p_purchases_1",
+        "p_purchases_2",
+        "p_purchases_3_plus",
+    ]
+    .iter()
+    .map(|c| column(&head, &rows, c))
+    .collect();
+    for i in 0..rows.len() {
+        let total: f64 = cols.iter().map(|c| c[i]).sum();
+        assert!((total - 1.0).abs() < 1e-9, "row {i}: {total}");
+        assert!(cols[0][i] >= 1.0 - p_alive[i] - 1e-12, "row {i}");
+    }
 }
 
 /// A population simulated with correlated rates (time unit in which rates are near 1, where
