@@ -57,6 +57,26 @@ impl TimeGrid {
     fn periods(&self) -> usize {
         self.trans.len()
     }
+    /// A positive step, at least one period, the same periods for both processes, and `pt`
+    /// purchase and `pl` lifetime covariates in every period.
+    fn check_shape(&self, pt: usize, pl: usize) -> Result<(), ModelError> {
+        if !(self.step > 0.0) || self.trans.len() != self.life.len() || self.trans.is_empty() {
+            return Err(DataError::Degenerate(
+                "the covariate grid needs a positive step and the same periods for both processes"
+                    .into(),
+            )
+            .into());
+        }
+        if let Some(k) =
+            (0..self.periods()).find(|&k| self.trans[k].len() != pt || self.life[k].len() != pl)
+        {
+            return Err(DataError::Degenerate(format!(
+                "period {k} of the covariate grid does not have {pt} purchase and {pl} lifetime covariates"
+            ))
+            .into());
+        }
+        Ok(())
+    }
     /// The period of calendar time u (clamped into the grid; callers check coverage).
     pub fn period(&self, u: f64) -> usize {
         let k = ((u - self.origin) / self.step).floor();
@@ -298,21 +318,7 @@ impl DynLikelihood {
         if rows.is_empty() {
             return Err(DataError::Empty.into());
         }
-        if !(grid.step > 0.0) || grid.trans.len() != grid.life.len() || grid.trans.is_empty() {
-            return Err(DataError::Degenerate(
-                "the covariate grid needs a positive step and the same periods for both processes"
-                    .into(),
-            )
-            .into());
-        }
-        if let Some(k) =
-            (0..grid.periods()).find(|&k| grid.trans[k].len() != pt || grid.life[k].len() != pl)
-        {
-            return Err(DataError::Degenerate(format!(
-                "period {k} of the covariate grid does not have {pt} purchase and {pl} lifetime covariates"
-            ))
-            .into());
-        }
+        grid.check_shape(pt, pl)?;
         for (i, row) in rows.iter().enumerate() {
             validate_rfm(i, &row.rfm)?;
             if row.purchase_sums.len() != pt {
@@ -637,21 +643,7 @@ impl DynParams {
         horizon: f64,
     ) -> Result<(), ModelError> {
         let (pt, pl) = (self.gamma_trans.len(), self.gamma_life.len());
-        if !(grid.step > 0.0) || grid.trans.len() != grid.life.len() || grid.trans.is_empty() {
-            return Err(DataError::Degenerate(
-                "the covariate grid needs a positive step and the same periods for both processes"
-                    .into(),
-            )
-            .into());
-        }
-        if let Some(k) =
-            (0..grid.periods()).find(|&k| grid.trans[k].len() != pt || grid.life[k].len() != pl)
-        {
-            return Err(DataError::Degenerate(format!(
-                "period {k} of the covariate grid does not have {pt} purchase and {pl} lifetime covariates"
-            ))
-            .into());
-        }
+        grid.check_shape(pt, pl)?;
         let theta = self.theta();
         if !theta.iter().all(|v| v.is_finite()) || !theta[..4].iter().all(|v| *v > 0.0) {
             return Err(DataError::Degenerate(

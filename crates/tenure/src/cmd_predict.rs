@@ -409,24 +409,7 @@ pub fn run(a: PredictArgs) -> Result<(), CliError> {
                 mf.model
             ))
         })?;
-    let horizon: Duration = a
-        .horizon
-        .parse()
-        .map_err(|e| CliError::input(format!("--horizon: {e}")))?;
-    let rate: Option<Rate> = a
-        .discount_rate
-        .as_deref()
-        .map(|s| {
-            s.parse()
-                .map_err(|e| CliError::input(format!("--discount-rate: {e}")))
-        })
-        .transpose()?;
-    if !(a.level > 0.0 && a.level < 1.0) {
-        return Err(CliError::input(format!(
-            "--level {}: must be strictly between 0 and 1",
-            a.level
-        )));
-    }
+    let (horizon, rate) = window_args(&a)?;
     if let Some(section) = &mf.covariates {
         return predict_covariates(&a, &mf, section, unit, &horizon, rate.as_ref(), t_read);
     }
@@ -537,6 +520,29 @@ pub fn run(a: PredictArgs) -> Result<(), CliError> {
         [read_ms, score_ms, write_ms],
     );
     Ok(())
+}
+
+/// --horizon and --discount-rate parsed, and --level checked (strictly between 0 and 1).
+fn window_args(a: &PredictArgs) -> Result<(Duration, Option<Rate>), CliError> {
+    let horizon: Duration = a
+        .horizon
+        .parse()
+        .map_err(|e| CliError::input(format!("--horizon: {e}")))?;
+    let rate: Option<Rate> = a
+        .discount_rate
+        .as_deref()
+        .map(|s| {
+            s.parse()
+                .map_err(|e| CliError::input(format!("--discount-rate: {e}")))
+        })
+        .transpose()?;
+    if !(a.level > 0.0 && a.level < 1.0) {
+        return Err(CliError::input(format!(
+            "--level {}: must be strictly between 0 and 1",
+            a.level
+        )));
+    }
+    Ok((horizon, rate))
 }
 
 /// Score a summary file with a covariate model (`tenure fit --covariates`), each customer with
@@ -711,24 +717,7 @@ fn predict_dyncov(a: &PredictArgs, mf: &ModelFile, t_read: Instant) -> Result<()
             a.model.display()
         ))
     })?;
-    let horizon: Duration = a
-        .horizon
-        .parse()
-        .map_err(|e| CliError::input(format!("--horizon: {e}")))?;
-    let rate: Option<Rate> = a
-        .discount_rate
-        .as_deref()
-        .map(|s| {
-            s.parse()
-                .map_err(|e| CliError::input(format!("--discount-rate: {e}")))
-        })
-        .transpose()?;
-    if !(a.level > 0.0 && a.level < 1.0) {
-        return Err(CliError::input(format!(
-            "--level {}: must be strictly between 0 and 1",
-            a.level
-        )));
-    }
+    let (horizon, rate) = window_args(a)?;
     let spend_model = read_spend(a)?;
     let cfg = clv_config(&horizon, rate.as_ref(), unit, a.margin)?;
     let rows = inputs::summaries(&a.input)?;

@@ -125,23 +125,7 @@ fn predict_scores_a_dyncov_model_as_the_library_does() {
         trans: (0..78).map(|k| vec![week(k).0, week(k).1]).collect(),
         life: (0..78).map(|k| vec![week(k).1]).collect(),
     };
-    let (sh, srows) = read_csv(std::path::Path::new(&summary));
-    let (x, t_x, t) = (
-        column(&sh, &srows, "frequency"),
-        column(&sh, &srows, "recency"),
-        column(&sh, &srows, "T"),
-    );
-    // The first purchase: T whole days before 1997-09-30, which is day 272 of the grid.
-    let customers: Vec<DynCustomer> = (0..x.len())
-        .map(|i| DynCustomer {
-            birth: (272.0 - (t[i] * 7.0).round()) / 7.0,
-            rfm: RfmRow {
-                x: x[i],
-                t_x: t_x[i],
-                t: t[i],
-            },
-        })
-        .collect();
+    let (customers, _, _) = summary_customers(&summary);
     let want = params
         .score(
             &g,
@@ -225,6 +209,28 @@ fn predict_scores_a_dyncov_model_as_the_library_does() {
         scores.to_str().unwrap(),
     ]));
     assert!(err.contains("--end"), "{err}");
+}
+
+/// The customers of a summary ending 1997-09-30, placed on the grid (first purchase T whole
+/// days before that day, which is day 272 of the grid), with the summary's header and rows.
+fn summary_customers(summary: &str) -> (Vec<DynCustomer>, Vec<String>, Vec<Vec<String>>) {
+    let (sh, srows) = read_csv(std::path::Path::new(summary));
+    let (x, t_x, t) = (
+        column(&sh, &srows, "frequency"),
+        column(&sh, &srows, "recency"),
+        column(&sh, &srows, "T"),
+    );
+    let customers = (0..x.len())
+        .map(|i| DynCustomer {
+            birth: (272.0 - (t[i] * 7.0).round()) / 7.0,
+            rfm: RfmRow {
+                x: x[i],
+                t_x: t_x[i],
+                t: t[i],
+            },
+        })
+        .collect();
+    (customers, sh, srows)
 }
 
 /// Fit the season-and-promo dyncov model of `log` on `grid` to `model` and summarize `log`
@@ -314,25 +320,12 @@ fn dyncov_models_value_customers_with_spend() {
         "--format",
         "json",
     ];
-    let (sh, srows) = read_csv(std::path::Path::new(&summary));
-    let (x, t_x, t, m) = (
-        column(&sh, &srows, "frequency"),
-        column(&sh, &srows, "recency"),
-        column(&sh, &srows, "T"),
-        column(&sh, &srows, "monetary_value"),
-    );
-    let customers: Vec<DynCustomer> = (0..x.len())
-        .map(|i| DynCustomer {
-            birth: (272.0 - (t[i] * 7.0).round()) / 7.0,
-            rfm: RfmRow {
-                x: x[i],
-                t_x: t_x[i],
-                t: t[i],
-            },
-        })
-        .collect();
-    let spends: Vec<f64> = (0..x.len())
-        .map(|i| spend_model.conditional_expected_spend(x[i], m[i]).unwrap())
+    let (customers, sh, srows) = summary_customers(&summary);
+    let m = column(&sh, &srows, "monetary_value");
+    let spends: Vec<f64> = customers
+        .iter()
+        .zip(&m)
+        .map(|(c, m)| spend_model.conditional_expected_spend(c.rfm.x, *m).unwrap())
         .collect();
 
     // The seasonal grid: the library's DET along it.
