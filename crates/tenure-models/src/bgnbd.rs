@@ -433,9 +433,9 @@ impl GeoNbd {
         let c0 = self.eq10_c0();
         let mut per_t: KeyTable<1> = KeyTable::new();
         let mut t_terms: Vec<HorizonTerms> = Vec::new();
-        let mut per_xt: KeyTable<2> = KeyTable::new();
+        let mut per_xt: KeyTable<2> = KeyTable::with_room(rows.len());
         // Each distinct (x, T): its whole x and the index of its T's horizon terms.
-        let mut pairs: Vec<(usize, u32, f64)> = Vec::new();
+        let mut pairs: Vec<(usize, u32, f64)> = Vec::with_capacity(rows.len());
         // Per row: its (x, T) pair, or u32::MAX for a row scored one by one.
         let mut pair_of: Vec<u32> = Vec::with_capacity(rows.len());
         // ln a − ln(b+x+s−1) per whole x (NaN: not yet computed).

@@ -228,7 +228,7 @@ pub(crate) fn run_replicates(
     one: impl Fn(usize) -> Option<Vec<f64>> + Sync,
 ) -> Replicates {
     let threads = match o.threads {
-        0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
+        0 => crate::cores(),
         t => t,
     }
     .clamp(1, o.replications.max(1));

@@ -410,9 +410,7 @@ pub fn maximize<L: Likelihood + ?Sized>(lik: &L, opts: &FitOptions) -> Result<Fi
     // Starts are independent: run them on as many threads as there are cores, then keep the
     // best (ties go to the earlier start, so the answer does not depend on scheduling).
     let threads = match opts.threads {
-        0 => std::thread::available_parallelism()
-            .map(|n| n.get())
-            .unwrap_or(1),
+        0 => crate::cores(),
         t => t,
     }
     .min(valid.len().max(1));

@@ -42,12 +42,22 @@ fn same<const K: usize>(a: &[u64; K], b: &[u64; K]) -> bool {
     d == 0
 }
 
+/// Room made up front in a chunk's table and lists: the growth steps (rehash, copies) of a
+/// table that reaches this many keys are skipped, for 16 KiB of slots.
+const ROOM: usize = 1024;
+
 impl<const K: usize> KeyTable<K> {
     pub(crate) fn new() -> Self {
-        let bits = 10;
+        Self::with_room(0)
+    }
+
+    /// A table that holds `keys` keys (at most [`ROOM`] are planned for) without growing.
+    pub(crate) fn with_room(keys: usize) -> Self {
+        let keys = keys.min(ROOM);
+        let bits = (4 * keys).next_power_of_two().trailing_zeros().max(10);
         KeyTable {
             slots: vec![0; 1 << bits],
-            keys: Vec::new(),
+            keys: Vec::with_capacity(keys),
             shift: 64 - bits,
         }
     }
@@ -188,10 +198,12 @@ fn group_chunk<T, const K: usize, const WEIGHTS: bool, const INDEX: bool>(
     index: &mut [u32],
 ) -> Chunk<K> {
     table.clear();
+    let room = rows.len().min(ROOM);
+    table.keys.reserve(room);
     let mut c = Chunk {
         keys: Vec::new(),
-        first: Vec::new(),
-        weight: Vec::new(),
+        first: Vec::with_capacity(room),
+        weight: Vec::with_capacity(if WEIGHTS { room } else { 0 }),
         bad_weight: None,
         zero_weight: false,
     };
@@ -235,7 +247,7 @@ pub(crate) fn group<T: Sync, const K: usize, const WEIGHTS: bool, const INDEX: b
     let mut index = vec![0u32; if INDEX { rows.len() } else { 0 }];
     if rows.len() <= CHUNK {
         // One chunk: its table and numbering are the answer.
-        let mut table = KeyTable::new();
+        let mut table = KeyTable::with_room(rows.len());
         let c = group_chunk::<T, K, WEIGHTS, INDEX>(rows, 0, &key, &mut table, &mut index);
         table.keys = c.keys;
         return Groups {
@@ -264,13 +276,10 @@ pub(crate) fn group<T: Sync, const K: usize, const WEIGHTS: bool, const INDEX: b
     let threads = if rows.len() < PARALLEL_FROM {
         1
     } else {
-        std::thread::available_parallelism()
-            .map(|n| n.get())
-            .unwrap_or(1)
-            .min(jobs.len())
+        crate::cores().min(jobs.len())
     };
     let run = |list: &mut [Job<'_, T>]| -> Vec<Chunk<K>> {
-        let mut table = KeyTable::new();
+        let mut table = KeyTable::with_room(CHUNK);
         list.iter_mut()
             .map(|(c, part, slice)| {
                 group_chunk::<T, K, WEIGHTS, INDEX>(part, *c * CHUNK, &key, &mut table, slice)
@@ -361,9 +370,7 @@ pub fn gather<T: Copy + Default + Send + Sync>(values: &[T], index: &[u32]) -> V
     let threads = if index.len() < PARALLEL_FROM {
         1
     } else {
-        std::thread::available_parallelism()
-            .map(|n| n.get())
-            .unwrap_or(1)
+        crate::cores()
     };
     if threads <= 1 {
         return index.iter().map(|&j| values[j as usize]).collect();

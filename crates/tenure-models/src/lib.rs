@@ -32,6 +32,14 @@ pub use fit::{maximize, Estimate, Fit, FitError, FitOptions, Likelihood, Scale};
 pub use nextpurchase::{NextPurchase, NextPurchaseWindow};
 pub use rfm::RfmModel;
 
+/// The number of threads the machine offers (`available_parallelism`, 1 if unknown), asked
+/// once per process: the standard library reads the cgroup files on every call (tens of µs),
+/// and the likelihoods would otherwise ask on every evaluation.
+pub(crate) fn cores() -> usize {
+    static CORES: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    *CORES.get_or_init(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+}
+
 /// Why a model could not be fitted: bad data or a failed optimisation.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum ModelError {

@@ -710,9 +710,7 @@ const PARALLEL_MIN: usize = 8192;
 /// `items.iter().map(f).collect()`, on up to `available_parallelism` scoped threads for long
 /// inputs. Falls back to the calling thread if a thread cannot be spawned.
 pub(crate) fn par_map<U: Sync, T: Send>(items: &[U], f: impl Fn(&U) -> T + Sync) -> Vec<T> {
-    let threads = std::thread::available_parallelism()
-        .map_or(1, |n| n.get())
-        .min(8);
+    let threads = crate::cores().min(8);
     if threads < 2 || items.len() < PARALLEL_MIN {
         return items.iter().map(&f).collect();
     }

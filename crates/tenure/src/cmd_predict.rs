@@ -29,7 +29,6 @@ use tenure_models::data::{group_rows_of, validate_rfm, Grouping};
 use tenure_models::fit::{delta_method, normal_quantile_two_sided};
 use tenure_models::gammagamma::GammaGammaParams;
 use tenure_models::ggomnbd::GGomNbdParams;
-use tenure_models::group::gather;
 use tenure_models::mbgnbd::MbgNbdParams;
 use tenure_models::paretonbd::ParetoNbdParams;
 use tenure_models::{Estimate, RfmRow, Scale};
@@ -122,7 +121,7 @@ pub struct PredictArgs {
     pub time_covariates: Option<PathBuf>,
 }
 
-/// One prediction for every customer, in input order: the point and, with intervals, the
+/// One prediction per scored row (see [`Scores::rows_of`]): the point and, with intervals, the
 /// bounds (empty without).
 struct Column {
     value: Vec<f64>,
@@ -131,27 +130,15 @@ struct Column {
 }
 
 impl Column {
-    /// Each customer's entry of `per_distinct` (indexed by `index`, customer → distinct row).
-    fn gather(per_distinct: &[Estimate], index: &[u32], intervals: bool) -> Column {
-        let pick = |f: fn(&Estimate) -> f64| -> Vec<f64> {
-            let values: Vec<f64> = per_distinct.iter().map(f).collect();
-            gather(&values, index)
-        };
+    /// Points without intervals, one per scored row.
+    fn points(value: Vec<f64>) -> Column {
         Column {
-            value: pick(|e| e.value),
-            lower: if intervals {
-                pick(|e| e.lower)
-            } else {
-                Vec::new()
-            },
-            upper: if intervals {
-                pick(|e| e.upper)
-            } else {
-                Vec::new()
-            },
+            value,
+            lower: Vec::new(),
+            upper: Vec::new(),
         }
     }
-    /// A column from one estimate per customer.
+    /// A column from one estimate per scored row.
     fn from_estimates(e: impl Iterator<Item = Estimate> + Clone, intervals: bool) -> Column {
         Column {
             value: e.clone().map(|e| e.value).collect(),
@@ -177,20 +164,24 @@ impl Column {
     }
 }
 
-/// Every customer's scores, in input order.
+/// Every customer's scores. `p_alive`, `expected`, `alive_at` and `pmf` hold one entry per
+/// scored row: per distinct (frequency, recency, T) row when `rows_of` maps each customer to
+/// hers (the customers sharing a row share its scores, so nothing is copied out per customer),
+/// else per customer in input order. `spend` and `clv` are always per customer.
 struct Scores {
     p_alive: Column,
     expected: Column,
+    /// Customer (input order) → scored row; `None` when the rows are the customers.
+    rows_of: Option<Vec<u32>>,
     spend: Option<Vec<Estimate>>,
     clv: Option<Vec<Estimate>>,
     /// With --bootstrap: the replicates made (and failed), and the total expected purchases'
     /// spread over them.
     boot: Option<(usize, usize, Spread)>,
-    /// With --alive-at-horizon: P(alive at T + horizon) per customer.
+    /// With --alive-at-horizon: P(alive at T + horizon) per scored row.
     alive_at: Option<Vec<f64>>,
-    /// With --purchase-pmf K: per distinct row, P(0), …, P(K−1) purchases and P(≥ K); and
-    /// each customer's distinct row.
-    pmf: Option<(Vec<Vec<f64>>, Vec<u32>)>,
+    /// With --purchase-pmf K: per scored row, P(0), …, P(K−1) purchases and P(≥ K).
+    pmf: Option<Vec<Vec<f64>>>,
     /// Why there are no intervals although they were not turned off (replaces the method in
     /// the report).
     no_intervals_because: Option<String>,
@@ -209,6 +200,7 @@ impl Scores {
         Scores {
             p_alive: none(),
             expected: none(),
+            rows_of: None,
             spend: None,
             clv: None,
             boot: None,
@@ -218,14 +210,31 @@ impl Scores {
             extra: Vec::new(),
         }
     }
+    /// Number of customers.
     fn len(&self) -> usize {
-        self.p_alive.value.len()
+        match &self.rows_of {
+            Some(index) => index.len(),
+            None => self.p_alive.value.len(),
+        }
+    }
+    /// The scored row of customer `i`.
+    fn row(&self, i: usize) -> usize {
+        match &self.rows_of {
+            Some(index) => index[i] as usize,
+            None => i,
+        }
     }
     fn p_alive(&self, i: usize) -> Estimate {
-        self.p_alive.get(i)
+        self.p_alive.get(self.row(i))
     }
     fn expected(&self, i: usize) -> Estimate {
-        self.expected.get(i)
+        self.expected.get(self.row(i))
+    }
+    fn alive_at(&self, i: usize) -> Option<f64> {
+        self.alive_at.as_ref().map(|a| a[self.row(i)])
+    }
+    fn pmf(&self, i: usize) -> Option<&[f64]> {
+        self.pmf.as_ref().map(|p| &p[self.row(i)][..])
     }
     fn spend(&self, i: usize) -> Option<&Estimate> {
         self.spend.as_ref().map(|v| &v[i])
@@ -649,15 +658,11 @@ fn predict_covariates(
                 .map(|s| s.alive_at.unwrap_or(f64::NAN))
                 .collect()
         }),
-        // One "distinct row" per customer: her own parameters make every row distinct.
         pmf: a.purchase_pmf.map(|_| {
-            (
-                scored
-                    .iter()
-                    .map(|s| s.pmf.clone().unwrap_or_default())
-                    .collect(),
-                (0..scored.len() as u32).collect(),
-            )
+            scored
+                .iter()
+                .map(|s| s.pmf.clone().unwrap_or_default())
+                .collect()
         }),
         ..Scores::empty()
     };
@@ -819,7 +824,7 @@ fn score_all<M: Resample>(model: &M, c: &Ctx<'_>) -> Result<Scores, CliError> {
             .iter()
             .map(|r| model.p_alive_at(c.h, r.x, r.t_x, r.t))
             .collect();
-        scores.alive_at = Some(gather(&per, &g.index));
+        scores.alive_at = Some(per);
     }
     if let Some(k) = c.args.purchase_pmf {
         let per: Vec<Vec<f64>> = g
@@ -835,8 +840,9 @@ fn score_all<M: Resample>(model: &M, c: &Ctx<'_>) -> Result<Scores, CliError> {
                 head
             })
             .collect();
-        scores.pmf = Some((per, g.index));
+        scores.pmf = Some(per);
     }
+    scores.rows_of = Some(g.index);
     Ok(scores)
 }
 
@@ -854,38 +860,43 @@ fn score_points_and_delta<M: Resample>(
     } else {
         0
     });
-    let (p_alive, expected): (Vec<Estimate>, Vec<Estimate>) = match cov {
-        Some(cov) => g
-            .distinct
-            .iter()
-            .map(|row| {
-                let (x, tx, t) = (row.x, row.t_x, row.t);
-                let p = delta_method(
-                    |th| model.with_params(th).p_alive(x, tx, t),
-                    &theta,
-                    cov,
-                    Scale::Logit,
-                    c.z,
-                );
-                let e = delta_method(
-                    |th| {
-                        model
-                            .with_params(th)
-                            .conditional_expected_purchases(c.h, x, tx, t)
-                    },
-                    &theta,
-                    cov,
-                    Scale::Log,
-                    c.z,
-                );
-                (p, e)
-            })
-            .unzip(),
-        None => model
-            .score_rows(c.h, &g.distinct)
-            .into_iter()
-            .map(|(p, e)| (point(p), point(e)))
-            .unzip(),
+    let (p_alive, expected) = match cov {
+        Some(cov) => {
+            let (p, e): (Vec<Estimate>, Vec<Estimate>) = g
+                .distinct
+                .iter()
+                .map(|row| {
+                    let (x, tx, t) = (row.x, row.t_x, row.t);
+                    let p = delta_method(
+                        |th| model.with_params(th).p_alive(x, tx, t),
+                        &theta,
+                        cov,
+                        Scale::Logit,
+                        c.z,
+                    );
+                    let e = delta_method(
+                        |th| {
+                            model
+                                .with_params(th)
+                                .conditional_expected_purchases(c.h, x, tx, t)
+                        },
+                        &theta,
+                        cov,
+                        Scale::Log,
+                        c.z,
+                    );
+                    (p, e)
+                })
+                .unzip();
+            (
+                Column::from_estimates(p.into_iter(), true),
+                Column::from_estimates(e.into_iter(), true),
+            )
+        }
+        None => {
+            let (p, e) = model.score_rows(c.h, &g.distinct).into_iter().unzip();
+            (Column::points(p), Column::points(e))
+        }
     };
     if c.spend.is_some() {
         for row in &g.distinct {
@@ -913,10 +924,10 @@ fn score_points_and_delta<M: Resample>(
             (Some(spend), Some(clv))
         }
     };
-    let intervals = cov.is_some();
     Ok(Scores {
-        p_alive: Column::gather(&p_alive, &g.index, intervals),
-        expected: Column::gather(&expected, &g.index, intervals),
+        p_alive,
+        expected,
+        rows_of: None,
         spend,
         clv,
         boot: None,
@@ -965,8 +976,9 @@ fn score_bootstrap<M: Resample>(
         .map(|(&(p, e), (sp, se))| (with_spread(p, sp), with_spread(e, se)))
         .unzip();
     Ok(Scores {
-        p_alive: Column::gather(&p_alive, &g.index, true),
-        expected: Column::gather(&expected, &g.index, true),
+        p_alive: Column::from_estimates(p_alive.into_iter(), true),
+        expected: Column::from_estimates(expected.into_iter(), true),
+        rows_of: None,
         spend: None,
         clv: None,
         boot: Some((reps.params.len() + reps.failed, reps.failed, total)),
@@ -1040,7 +1052,7 @@ fn render_csv(rows: &[SummaryRow], scores: &Scores, intervals: bool) -> String {
     if scores.alive_at.is_some() {
         s.push_str(",p_alive_at_horizon");
     }
-    if let Some(first) = scores.pmf.as_ref().and_then(|p| p.0.first()) {
+    if let Some(first) = scores.pmf.as_ref().and_then(|p| p.first()) {
         let k = first.len() - 1;
         for n in 0..k {
             let _ = write!(s, ",p_purchases_{n}");
@@ -1068,13 +1080,11 @@ fn render_csv(rows: &[SummaryRow], scores: &Scores, intervals: bool) -> String {
         s.push_str(&csv_field(&r.id));
         est(&mut s, &scores.p_alive(i));
         est(&mut s, &scores.expected(i));
-        if let Some(a) = &scores.alive_at {
-            let _ = write!(s, ",{}", fmt(a[i]));
+        if let Some(a) = scores.alive_at(i) {
+            let _ = write!(s, ",{}", fmt(a));
         }
-        if let Some((per, index)) = &scores.pmf {
-            for v in &per[index[i] as usize] {
-                let _ = write!(s, ",{}", fmt(*v));
-            }
+        for v in scores.pmf(i).unwrap_or_default() {
+            let _ = write!(s, ",{}", fmt(*v));
         }
         if let (Some(sp), Some(clv)) = (scores.spend(i), scores.clv(i)) {
             est(&mut s, sp);
