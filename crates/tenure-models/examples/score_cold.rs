@@ -1,7 +1,10 @@
 //! The timed step of `tenure predict --no-intervals` in a fresh process, without the rest of the
-//! CLI: read a summary CSV (customer_id, frequency, recency, T, …), then time grouping, scoring
-//! the distinct rows and spreading the scores back to every customer — once, cold, as the CLI
-//! does. For studying first-call costs at small sizes (bench/run.sh measures the real program).
+//! CLI: read a summary CSV (customer_id, frequency, recency, T, …), then time grouping and
+//! scoring the distinct rows — once, cold, as the CLI does — and, as a third step, copying the
+//! scores out to every customer ([`tenure_models::group::gather`]; the CLI stopped doing that in
+//! 07ba07d and keeps a customer → row index instead). Each step's minor page faults are printed
+//! beside its time. For studying first-call costs at small sizes (bench/run.sh measures the
+//! real program); `score_us` is the three steps together.
 //!
 //! usage: cargo run --release -p tenure-models --example score_cold -- FILE bgnbd|paretonbd|gammagamma [N]
 //!
@@ -16,15 +19,12 @@ use tenure_models::bgnbd::BgNbdParams;
 use tenure_models::data::group_rows_of;
 use tenure_models::fit::FitOptions;
 use tenure_models::gammagamma::{fit_gammagamma, SpendData, SpendRow};
+use tenure_models::group::gather;
 use tenure_models::paretonbd::ParetoNbdParams;
 use tenure_models::{RfmModel, RfmRow};
 
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
-fn gather(values: &[f64], index: &[u32]) -> Vec<f64> {
-    index.iter().map(|&g| values[g as usize]).collect()
-}
 
 /// Minor page faults of this process so far (field 10 of /proc/self/stat; 0 elsewhere).
 fn minor_faults() -> u64 {

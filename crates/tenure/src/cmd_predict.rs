@@ -192,11 +192,7 @@ struct Scores {
 impl Scores {
     /// No customers, no optional columns (a base for struct update).
     fn empty() -> Scores {
-        let none = || Column {
-            value: Vec::new(),
-            lower: Vec::new(),
-            upper: Vec::new(),
-        };
+        let none = || Column::points(Vec::new());
         Scores {
             p_alive: none(),
             expected: none(),
@@ -554,6 +550,60 @@ fn window_args(a: &PredictArgs) -> Result<(Duration, Option<Rate>), CliError> {
     Ok((horizon, rate))
 }
 
+/// What the per-customer paths (covariate and dyncov models) share before scoring: the CLV
+/// settings, the summary rows, the read time, the score clock (started here), whether there
+/// are intervals, their z, and each customer's expected spend with --spend.
+struct PerCustomer {
+    cfg: ClvConfig,
+    rows: Vec<SummaryRow>,
+    read_ms: f64,
+    t_score: Instant,
+    intervals: bool,
+    z: f64,
+    spend: Option<Vec<Estimate>>,
+}
+
+impl PerCustomer {
+    fn read(
+        a: &PredictArgs,
+        mf: &ModelFile,
+        horizon: &Duration,
+        rate: Option<&Rate>,
+        unit: TimeUnit,
+        t_read: Instant,
+    ) -> Result<PerCustomer, CliError> {
+        let spend_model = read_spend(a)?;
+        let cfg = clv_config(horizon, rate, unit, a.margin)?;
+        let rows = inputs::summaries(&a.input)?;
+        let read_ms = t_read.elapsed().as_secs_f64() * 1000.0;
+        let t_score = Instant::now();
+        let intervals = !a.no_intervals && (mf.covariance.is_some() || a.bootstrap.is_some());
+        let z = normal_quantile_two_sided(a.level);
+        // The spends first: a customer without a monetary value stops the command before
+        // scoring.
+        let spend = spend_model
+            .map(|(gg, gcov)| {
+                spend_all(
+                    &a.input,
+                    &rows,
+                    &gg,
+                    gcov.as_deref().filter(|_| intervals),
+                    z,
+                )
+            })
+            .transpose()?;
+        Ok(PerCustomer {
+            cfg,
+            rows,
+            read_ms,
+            t_score,
+            intervals,
+            z,
+            spend,
+        })
+    }
+}
+
 /// Score a summary file with a covariate model (`tenure fit --covariates`), each customer with
 /// her own parameters: P(alive) and expected purchases with delta-method intervals over every
 /// parameter (base and coefficients), --alive-at-horizon and --purchase-pmf as points, and
@@ -580,25 +630,15 @@ fn predict_covariates(
             "a covariate model scores a summary file (P(alive), expected purchases, --alive-at-horizon, --purchase-pmf, --spend, --bootstrap); Parquet logs are not available with it yet",
         ));
     }
-    let spend_model = read_spend(a)?;
-    let cfg = clv_config(horizon, rate, unit, a.margin)?;
-    let rows = inputs::summaries(&a.input)?;
-    let read_ms = t_read.elapsed().as_secs_f64() * 1000.0;
-    let t_score = Instant::now();
-    let intervals = !a.no_intervals && (mf.covariance.is_some() || a.bootstrap.is_some());
-    let z = normal_quantile_two_sided(a.level);
-    // The spends first: a customer without a monetary value stops the command before scoring.
-    let spend = spend_model
-        .map(|(gg, gcov)| {
-            spend_all(
-                &a.input,
-                &rows,
-                &gg,
-                gcov.as_deref().filter(|_| intervals),
-                z,
-            )
-        })
-        .transpose()?;
+    let PerCustomer {
+        cfg,
+        rows,
+        read_ms,
+        t_score,
+        intervals,
+        z,
+        spend,
+    } = PerCustomer::read(a, mf, horizon, rate, unit, t_read)?;
     let scored = crate::covariate_cli::score(
         a,
         mf,
@@ -723,25 +763,15 @@ fn predict_dyncov(a: &PredictArgs, mf: &ModelFile, t_read: Instant) -> Result<()
         ))
     })?;
     let (horizon, rate) = window_args(a)?;
-    let spend_model = read_spend(a)?;
-    let cfg = clv_config(&horizon, rate.as_ref(), unit, a.margin)?;
-    let rows = inputs::summaries(&a.input)?;
-    let read_ms = t_read.elapsed().as_secs_f64() * 1000.0;
-    let t_score = Instant::now();
-    let intervals = !a.no_intervals && (mf.covariance.is_some() || a.bootstrap.is_some());
-    let z = normal_quantile_two_sided(a.level);
-    // The spends first: a customer without a monetary value stops the command before scoring.
-    let spend = spend_model
-        .map(|(gg, gcov)| {
-            spend_all(
-                &a.input,
-                &rows,
-                &gg,
-                gcov.as_deref().filter(|_| intervals),
-                z,
-            )
-        })
-        .transpose()?;
+    let PerCustomer {
+        cfg,
+        rows,
+        read_ms,
+        t_score,
+        intervals,
+        z,
+        spend,
+    } = PerCustomer::read(a, mf, &horizon, rate.as_ref(), unit, t_read)?;
     let predicted = crate::dyncov_cli::predict(&crate::dyncov_cli::DynPredictInput {
         model_path: &a.model,
         model: mf,
