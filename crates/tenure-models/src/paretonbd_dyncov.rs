@@ -848,7 +848,7 @@ fn per_distinct<T: Send + Copy>(
 mod tests {
     use super::*;
     use crate::covariates::{
-        CovariateLikelihood, CovariateModel, CovariateParams, CovariateSpec, Design,
+        CovariateLikelihood, CovariateModel, CovariateParams, CovariateSpec, Design, Individual,
     };
     use crate::fit::numeric_gradient;
     use crate::paretonbd::ParetoNbdParams;
@@ -1067,6 +1067,24 @@ mod tests {
         predicts_as(&p, &g, &q, "");
     }
 
+    /// Pareto/NBD with shape `s` and one covariate on each process, as a dynamic model (one grid
+    /// column per process) and as the static covariate model's customer with covariates
+    /// (zt, zl).
+    fn with_static_twin(s: f64, zt: f64, zl: f64) -> (DynParams, Individual) {
+        let theta = [0.55, 10.6, s, 11.7, 0.4, -0.3];
+        let fixed = CovariateParams::from_theta(
+            CovariateModel::ParetoNbd,
+            CovariateSpec {
+                trans: vec![0],
+                life: vec![1],
+                ..CovariateSpec::default()
+            },
+            &theta,
+        )
+        .customer(&[zt, zl]);
+        (DynParams::from_theta(&theta, 1), fixed)
+    }
+
     /// Covariates constant in time: the static covariate Pareto/NBD's predictions
     /// (`covariates::CovariateParams`, each customer a Pareto/NBD with α e^{−γ_trans z} and
     /// β e^{−γ_life z}), for s below, at and above 1.
@@ -1075,18 +1093,7 @@ mod tests {
         let (zt, zl) = (0.8, -0.5);
         let g = grid(60, |_| (zt, zl));
         for s in [0.61, 1.0, 1.0 + 1e-12, 2.7] {
-            let theta = [0.55, 10.6, s, 11.7, 0.4, -0.3];
-            let dynamic = DynParams::from_theta(&theta, 1);
-            let fixed = CovariateParams::from_theta(
-                CovariateModel::ParetoNbd,
-                CovariateSpec {
-                    trans: vec![0],
-                    life: vec![1],
-                    ..CovariateSpec::default()
-                },
-                &theta,
-            )
-            .customer(&[zt, zl]);
+            let (dynamic, fixed) = with_static_twin(s, zt, zl);
             predicts_as(&dynamic, &g, fixed.model(), &format!("s {s}"));
         }
     }
@@ -1197,18 +1204,7 @@ mod tests {
         let g = grid(60, |_| (zt, zl));
         let cfg = ClvConfig::new(10, 2.5, 0.03).unwrap();
         for s in [0.61, 1.0, 2.7] {
-            let theta = [0.55, 10.6, s, 11.7, 0.4, -0.3];
-            let dynamic = DynParams::from_theta(&theta, 1);
-            let fixed = CovariateParams::from_theta(
-                CovariateModel::ParetoNbd,
-                CovariateSpec {
-                    trans: vec![0],
-                    life: vec![1],
-                    ..CovariateSpec::default()
-                },
-                &theta,
-            )
-            .customer(&[zt, zl]);
+            let (dynamic, fixed) = with_static_twin(s, zt, zl);
             for c in customers() {
                 let a = dynamic.discounted_expected_purchases(&g, &c, &cfg).unwrap();
                 let b =

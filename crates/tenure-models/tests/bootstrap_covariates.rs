@@ -9,18 +9,21 @@ mod common;
 use rand::rngs::StdRng;
 use rand::SeedableRng;
 use rand_distr::{Distribution, StandardNormal};
-use tenure_models::bootstrap::{BootstrapOptions, Replicates};
+use tenure_models::bootstrap::{BootstrapOptions, Replicates, Spread};
 use tenure_models::bootstrap_covariates::{
     covariate_parameter_spreads, covariate_prediction_spreads, replicate_covariates,
 };
 use tenure_models::covariates::{
-    fit_covariates, CovariateModel, CovariateParams, CovariateSpec, Design,
+    fit_covariates, CovariateFit, CovariateModel, CovariateParams, CovariateSpec, Design,
 };
 use tenure_models::simulate::uniform_ages;
 use tenure_models::{FitOptions, RfmRow};
 
 /// Whole days in weeks: the grid summaries put recencies on.
 const DAY: f64 = 1.0 / 7.0;
+
+/// Bootstrap replicates per fit in the coverage tests.
+const B: usize = 100;
 
 /// The design's first `cols` columns.
 fn columns(d: &Design, cols: usize) -> Design {
@@ -54,6 +57,35 @@ fn options(replications: usize, seed: u64, threads: usize) -> BootstrapOptions {
         grid: Some(DAY),
         threads,
     }
+}
+
+/// Fit `model` to `rows`, draw `B` bootstrap replicates of the fit (seed `seed`; at most a tenth
+/// may fail) and their 95% percentile intervals of the parameters.
+fn fit_and_bootstrap(
+    model: CovariateModel,
+    rows: &[RfmRow],
+    d: &Design,
+    spec: &CovariateSpec,
+    ages: &[f64],
+    seed: u64,
+) -> (CovariateFit, Replicates, Vec<Spread>) {
+    let fit = fit_covariates(model, rows, d, spec, &FitOptions::default()).unwrap();
+    let reps = replicate_covariates(
+        &fit.params,
+        d,
+        ages,
+        &FitOptions::default(),
+        &options(B, seed, 0),
+        &|_| {},
+    )
+    .unwrap();
+    assert!(
+        reps.failed <= B / 10,
+        "{} of {B} replicates failed",
+        reps.failed
+    );
+    let spreads = covariate_parameter_spreads(&reps, &fit.params, 0.95);
+    (fit, reps, spreads)
 }
 
 #[test]
@@ -192,7 +224,6 @@ fn predictions_use_each_customers_own_model() {
 #[test]
 fn bootstrap_coverage_bgnbd_binary_covariate() {
     const R: usize = 40;
-    const B: usize = 100;
     const N: usize = 2000;
     let started = std::time::Instant::now();
     let spec = CovariateSpec {
@@ -208,33 +239,10 @@ fn bootstrap_coverage_bgnbd_binary_covariate() {
         let d = columns(&common::covariate_design(N, 700 + rep as u64), 1);
         let ages = uniform_ages(N, 26.0, 78.0, 1000 + rep as u64).unwrap();
         let rows = population(&truth, &d, &ages, 5000 + rep as u64);
-        let fit = fit_covariates(
-            CovariateModel::BgNbd,
-            &rows,
-            &d,
-            &spec,
-            &FitOptions::default(),
-        )
-        .unwrap();
-        let reps = replicate_covariates(
-            &fit.params,
-            &d,
-            &ages,
-            &FitOptions::default(),
-            &options(B, rep as u64, 0),
-            &|_| {},
-        )
-        .unwrap();
-        assert!(
-            reps.failed <= B / 10,
-            "{} of {B} replicates failed",
-            reps.failed
-        );
+        let (_, reps, spreads) =
+            fit_and_bootstrap(CovariateModel::BgNbd, &rows, &d, &spec, &ages, rep as u64);
         failed += reps.failed;
-        for (j, s) in covariate_parameter_spreads(&reps, &fit.params, 0.95)
-            .iter()
-            .enumerate()
-        {
+        for (j, s) in spreads.iter().enumerate() {
             if s.lower <= truth_theta[j] && truth_theta[j] <= s.upper {
                 covered[j] += 1;
             }
@@ -276,7 +284,6 @@ fn bootstrap_coverage_bgnbd_binary_covariate() {
 #[test]
 fn a_covariate_without_effect_gets_intervals_around_zero() {
     const DATA_SETS: usize = 4;
-    const B: usize = 100;
     const N: usize = 1000;
     let spec = CovariateSpec::both(1);
     let truth = CovariateParams::from_theta(
@@ -293,25 +300,14 @@ fn a_covariate_without_effect_gets_intervals_around_zero() {
         );
         let ages = uniform_ages(N, 26.0, 78.0, 30 + set as u64).unwrap();
         let rows = population(&truth, &d, &ages, 60 + set as u64);
-        let fit = fit_covariates(
+        let (fit, _, spreads) = fit_and_bootstrap(
             CovariateModel::ParetoNbd,
             &rows,
             &d,
             &spec,
-            &FitOptions::default(),
-        )
-        .unwrap();
-        let reps = replicate_covariates(
-            &fit.params,
-            &d,
             &ages,
-            &FitOptions::default(),
-            &options(B, 90 + set as u64, 0),
-            &|_| {},
-        )
-        .unwrap();
-        assert!(reps.failed <= B / 10, "{} failed", reps.failed);
-        let spreads = covariate_parameter_spreads(&reps, &fit.params, 0.95);
+            90 + set as u64,
+        );
         for j in [4, 5] {
             let s = spreads[j];
             let se = fit.fit.standard_errors[j];
