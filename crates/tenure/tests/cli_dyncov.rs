@@ -97,27 +97,8 @@ fn predict_scores_a_dyncov_model_as_the_library_does() {
         .contains("grid-78.csv"));
 
     // The library, from the model file, the grid and the summaries.
-    let m: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(&model).unwrap()).unwrap();
-    let theta: Vec<f64> = m["params"]
-        .as_object()
-        .unwrap()
-        .values()
-        .map(|v| v.as_f64().unwrap())
-        .collect();
+    let (_, theta, cov) = params_and_covariance(&model);
     assert_eq!(theta.len(), 7);
-    let cov: Vec<Vec<f64>> = m["covariance"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| {
-            r.as_array()
-                .unwrap()
-                .iter()
-                .map(|v| v.as_f64().unwrap())
-                .collect()
-        })
-        .collect();
     let params = DynParams::from_theta(&theta, 2);
     let g = TimeGrid {
         origin: 0.0,
