@@ -1165,6 +1165,39 @@ mod tests {
         (a - b).abs() / b.abs().max(1e-300)
     }
 
+    /// Hundreds of distinct T and several x in one batch (the shared tables grow as the pairs
+    /// need them): the batch equals one-by-one scoring to the bit.
+    #[test]
+    fn score_rows_with_many_distinct_t_matches_one_by_one() {
+        let rows: Vec<RfmRow> = (0..1500)
+            .map(|i| {
+                let x = f64::from(i % 5);
+                let t = 20.0 + f64::from(i % 300) * 0.07;
+                RfmRow {
+                    x,
+                    t_x: if x == 0.0 { 0.0 } else { t * 0.5 },
+                    t,
+                }
+            })
+            .collect();
+        for m in [
+            CDNOW,
+            BgNbdParams {
+                r: 2.0,
+                alpha: 0.5,
+                a: 3.0,
+                b: 0.5,
+            },
+        ] {
+            let batch = m.score_rows(52.0, &rows);
+            for (row, (p, e)) in rows.iter().zip(batch) {
+                assert_eq!(p.to_bits(), m.p_alive(row.x, row.t_x, row.t).to_bits());
+                let one = m.conditional_expected_purchases(52.0, row.x, row.t_x, row.t);
+                assert_eq!(e.to_bits(), one.to_bits(), "{row:?}");
+            }
+        }
+    }
+
     #[test]
     fn row_gradient_matches_numeric() {
         for variant in [Variant::Bg, Variant::Mbg] {
