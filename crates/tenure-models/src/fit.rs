@@ -2,8 +2,10 @@
 //!
 //! Parameters are optimised as φ = ln θ, so every θ stays positive without box constraints.
 //! The optimiser is argmin's L-BFGS (More–Thuente line search) on the mean negative
-//! log-likelihood; when it fails from a start, Nelder–Mead takes over from that start and
-//! L-BFGS polishes its answer. Several starts are tried and the best is kept.
+//! log-likelihood — or, for models whose analytic Hessian costs about one gradient
+//! ([`Likelihood::newton_first`]), Newton's method first, L-BFGS taking over where it fails;
+//! when L-BFGS fails from a start, Nelder–Mead takes over from that start and L-BFGS polishes
+//! its answer. Several starts are tried and the best is kept.
 //! Standard errors come from the observed information (the Hessian of the log-likelihood at the
 //! optimum — analytic where the model provides it, else by central differences of the gradient
 //! in φ — mapped to θ by the delta method).
@@ -46,6 +48,12 @@ pub trait Likelihood: Sync {
     fn hessian(&self, theta: &[f64]) -> Option<Vec<Vec<f64>>> {
         let _ = theta;
         None
+    }
+    /// Whether [`Likelihood::hessian`] is analytic and costs about one gradient: then every
+    /// start is fitted by Newton's method first ([`maximize`]), L-BFGS taking over where it
+    /// fails. Default false.
+    fn newton_first(&self) -> bool {
+        false
     }
     /// Number of observations (customers) for AIC/BIC and scaling.
     fn observations(&self) -> f64;
@@ -162,11 +170,12 @@ pub struct Fit {
     pub aic: f64,
     pub bic: f64,
     pub converged: bool,
-    /// L-BFGS iterations of the winning start.
+    /// Iterations (Newton or L-BFGS) of the winning start.
     pub iterations: u64,
     /// Euclidean norm of the gradient of the mean log-likelihood in φ at the optimum.
     pub gradient_norm: f64,
-    /// Which optimiser produced the answer: "lbfgs" or "nelder-mead+lbfgs".
+    /// Which optimiser produced the answer: "newton" (models with a cheap analytic Hessian,
+    /// [`Likelihood::newton_first`]), "lbfgs", "nelder-mead+lbfgs" or "nelder-mead".
     pub method: &'static str,
     pub starts_tried: usize,
 }
@@ -342,6 +351,9 @@ impl<L: Likelihood + ?Sized> Likelihood for Memo<'_, L> {
     fn hessian(&self, theta: &[f64]) -> Option<Vec<Vec<f64>>> {
         self.lik.hessian(theta)
     }
+    fn newton_first(&self) -> bool {
+        self.lik.newton_first()
+    }
     fn observations(&self) -> f64 {
         self.lik.observations()
     }
@@ -369,6 +381,86 @@ fn run_lbfgs<L: Likelihood + ?Sized>(
     let p = st.get_best_param()?.clone();
     let c = st.get_best_cost();
     c.is_finite().then_some((p, c, st.get_iter()))
+}
+
+/// Newton's method on the log-likelihood in φ from `phi0`, with a backtracking (Armijo) line
+/// search: the step solves (−H_φ + λI) Δ = ∇_φ ll, H_φ = D H_θ D + diag(θ ∘ ∇_θ ll) on the
+/// positive parameters (D = dθ/dφ), from the model's analytic Hessian; λ = 0 where −H_φ is
+/// positive definite (then it is Newton's step), else the smallest of 10⁻⁴, 10⁻³, … times its
+/// largest diagonal entry that makes it so. The answer (φ, mean negative log-likelihood,
+/// iterations) once the gradient of the mean log-likelihood in φ is below `opts.grad_tol`;
+/// `None` — and L-BFGS takes over — where no step along Δ increases the log-likelihood or 100
+/// iterations do not converge.
+fn run_newton<L: Likelihood + ?Sized>(
+    lik: &L,
+    coords: Coords,
+    scale: f64,
+    phi0: Vec<f64>,
+    opts: &FitOptions,
+) -> Option<(Vec<f64>, f64, u64)> {
+    let mut phi = phi0;
+    let mut theta = coords.theta(&phi);
+    let (mut ll, mut g) = lik.value_and_gradient(&theta);
+    for it in 0..100u64 {
+        if !ll.is_finite() || g.iter().any(|v| !v.is_finite()) {
+            return None;
+        }
+        let d = coords.jacobian(&theta);
+        let g_phi: Vec<f64> = g.iter().zip(&d).map(|(gi, di)| gi * di).collect();
+        if norm(&g_phi) * scale < opts.grad_tol {
+            return Some((phi, -ll * scale, it));
+        }
+        let k = phi.len();
+        // −H_φ, which must be positive definite for Δ to be an ascent direction.
+        let mut neg = phi_hessian(coords, &theta, &g, &lik.hessian(&theta)?);
+        neg.iter_mut().flatten().for_each(|v| *v = -*v);
+        // Where −H_φ is not positive definite (far from the maximum), add λI until it is: a
+        // step between Newton's and steepest ascent (Levenberg–Marquardt damping).
+        let scale_h = (0..k)
+            .map(|i| neg[i][i].abs())
+            .fold(0.0, f64::max)
+            .max(1e-300);
+        let step = (0..16).find_map(|m| {
+            let lambda = if m == 0 {
+                0.0
+            } else {
+                scale_h * 1e-4 * 10f64.powi(m - 1)
+            };
+            let mut damped = neg.clone();
+            for (i, row) in damped.iter_mut().enumerate() {
+                row[i] += lambda;
+            }
+            cholesky_solve(&damped, &g_phi)
+        })?;
+        let slope: f64 = g_phi.iter().zip(&step).map(|(a, b)| a * b).sum();
+        let mut t = 1.0;
+        let accepted = loop {
+            let trial: Vec<f64> = phi.iter().zip(&step).map(|(p, s)| p + t * s).collect();
+            let trial_theta = coords.theta(&trial);
+            if coords.valid(&trial_theta) {
+                let (v, gv) = lik.value_and_gradient(&trial_theta);
+                if v.is_finite() && v >= ll + 1e-4 * t * slope {
+                    break Some((trial, trial_theta, v, gv));
+                }
+            }
+            t *= 0.5;
+            if t < 1e-10 {
+                break None;
+            }
+        };
+        let (p, th, v, gv) = accepted?;
+        phi = p;
+        theta = th;
+        ll = v;
+        g = gv;
+    }
+    None
+}
+
+/// Solve A x = b for a symmetric positive-definite A by Cholesky; `None` when A is not
+/// (numerically) positive definite.
+fn cholesky_solve(a: &[Vec<f64>], b: &[f64]) -> Option<Vec<f64>> {
+    cholesky(a).map(|l| solve_lower(&l, b))
 }
 
 fn run_nelder_mead<L: Likelihood + ?Sized>(
@@ -421,9 +513,21 @@ pub fn maximize<L: Likelihood + ?Sized>(lik: &L, opts: &FitOptions) -> Result<Fi
         if !obj.cost_at(&phi0).is_finite() {
             return None;
         }
-        let (phi, cost, iterations, method) = match run_lbfgs(&obj, phi0.clone(), opts) {
-            Some((phi, cost, it)) if norm(&obj.grad_at(&phi)) < 1e-5 => (phi, cost, it, "lbfgs"),
-            _ => {
+        let newton = if lik.newton_first() {
+            run_newton(&memo, coords, 1.0 / n.max(1.0), phi0.clone(), opts)
+        } else {
+            None
+        };
+        let lbfgs = || match run_lbfgs(&obj, phi0.clone(), opts) {
+            Some((phi, cost, it)) if norm(&obj.grad_at(&phi)) < 1e-5 => Some((phi, cost, it)),
+            _ => None,
+        };
+        let (phi, cost, iterations, method) = match newton
+            .map(|r| (r, "newton"))
+            .or_else(|| lbfgs().map(|r| (r, "lbfgs")))
+        {
+            Some(((phi, cost, it), method)) => (phi, cost, it, method),
+            None => {
                 let nm = run_nelder_mead(&obj, &phi0)?;
                 match run_lbfgs(&obj, nm.clone(), opts) {
                     Some((phi, cost, it)) => (phi, cost, it, "nelder-mead+lbfgs"),
@@ -520,9 +624,16 @@ fn covariance_at<L: Likelihood + ?Sized>(
         return numeric_observed_covariance(lik, theta);
     };
     let coords = Coords::of(lik);
+    let hess = phi_hessian(coords, theta, g, &h_theta);
+    covariance_from_phi_hessian(&hess, &coords.jacobian(theta))
+}
+
+/// The Hessian of the log-likelihood in φ from its gradient `g` and Hessian `h_theta` in θ:
+/// H_φ = D H_θ D + diag(∂²θ/∂φ² ∘ g), D = diag(dθ/dφ).
+fn phi_hessian(coords: Coords, theta: &[f64], g: &[f64], h_theta: &[Vec<f64>]) -> Vec<Vec<f64>> {
     let d = coords.jacobian(theta);
     let k = theta.len();
-    let hess: Vec<Vec<f64>> = (0..k)
+    (0..k)
         .map(|i| {
             (0..k)
                 .map(|j| {
@@ -536,8 +647,7 @@ fn covariance_at<L: Likelihood + ?Sized>(
                 })
                 .collect()
         })
-        .collect();
-    covariance_from_phi_hessian(&hess, &d)
+        .collect()
 }
 
 /// [`observed_covariance`] with the Hessian in φ by central differences of the gradient in φ
@@ -594,6 +704,21 @@ fn covariance_from_phi_hessian(hess: &[Vec<f64>], d: &[f64]) -> Option<Vec<Vec<f
 
 /// Inverse of a symmetric positive-definite matrix by Cholesky; `None` if not positive definite.
 pub fn invert_spd(a: &[Vec<f64>]) -> Option<Vec<Vec<f64>>> {
+    let l = cholesky(a)?;
+    let k = a.len();
+    // inv = L⁻ᵀ L⁻¹; solve column by column.
+    let mut inv = vec![vec![0.0; k]; k];
+    for c in 0..k {
+        let unit: Vec<f64> = (0..k).map(|i| if i == c { 1.0 } else { 0.0 }).collect();
+        for (i, x) in solve_lower(&l, &unit).into_iter().enumerate() {
+            inv[i][c] = x;
+        }
+    }
+    Some(inv)
+}
+
+/// The lower-triangular L with A = L Lᵀ; `None` if A is not (numerically) positive definite.
+fn cholesky(a: &[Vec<f64>]) -> Option<Vec<Vec<f64>>> {
     let k = a.len();
     let mut l = vec![vec![0.0; k]; k];
     for i in 0..k {
@@ -612,30 +737,29 @@ pub fn invert_spd(a: &[Vec<f64>]) -> Option<Vec<Vec<f64>>> {
             }
         }
     }
-    // inv = L⁻ᵀ L⁻¹; solve column by column.
-    let mut inv = vec![vec![0.0; k]; k];
-    for c in 0..k {
-        let mut y = vec![0.0; k];
-        for i in 0..k {
-            let mut s = if i == c { 1.0 } else { 0.0 };
-            for m in 0..i {
-                s -= l[i][m] * y[m];
-            }
-            y[i] = s / l[i][i];
+    Some(l)
+}
+
+/// x with L Lᵀ x = b, by forward then back substitution.
+fn solve_lower(l: &[Vec<f64>], b: &[f64]) -> Vec<f64> {
+    let k = b.len();
+    let mut y = vec![0.0; k];
+    for i in 0..k {
+        let mut s = b[i];
+        for m in 0..i {
+            s -= l[i][m] * y[m];
         }
-        let mut x = vec![0.0; k];
-        for i in (0..k).rev() {
-            let mut s = y[i];
-            for m in i + 1..k {
-                s -= l[m][i] * x[m];
-            }
-            x[i] = s / l[i][i];
-        }
-        for i in 0..k {
-            inv[i][c] = x[i];
-        }
+        y[i] = s / l[i][i];
     }
-    Some(inv)
+    let mut x = vec![0.0; k];
+    for i in (0..k).rev() {
+        let mut s = y[i];
+        for m in i + 1..k {
+            s -= l[m][i] * x[m];
+        }
+        x[i] = s / l[i][i];
+    }
+    x
 }
 
 /// The scale on which a delta-method interval is built, so it respects the quantity's range.
