@@ -96,14 +96,36 @@ fn normalize(h: &str) -> String {
 /// Read a summary CSV (see [`SummaryRow`] for the columns recognised). Required: frequency,
 /// recency and T; optional: id, monetary value, weights. Other columns are ignored.
 pub fn read_summaries(path: &Path) -> Result<Vec<SummaryRow>, EngineError> {
-    read_summaries_from(open(path)?, path)
+    let file = open(path)?;
+    // A large file gets room up front for as many rows as it could hold at 16 bytes a row (an
+    // id and three short numbers), so its rows are not copied as the list grows (room never
+    // written is never touched). A small file's list grows as usual: the copies are cheap, and
+    // the buffers it outgrows are reused by what follows instead of fresh memory.
+    let len = file.metadata().map_or(0, |m| m.len());
+    let room = if len >= RESERVE_FROM_BYTES {
+        usize::try_from(len / 16).unwrap_or(MAX_ROOM).min(MAX_ROOM)
+    } else {
+        0
+    };
+    read_rows(file, path, room)
 }
+
+/// Files at least this large get room for their rows up front (see [`read_summaries`]).
+const RESERVE_FROM_BYTES: u64 = 16 << 20;
+
+/// The most rows [`read_summaries`] makes room for up front.
+const MAX_ROOM: usize = 1 << 24;
 
 /// Read a summary CSV from any reader; `path` only names the source in error messages.
 pub fn read_summaries_from<R: Read>(
     reader: R,
     path: &Path,
 ) -> Result<Vec<SummaryRow>, EngineError> {
+    read_rows(reader, path, 0)
+}
+
+/// [`read_summaries_from`] with room for `room` rows made up front.
+fn read_rows<R: Read>(reader: R, path: &Path, room: usize) -> Result<Vec<SummaryRow>, EngineError> {
     let mut rdr = csv_reader(reader, b',');
     let mut rec = csv::StringRecord::new();
     let header = read_header(&mut rdr, &mut rec, path)?;
@@ -135,7 +157,7 @@ pub fn read_summaries_from<R: Read>(
         cols[Field::Weight as usize],
     );
 
-    let mut out = Vec::new();
+    let mut out = Vec::with_capacity(room);
     while next_record(&mut rdr, &mut rec, path, &header.names)? {
         let line = line_of(&rec);
         let bad = |col: usize, reason| EngineError::BadField {

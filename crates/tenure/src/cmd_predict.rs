@@ -13,7 +13,7 @@ use crate::log_input::{self, LogArgs};
 use crate::model_file::ModelFile;
 use crate::predict_discrete;
 use crate::table::{num, Table};
-use crate::{write_atomically, Format};
+use crate::{write_atomically_with, Format};
 use clap::Args;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -225,12 +225,6 @@ impl Scores {
     }
     fn expected(&self, i: usize) -> Estimate {
         self.expected.get(self.row(i))
-    }
-    fn alive_at(&self, i: usize) -> Option<f64> {
-        self.alive_at.as_ref().map(|a| a[self.row(i)])
-    }
-    fn pmf(&self, i: usize) -> Option<&[f64]> {
-        self.pmf.as_ref().map(|p| &p[self.row(i)][..])
     }
     fn spend(&self, i: usize) -> Option<&Estimate> {
         self.spend.as_ref().map(|v| &v[i])
@@ -510,8 +504,7 @@ pub fn run(a: PredictArgs) -> Result<(), CliError> {
 
     let t_write = Instant::now();
     let intervals = !a.no_intervals && (mf.covariance.is_some() || scores.boot.is_some());
-    let csv = render_csv(&rows, &scores, intervals);
-    write_atomically(&a.output, csv.as_bytes())?;
+    write_atomically_with(&a.output, |w| render_csv(&rows, &scores, intervals, w))?;
     let write_ms = t_write.elapsed().as_secs_f64() * 1000.0;
 
     report(
@@ -708,7 +701,7 @@ fn predict_covariates(
     };
     let score_ms = t_score.elapsed().as_secs_f64() * 1000.0;
     let t_write = Instant::now();
-    write_atomically(&a.output, render_csv(&rows, &scores, intervals).as_bytes())?;
+    write_atomically_with(&a.output, |w| render_csv(&rows, &scores, intervals, w))?;
     let write_ms = t_write.elapsed().as_secs_f64() * 1000.0;
     report(
         a,
@@ -805,7 +798,7 @@ fn predict_dyncov(a: &PredictArgs, mf: &ModelFile, t_read: Instant) -> Result<()
     };
     let score_ms = t_score.elapsed().as_secs_f64() * 1000.0;
     let t_write = Instant::now();
-    write_atomically(&a.output, render_csv(&rows, &scores, intervals).as_bytes())?;
+    write_atomically_with(&a.output, |w| render_csv(&rows, &scores, intervals, w))?;
     let write_ms = t_write.elapsed().as_secs_f64() * 1000.0;
     report(
         a,
@@ -1068,8 +1061,15 @@ pub(crate) fn fmt(v: f64) -> String {
     }
 }
 
-fn render_csv(rows: &[SummaryRow], scores: &Scores, intervals: bool) -> String {
-    let mut s = String::with_capacity(rows.len() * if intervals { 200 } else { 64 });
+/// The output CSV, one row per customer in input order, written to `w` in pieces of about
+/// [`CHUNK_BYTES`].
+fn render_csv(
+    rows: &[SummaryRow],
+    scores: &Scores,
+    intervals: bool,
+    w: &mut dyn std::io::Write,
+) -> std::io::Result<()> {
+    let mut s = String::with_capacity(CHUNK_BYTES + 4096);
     let has_spend = scores.spend.is_some();
     s.push_str("customer_id,p_alive");
     if intervals {
@@ -1101,28 +1101,69 @@ fn render_csv(rows: &[SummaryRow], scores: &Scores, intervals: bool) -> String {
     }
     s.push('\n');
     let est = |s: &mut String, e: &Estimate| {
-        let _ = write!(s, ",{}", fmt(e.value));
+        push_num(s, e.value);
         if intervals {
-            let _ = write!(s, ",{},{}", fmt(e.lower), fmt(e.upper));
+            push_num(s, e.lower);
+            push_num(s, e.upper);
         }
     };
+    // The columns of a scored row (P(alive), expected purchases, P(alive at the horizon), the
+    // purchase pmf) as text, formatted once per scored row: customers sharing a row share it.
+    let scored = match &scores.rows_of {
+        Some(_) => scores.p_alive.value.len(),
+        None => rows.len(),
+    };
+    let mut shared = String::with_capacity(scored * if intervals { 120 } else { 40 });
+    let mut ends = Vec::with_capacity(scored + 1);
+    ends.push(0);
+    for j in 0..scored {
+        est(&mut shared, &scores.p_alive.get(j));
+        est(&mut shared, &scores.expected.get(j));
+        if let Some(a) = &scores.alive_at {
+            push_num(&mut shared, a[j]);
+        }
+        if let Some(p) = &scores.pmf {
+            for v in &p[j] {
+                push_num(&mut shared, *v);
+            }
+        }
+        ends.push(shared.len());
+    }
     for (i, r) in rows.iter().enumerate() {
-        s.push_str(&csv_field(&r.id));
-        est(&mut s, &scores.p_alive(i));
-        est(&mut s, &scores.expected(i));
-        if let Some(a) = scores.alive_at(i) {
-            let _ = write!(s, ",{}", fmt(a));
-        }
-        for v in scores.pmf(i).unwrap_or_default() {
-            let _ = write!(s, ",{}", fmt(*v));
-        }
+        push_csv_field(&mut s, &r.id);
+        let j = scores.row(i);
+        s.push_str(&shared[ends[j]..ends[j + 1]]);
         if let (Some(sp), Some(clv)) = (scores.spend(i), scores.clv(i)) {
             est(&mut s, sp);
             est(&mut s, clv);
         }
         s.push('\n');
+        if s.len() >= CHUNK_BYTES {
+            w.write_all(s.as_bytes())?;
+            s.clear();
+        }
     }
-    s
+    w.write_all(s.as_bytes())
+}
+
+/// How much output [`render_csv`] collects before handing it to the writer.
+const CHUNK_BYTES: usize = 1 << 20;
+
+/// `,` and then [`fmt`]`(v)`, written in place.
+fn push_num(s: &mut String, v: f64) {
+    s.push(',');
+    if v.is_finite() {
+        let _ = write!(s, "{v}");
+    }
+}
+
+/// [`csv_field`]`(field)`, written in place.
+fn push_csv_field(s: &mut String, field: &str) {
+    if field.contains([',', '"', '\n', '\r']) {
+        s.push_str(&csv_field(field));
+    } else {
+        s.push_str(field);
+    }
 }
 
 pub(crate) fn csv_field(s: &str) -> String {

@@ -165,6 +165,17 @@ pub fn store_location(flag: Option<&str>) -> String {
 /// Write to a file atomically (temporary name in the same folder, then rename), so a failed
 /// run never leaves a half-written output behind.
 pub fn write_atomically(path: &std::path::Path, bytes: &[u8]) -> Result<(), CliError> {
+    write_atomically_with(path, |w| w.write_all(bytes))
+}
+
+/// [`write_atomically`] for output written piece by piece by `write` (through a buffer), so a
+/// large output is never held in memory whole. If `write` fails, the temporary file is removed
+/// and `path` is untouched.
+pub fn write_atomically_with(
+    path: &std::path::Path,
+    write: impl FnOnce(&mut dyn std::io::Write) -> std::io::Result<()>,
+) -> Result<(), CliError> {
+    use std::io::Write as _;
     let dir = path
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
@@ -174,7 +185,15 @@ pub fn write_atomically(path: &std::path::Path, bytes: &[u8]) -> Result<(), CliE
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_else(|| "output".into());
     let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
-    std::fs::write(&tmp, bytes).map_err(|e| CliError::io(&tmp, e))?;
+    let written = std::fs::File::create(&tmp).and_then(|file| {
+        let mut w = std::io::BufWriter::with_capacity(1 << 20, file);
+        write(&mut w)?;
+        w.flush()
+    });
+    if let Err(e) = written {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(CliError::io(&tmp, e));
+    }
     std::fs::rename(&tmp, path).map_err(|e| {
         let _ = std::fs::remove_file(&tmp);
         CliError::io(path, e)

@@ -294,3 +294,63 @@ fn fitted_model_file_feeds_predict_with_intervals() {
         }
     }
 }
+
+/// An output of several MiB (the CDNOW summary twelve times over, 28,284 customers, with
+/// spend and CLV columns) is written whole, in input order, and every copy of a customer gets
+/// exactly the text the one-copy run gives her: the rows' shared columns and the per-customer
+/// spend columns line up across the pieces the output is written in.
+#[test]
+fn a_large_output_equals_the_one_copy_output_row_for_row() {
+    let dir = scratch("predict-large");
+    let hp = lifetimes_header_params();
+    let input = ref_file("cdnow_customers_summary_with_transactions.csv");
+    let text = std::fs::read_to_string(&input).unwrap();
+    let mut lines = text.lines();
+    let header = lines.next().unwrap();
+    let body: Vec<&str> = lines.filter(|l| !l.trim().is_empty()).collect();
+    let copies = 12;
+    let mut big = format!("{header}\n");
+    for c in 0..copies {
+        for l in &body {
+            // A distinct id per copy: `ID` becomes `ID-c`.
+            let (id, rest) = l.split_once(',').unwrap();
+            big.push_str(&format!("{id}-{c},{rest}\n"));
+        }
+    }
+    let big_path = dir.join("big.csv");
+    std::fs::write(&big_path, big).unwrap();
+    let m = model_file(&dir, "bgnbd", "bgnbd", &hp["bgnbd"], Some("weeks"));
+    let gg = model_file(&dir, "gammagamma", "gammagamma", &hp["gammagamma"], None);
+    let run = |inp: &str, out: &std::path::Path| {
+        tenure_ok(&[
+            "predict",
+            "--model",
+            &m,
+            "--input",
+            inp,
+            "--horizon",
+            "52w",
+            "--spend",
+            &gg,
+            "--alive-at-horizon",
+            "--output",
+            out.to_str().unwrap(),
+        ]);
+        std::fs::read_to_string(out).unwrap()
+    };
+    let one = run(&input, &dir.join("one.csv"));
+    let many = run(big_path.to_str().unwrap(), &dir.join("many.csv"));
+    assert!(
+        many.len() > 2 << 20,
+        "the output spans several 1 MiB pieces"
+    );
+    let one: Vec<&str> = one.lines().collect();
+    let many: Vec<&str> = many.lines().collect();
+    assert_eq!(many.len(), 1 + copies * body.len());
+    assert_eq!(many[0], one[0]);
+    for (k, line) in many[1..].iter().enumerate() {
+        let (c, i) = (k / body.len(), k % body.len());
+        let (id, rest) = one[1 + i].split_once(',').unwrap();
+        assert_eq!(*line, format!("{id}-{c},{rest}"), "customer {k}");
+    }
+}
