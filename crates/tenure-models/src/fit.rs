@@ -514,7 +514,7 @@ pub fn maximize<L: Likelihood + ?Sized>(lik: &L, opts: &FitOptions) -> Result<Fi
             return None;
         }
         let newton = if lik.newton_first() {
-            run_newton(&memo, coords, 1.0 / n.max(1.0), phi0.clone(), opts)
+            run_newton(&memo, coords, obj.scale, phi0.clone(), opts)
         } else {
             None
         };

@@ -500,24 +500,56 @@ pub fn run(a: PredictArgs) -> Result<(), CliError> {
             )))
         }
     };
-    let score_ms = t_score.elapsed().as_secs_f64() * 1000.0;
-
-    let t_write = Instant::now();
     let intervals = !a.no_intervals && (mf.covariance.is_some() || scores.boot.is_some());
-    write_atomically_with(&a.output, |w| render_csv(&rows, &scores, intervals, w))?;
-    let write_ms = t_write.elapsed().as_secs_f64() * 1000.0;
+    let out = Scored {
+        rows: &rows,
+        scores: &scores,
+        intervals,
+        read_ms,
+        t_score,
+    };
+    out.write_and_report(&a, &mf.model, unit, &horizon, rate.as_ref())
+}
 
-    report(
-        &a,
-        &mf.model,
-        unit,
-        &horizon,
-        rate.as_ref(),
-        &rows,
-        &scores,
-        [read_ms, score_ms, write_ms],
-    );
-    Ok(())
+/// What every scoring path of `tenure predict` ends with: the customers' rows and scores,
+/// whether the output has intervals, the read time and the score clock (stopped by
+/// [`Scored::write_and_report`]).
+struct Scored<'a> {
+    rows: &'a [SummaryRow],
+    scores: &'a Scores,
+    intervals: bool,
+    read_ms: f64,
+    t_score: Instant,
+}
+
+impl Scored<'_> {
+    /// Stop the score clock, write the CSV (atomically, in pieces) and print the report.
+    fn write_and_report(
+        &self,
+        a: &PredictArgs,
+        model: &str,
+        unit: TimeUnit,
+        horizon: &Duration,
+        rate: Option<&Rate>,
+    ) -> Result<(), CliError> {
+        let score_ms = self.t_score.elapsed().as_secs_f64() * 1000.0;
+        let t_write = Instant::now();
+        write_atomically_with(&a.output, |w| {
+            render_csv(self.rows, self.scores, self.intervals, w)
+        })?;
+        let write_ms = t_write.elapsed().as_secs_f64() * 1000.0;
+        report(
+            a,
+            model,
+            unit,
+            horizon,
+            rate,
+            self.rows,
+            self.scores,
+            [self.read_ms, score_ms, write_ms],
+        );
+        Ok(())
+    }
 }
 
 /// --horizon and --discount-rate parsed, and --level checked (strictly between 0 and 1).
@@ -557,6 +589,17 @@ struct PerCustomer {
 }
 
 impl PerCustomer {
+    /// The end of this path: these customers' `scores`, for [`Scored::write_and_report`].
+    fn scored<'a>(&'a self, scores: &'a Scores) -> Scored<'a> {
+        Scored {
+            rows: &self.rows,
+            scores,
+            intervals: self.intervals,
+            read_ms: self.read_ms,
+            t_score: self.t_score,
+        }
+    }
+
     fn read(
         a: &PredictArgs,
         mf: &ModelFile,
@@ -623,23 +666,16 @@ fn predict_covariates(
             "a covariate model scores a summary file (P(alive), expected purchases, --alive-at-horizon, --purchase-pmf, --spend, --bootstrap); Parquet logs are not available with it yet",
         ));
     }
-    let PerCustomer {
-        cfg,
-        rows,
-        read_ms,
-        t_score,
-        intervals,
-        z,
-        spend,
-    } = PerCustomer::read(a, mf, horizon, rate, unit, t_read)?;
+    let mut pc = PerCustomer::read(a, mf, horizon, rate, unit, t_read)?;
+    let (cfg, z, intervals) = (&pc.cfg, pc.z, pc.intervals);
     let scored = crate::covariate_cli::score(
         a,
         mf,
         section,
-        &rows,
+        &pc.rows,
         cov_path,
         horizon.in_unit(unit),
-        spend.is_some().then_some(&cfg),
+        pc.spend.is_some().then_some(cfg),
     )?;
     // With --bootstrap (never with --spend): the points stay the model's own, the intervals
     // are the bootstrap's percentiles.
@@ -648,7 +684,7 @@ fn predict_covariates(
             a,
             mf,
             section,
-            &rows,
+            &pc.rows,
             cov_path,
             horizon.in_unit(unit),
             1.0 / unit.days(),
@@ -656,7 +692,7 @@ fn predict_covariates(
         None => None,
     };
     let unvalued = point(f64::NAN);
-    let clv = spend.as_ref().map(|sp| {
+    let clv = pc.spend.as_ref().map(|sp| {
         clv_all(
             sp,
             |i| scored[i].det.as_ref().unwrap_or(&unvalued),
@@ -666,7 +702,7 @@ fn predict_covariates(
         )
     });
     let scores = Scores {
-        spend,
+        spend: pc.spend.take(),
         clv,
         p_alive: Column::from_estimates(
             scored.iter().enumerate().map(|(i, s)| match &boot {
@@ -699,21 +735,13 @@ fn predict_covariates(
         }),
         ..Scores::empty()
     };
-    let score_ms = t_score.elapsed().as_secs_f64() * 1000.0;
-    let t_write = Instant::now();
-    write_atomically_with(&a.output, |w| render_csv(&rows, &scores, intervals, w))?;
-    let write_ms = t_write.elapsed().as_secs_f64() * 1000.0;
-    report(
+    pc.scored(&scores).write_and_report(
         a,
         &format!("{} with covariates", mf.model),
         unit,
         horizon,
         rate,
-        &rows,
-        &scores,
-        [read_ms, score_ms, write_ms],
-    );
-    Ok(())
+    )
 }
 
 /// Score a summary file with Pareto/NBD with time-varying covariates (`paretonbd-dyncov`):
@@ -756,34 +784,27 @@ fn predict_dyncov(a: &PredictArgs, mf: &ModelFile, t_read: Instant) -> Result<()
         ))
     })?;
     let (horizon, rate) = window_args(a)?;
-    let PerCustomer {
-        cfg,
-        rows,
-        read_ms,
-        t_score,
-        intervals,
-        z,
-        spend,
-    } = PerCustomer::read(a, mf, &horizon, rate.as_ref(), unit, t_read)?;
+    let mut pc = PerCustomer::read(a, mf, &horizon, rate.as_ref(), unit, t_read)?;
+    let (cfg, z, intervals) = (&pc.cfg, pc.z, pc.intervals);
     let predicted = crate::dyncov_cli::predict(&crate::dyncov_cli::DynPredictInput {
         model_path: &a.model,
         model: mf,
         input: &a.input,
-        rows: &rows,
+        rows: &pc.rows,
         grid_path: grid,
         end,
         unit,
         horizon: &horizon,
         z: intervals.then_some(z),
-        clv: spend.is_some().then_some(&cfg),
+        clv: pc.spend.is_some().then_some(cfg),
     })?;
     let (scored, note) = (&predicted.scores, predicted.note.clone());
-    let clv = match (&spend, &predicted.det) {
+    let clv = match (&pc.spend, &predicted.det) {
         (Some(sp), Some(det)) => Some(clv_all(sp, |i| &det[i], cfg.margin(), z, intervals)),
         _ => None,
     };
     let scores = Scores {
-        spend,
+        spend: pc.spend.take(),
         clv,
         p_alive: Column::from_estimates(scored.iter().map(|s| s.p_alive), intervals),
         expected: Column::from_estimates(scored.iter().map(|s| s.expected_purchases), intervals),
@@ -796,21 +817,8 @@ fn predict_dyncov(a: &PredictArgs, mf: &ModelFile, t_read: Instant) -> Result<()
         extra: vec![("time_covariates", "time-varying covariates", note)],
         ..Scores::empty()
     };
-    let score_ms = t_score.elapsed().as_secs_f64() * 1000.0;
-    let t_write = Instant::now();
-    write_atomically_with(&a.output, |w| render_csv(&rows, &scores, intervals, w))?;
-    let write_ms = t_write.elapsed().as_secs_f64() * 1000.0;
-    report(
-        a,
-        model,
-        unit,
-        &horizon,
-        rate.as_ref(),
-        &rows,
-        &scores,
-        [read_ms, score_ms, write_ms],
-    );
-    Ok(())
+    pc.scored(&scores)
+        .write_and_report(a, model, unit, &horizon, rate.as_ref())
 }
 
 struct Ctx<'a> {
