@@ -7,6 +7,7 @@ use crate::inputs::{self, data_error};
 use crate::log_input::{self, LogArgs};
 use crate::model_file::{InputReport, ModelFile};
 use crate::table::{num, Table};
+use crate::timing::{fastest_repeat, ms_since};
 use crate::{write_atomically, Format};
 use clap::{Args, ValueEnum};
 use std::path::{Path, PathBuf};
@@ -133,6 +134,13 @@ pub struct FitArgs {
     /// Time-invariant covariates (bgnbd, paretonbd; summary files).
     #[command(flatten)]
     pub cov: CovariateArgs,
+    /// Benchmarking: after the timed fit, run the same step (validation, grouping, optimisation,
+    /// standard errors) N more times in this process and report the fastest as
+    /// `elapsed_ms.fit_warm` (as when a library's fit is called repeatedly); the result is the
+    /// first fit's. Summary files with bgnbd, paretonbd, mbgnbd, ggomnbd, paretonbd-cor and
+    /// gammagamma, without covariates.
+    #[arg(long, value_name = "N")]
+    pub repeat_fit: Option<usize>,
 }
 
 /// A finished fit with what the reports need.
@@ -150,6 +158,8 @@ pub struct Fitted {
     /// Milliseconds from the parsed rows to the finished fit: validation, grouping,
     /// optimisation and standard errors (not reading, not writing, not releasing the rows).
     pub fit_ms: f64,
+    /// With --repeat-fit: the fastest repeat of the same step, in milliseconds.
+    pub fit_warm_ms: Option<f64>,
     /// A fit with covariates (`--covariates`): `fit` is then its fit, names and all.
     pub covariates: Option<CovFitted>,
     /// A Pareto/NBD fit with time-varying covariates (`--time-covariates`).
@@ -175,6 +185,16 @@ fn rfm_unit(a: &FitArgs) -> Result<TimeUnit, CliError> {
 pub fn fit_file(a: &FitArgs) -> Result<Fitted, CliError> {
     let opts = FitOptions::default();
     let path = a.input.as_path();
+    if a.repeat_fit.is_some()
+        && (log_input::is_log(path)
+            || a.cov.covariates.is_some()
+            || a.cov.time_covariates.is_some()
+            || matches!(a.model, ModelKind::Bgbb | ModelKind::Sbg))
+    {
+        return Err(CliError::input(
+            "--repeat-fit times the fit of a summary file by bgnbd, paretonbd, mbgnbd, ggomnbd, paretonbd-cor or gammagamma without covariates",
+        ));
+    }
     if log_input::is_log(path)
         && !matches!(
             a.model,
@@ -230,19 +250,24 @@ pub fn fit_file(a: &FitArgs) -> Result<Fitted, CliError> {
             // Timed: from the parsed rows to the finished fit (validation, grouping,
             // optimisation, standard errors). The rows are released after the clock stops.
             let t_fit = Instant::now();
-            let data = Rfm::from_rows(&rows, |r| {
-                (
-                    RfmRow {
-                        x: r.x,
-                        t_x: r.t_x,
-                        t: r.t,
-                    },
-                    r.weight,
-                )
-            })
-            .map_err(|e| data_error(path, &rows, e))?;
-            let fit = fit_rfm(a.model, &data, &opts).map_err(|e| model_err(path, &rows, e))?;
+            let step = || -> Result<(Rfm, Fit), CliError> {
+                let data = Rfm::from_rows(&rows, |r| {
+                    (
+                        RfmRow {
+                            x: r.x,
+                            t_x: r.t_x,
+                            t: r.t,
+                        },
+                        r.weight,
+                    )
+                })
+                .map_err(|e| data_error(path, &rows, e))?;
+                let fit = fit_rfm(a.model, &data, &opts).map_err(|e| model_err(path, &rows, e))?;
+                Ok((data, fit))
+            };
+            let (data, fit) = step()?;
             let fit_ms = ms_since(t_fit);
+            let fit_warm_ms = fastest_repeat(a.repeat_fit, step)?;
             let extra = if a.model == ModelKind::ParetonbdCor {
                 correlation_lines(&fit, a.level)
             } else {
@@ -258,6 +283,7 @@ pub fn fit_file(a: &FitArgs) -> Result<Fitted, CliError> {
                 data: Some(data),
                 read_ms,
                 fit_ms,
+                fit_warm_ms,
                 covariates: None,
                 dynamic: false,
             })
@@ -290,6 +316,7 @@ pub fn fit_file(a: &FitArgs) -> Result<Fitted, CliError> {
                 data: None,
                 read_ms,
                 fit_ms,
+                fit_warm_ms: None,
                 covariates: None,
                 dynamic: false,
             })
@@ -310,21 +337,27 @@ pub fn fit_file(a: &FitArgs) -> Result<Fitted, CliError> {
             if rows.first().is_some_and(|r| r.monetary.is_none()) {
                 return Err(no_monetary());
             }
-            let data = SpendData::repeat_buyers_from(&rows, |r| {
-                (
-                    SpendRow {
-                        x: r.x,
-                        mean_spend: r.monetary.unwrap_or(f64::NAN),
-                    },
-                    r.weight,
-                )
-            })
-            .map_err(|e| match e.row().and_then(|i| rows.get(i)) {
-                Some(r) if r.monetary.is_none() => no_monetary(),
-                _ => data_error(path, &rows, e),
-            })?;
-            let (_, fit) = fit_gammagamma(&data, &opts).map_err(|e| model_err(path, &rows, e))?;
+            let step = || -> Result<(SpendData, Fit), CliError> {
+                let data = SpendData::repeat_buyers_from(&rows, |r| {
+                    (
+                        SpendRow {
+                            x: r.x,
+                            mean_spend: r.monetary.unwrap_or(f64::NAN),
+                        },
+                        r.weight,
+                    )
+                })
+                .map_err(|e| match e.row().and_then(|i| rows.get(i)) {
+                    Some(r) if r.monetary.is_none() => no_monetary(),
+                    _ => data_error(path, &rows, e),
+                })?;
+                let (_, fit) =
+                    fit_gammagamma(&data, &opts).map_err(|e| model_err(path, &rows, e))?;
+                Ok((data, fit))
+            };
+            let (data, fit) = step()?;
             let fit_ms = ms_since(t_fit);
+            let fit_warm_ms = fastest_repeat(a.repeat_fit, step)?;
             Ok(Fitted {
                 kind: a.model,
                 fit,
@@ -338,6 +371,7 @@ pub fn fit_file(a: &FitArgs) -> Result<Fitted, CliError> {
                 data: None,
                 read_ms,
                 fit_ms,
+                fit_warm_ms,
                 covariates: None,
                 dynamic: false,
             })
@@ -456,6 +490,7 @@ fn fit_dynamic(a: &FitArgs, grid: &Path) -> Result<Fitted, CliError> {
         data: None,
         read_ms: 0.0,
         fit_ms,
+        fit_warm_ms: None,
         covariates: None,
         dynamic: true,
     })
@@ -486,6 +521,7 @@ fn fit_with_covariates(a: &FitArgs, cov: &Path) -> Result<Fitted, CliError> {
         data: None,
         read_ms,
         fit_ms,
+        fit_warm_ms: None,
         covariates: Some(c),
         dynamic: false,
     })
@@ -575,6 +611,7 @@ fn fit_log(a: &FitArgs, opts: &FitOptions) -> Result<Fitted, CliError> {
         data: None,
         read_ms,
         fit_ms,
+        fit_warm_ms: None,
         covariates: None,
         dynamic: false,
     })
@@ -605,6 +642,7 @@ fn fit_sbg_file(a: &FitArgs) -> Result<Fitted, CliError> {
             data: None,
             read_ms,
             fit_ms,
+            fit_warm_ms: None,
             covariates: None,
             dynamic: false,
         });
@@ -650,13 +688,10 @@ fn fit_sbg_file(a: &FitArgs) -> Result<Fitted, CliError> {
         data: None,
         read_ms,
         fit_ms,
+        fit_warm_ms: None,
         covariates: None,
         dynamic: false,
     })
-}
-
-fn ms_since(t: Instant) -> f64 {
-    t.elapsed().as_secs_f64() * 1000.0
 }
 
 pub fn run(a: FitArgs) -> Result<(), CliError> {
@@ -706,6 +741,9 @@ pub fn run(a: FitArgs) -> Result<(), CliError> {
                     "elapsed_ms".into(),
                     serde_json::json!({ "read": fitted.read_ms, "fit": fit_ms }),
                 );
+                if let (Some(w), Some(e)) = (fitted.fit_warm_ms, o["elapsed_ms"].as_object_mut()) {
+                    e.insert("fit_warm".into(), w.into());
+                }
                 if let Some(b) = &boot {
                     o.insert("bootstrap".into(), b.json(&fitted.fit, a.level));
                 }

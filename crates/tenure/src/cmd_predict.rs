@@ -13,6 +13,7 @@ use crate::log_input::{self, LogArgs};
 use crate::model_file::ModelFile;
 use crate::predict_discrete;
 use crate::table::{num, Table};
+use crate::timing::{fastest_repeat, ms_since};
 use crate::{write_atomically_with, Format};
 use clap::Args;
 use std::fmt::Write as _;
@@ -119,6 +120,23 @@ pub struct PredictArgs {
     /// CLV values each period's expected purchases under that period's covariates).
     #[arg(long, value_name = "GRID")]
     pub time_covariates: Option<PathBuf>,
+    /// Benchmarking: after the timed score step, run the same step N more times in this process
+    /// and report the fastest as `elapsed_ms.score_warm` (memory, caches and branch history
+    /// warmed by the calls before, as when a library function is called repeatedly); the output
+    /// is the first step's. Summary files with bgnbd, paretonbd, mbgnbd, ggomnbd and
+    /// paretonbd-cor models without covariates.
+    #[arg(long, value_name = "N")]
+    pub repeat_score: Option<usize>,
+}
+
+/// --repeat-score is timed on the plain recency-frequency path only; the others refuse it.
+fn no_repeat_score(a: &PredictArgs, what: &str) -> Result<(), CliError> {
+    match a.repeat_score {
+        Some(_) => Err(CliError::input(format!(
+            "--repeat-score times the scoring of a summary file by a model without covariates; not {what}"
+        ))),
+        None => Ok(()),
+    }
 }
 
 /// One prediction per scored row (see [`Scores::rows_of`]): the point and, with intervals, the
@@ -354,6 +372,7 @@ pub fn run(a: PredictArgs) -> Result<(), CliError> {
     let t_read = Instant::now();
     let mf = ModelFile::read(&a.model)?;
     if mf.model == crate::dyncov_cli::MODEL {
+        no_repeat_score(&a, "a paretonbd-dyncov model")?;
         return predict_dyncov(&a, &mf, t_read);
     }
     if let Some(g) = &a.time_covariates {
@@ -394,6 +413,7 @@ pub fn run(a: PredictArgs) -> Result<(), CliError> {
         ));
     }
     if matches!(kind, ModelKind::Bgbb | ModelKind::Sbg) {
+        no_repeat_score(&a, "a bgbb or sbg model")?;
         return predict_discrete::run(&a, &mf, kind, t_read);
     }
     let unit: TimeUnit = mf
@@ -410,6 +430,7 @@ pub fn run(a: PredictArgs) -> Result<(), CliError> {
         })?;
     let (horizon, rate) = window_args(&a)?;
     if let Some(section) = &mf.covariates {
+        no_repeat_score(&a, "a covariate model")?;
         return predict_covariates(&a, &mf, section, unit, &horizon, rate.as_ref(), t_read);
     }
     if a.covariates.is_some() {
@@ -419,6 +440,7 @@ pub fn run(a: PredictArgs) -> Result<(), CliError> {
         )));
     }
     if log_input::is_log(&a.input) {
+        no_repeat_score(&a, "a Parquet log")?;
         return predict_log(&a, &mf, kind, unit, &horizon);
     }
     let spend_model = read_spend(&a)?;
@@ -437,7 +459,10 @@ pub fn run(a: PredictArgs) -> Result<(), CliError> {
         z: normal_quantile_two_sided(a.level),
         unit,
     };
-    let scores = match kind {
+    // The score step: grouping, validation and scoring (points, and intervals unless
+    // --no-intervals), from rows in memory to scores in memory.
+    let score = || -> Result<Scores, CliError> {
+        Ok(match kind {
         ModelKind::Bgnbd => {
             let th = mf.params_in_order(&a.model, &["r", "alpha", "a", "b"])?;
             score_all(
@@ -499,31 +524,37 @@ pub fn run(a: PredictArgs) -> Result<(), CliError> {
                 other.name()
             )))
         }
+        })
     };
+    let scores = score()?;
+    let score_ms = ms_since(t_score);
+    let warm_ms = fastest_repeat(a.repeat_score, &score)?;
     let intervals = !a.no_intervals && (mf.covariance.is_some() || scores.boot.is_some());
     let out = Scored {
         rows: &rows,
         scores: &scores,
         intervals,
         read_ms,
-        t_score,
+        score_ms,
+        warm_ms,
     };
     out.write_and_report(&a, &mf.model, unit, &horizon, rate.as_ref())
 }
 
 /// What every scoring path of `tenure predict` ends with: the customers' rows and scores,
-/// whether the output has intervals, the read time and the score clock (stopped by
-/// [`Scored::write_and_report`]).
+/// whether the output has intervals, the read and score times, and with --repeat-score the
+/// fastest repeated score step.
 struct Scored<'a> {
     rows: &'a [SummaryRow],
     scores: &'a Scores,
     intervals: bool,
     read_ms: f64,
-    t_score: Instant,
+    score_ms: f64,
+    warm_ms: Option<f64>,
 }
 
 impl Scored<'_> {
-    /// Stop the score clock, write the CSV (atomically, in pieces) and print the report.
+    /// Write the CSV (atomically, in pieces) and print the report.
     fn write_and_report(
         &self,
         a: &PredictArgs,
@@ -532,12 +563,11 @@ impl Scored<'_> {
         horizon: &Duration,
         rate: Option<&Rate>,
     ) -> Result<(), CliError> {
-        let score_ms = self.t_score.elapsed().as_secs_f64() * 1000.0;
         let t_write = Instant::now();
         write_atomically_with(&a.output, |w| {
             render_csv(self.rows, self.scores, self.intervals, w)
         })?;
-        let write_ms = t_write.elapsed().as_secs_f64() * 1000.0;
+        let write_ms = ms_since(t_write);
         report(
             a,
             model,
@@ -546,7 +576,8 @@ impl Scored<'_> {
             rate,
             self.rows,
             self.scores,
-            [self.read_ms, score_ms, write_ms],
+            [self.read_ms, self.score_ms, write_ms],
+            self.warm_ms,
         );
         Ok(())
     }
@@ -589,14 +620,16 @@ struct PerCustomer {
 }
 
 impl PerCustomer {
-    /// The end of this path: these customers' `scores`, for [`Scored::write_and_report`].
+    /// The end of this path: these customers' `scores`, for [`Scored::write_and_report`]
+    /// (the score clock stops here).
     fn scored<'a>(&'a self, scores: &'a Scores) -> Scored<'a> {
         Scored {
             rows: &self.rows,
             scores,
             intervals: self.intervals,
             read_ms: self.read_ms,
-            t_score: self.t_score,
+            score_ms: ms_since(self.t_score),
+            warm_ms: None,
         }
     }
 
@@ -1192,6 +1225,7 @@ fn report(
     rows: &[SummaryRow],
     scores: &Scores,
     ms: [f64; 3],
+    warm_ms: Option<f64>,
 ) {
     let n = scores.len();
     let mean_alive = (0..n).map(|i| scores.p_alive(i).value).sum::<f64>() / n as f64;
@@ -1235,6 +1269,9 @@ fn report(
                 "elapsed_ms": { "read": ms[0], "score": ms[1], "write": ms[2] },
             });
             let mut v = v;
+            if let (Some(w), Some(e)) = (warm_ms, v["elapsed_ms"].as_object_mut()) {
+                e.insert("score_warm".into(), w.into());
+            }
             if let Some(o) = v.as_object_mut() {
                 for (key, _, value) in &scores.extra {
                     o.insert((*key).into(), value.clone().into());

@@ -136,6 +136,7 @@ pub fn run(a: DemoModelsArgs) -> Result<(), CliError> {
         seed: 42,
         log: Default::default(),
         cov: Default::default(),
+        repeat_fit: None,
     };
     let mut fitted = Vec::new();
     for kind in [
@@ -263,6 +264,7 @@ pub fn run(a: DemoModelsArgs) -> Result<(), CliError> {
         log: Default::default(),
         covariates: None,
         time_covariates: None,
+        repeat_score: None,
     })?;
     println!(
         "\nThe same by hand:\n  tenure summarize --input {tx} --end {ce} --holdout-end {end} --output {s}\n  tenure fit {m} --input {s} --output {mp}\n  tenure fit gammagamma --input {s} --output {g}\n  tenure predict --model {mp} --input {s} --horizon 12mo --spend {g} --margin 0.3 --discount-rate 1%/mo --output {o}",

@@ -28,6 +28,7 @@ mod predict_discrete;
 mod progress;
 mod store_log;
 mod table;
+mod timing;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use error::CliError;

@@ -14,6 +14,7 @@ use crate::error::CliError;
 use crate::inputs::{self, data_error, SmallCsv};
 use crate::model_file::ModelFile;
 use crate::table::{num, Table};
+use crate::timing::ms_since;
 use crate::{write_atomically, Format};
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -101,10 +102,6 @@ fn interval_method(a: &PredictArgs, cov: Option<&[Vec<f64>]>) -> String {
             num(a.level * 100.0, 3)
         )
     }
-}
-
-fn ms_since(t: Instant) -> f64 {
-    t.elapsed().as_secs_f64() * 1000.0
 }
 
 /// `,value[,lower,upper]`; empty cells for `None` (and for non-finite numbers).

@@ -354,3 +354,92 @@ fn a_large_output_equals_the_one_copy_output_row_for_row() {
         assert_eq!(*line, format!("{id}-{c},{rest}"), "customer {k}");
     }
 }
+
+/// `--repeat-score N` and `--repeat-fit N` (for benchmarks) report the fastest of N repeated
+/// score or fit steps as `elapsed_ms.score_warm` / `elapsed_ms.fit_warm` and change nothing
+/// else; the paths they do not time refuse them with exit status 2.
+#[test]
+fn repeat_score_and_repeat_fit_report_a_warm_time_and_change_nothing_else() {
+    let dir = scratch("predict-repeat");
+    let hp = lifetimes_header_params();
+    let input = ref_file("cdnow_customers_summary_with_transactions.csv");
+    let m = model_file(&dir, "bgnbd", "bgnbd", &hp["bgnbd"], Some("weeks"));
+    let run = |out: &str, extra: &[&str]| {
+        let out = dir.join(out);
+        let mut args = vec![
+            "predict",
+            "--model",
+            &m,
+            "--input",
+            &input,
+            "--horizon",
+            "52w",
+            "--format",
+            "json",
+            "--output",
+            out.to_str().unwrap(),
+        ];
+        args.extend_from_slice(extra);
+        let report = json(&args);
+        (report, std::fs::read_to_string(out).unwrap())
+    };
+    let (plain, plain_csv) = run("plain.csv", &[]);
+    let (rep, rep_csv) = run("repeat.csv", &["--repeat-score", "3"]);
+    assert_eq!(rep_csv, plain_csv);
+    assert!(plain["elapsed_ms"].get("score_warm").is_none());
+    let warm = rep["elapsed_ms"]["score_warm"].as_f64().unwrap();
+    assert!(warm > 0.0 && warm.is_finite(), "{warm}");
+    assert_eq!(
+        rep["total_expected_purchases"],
+        plain["total_expected_purchases"]
+    );
+
+    let sbg = model_file(
+        &dir,
+        "sbg",
+        "sbg",
+        &serde_json::json!({"gamma": 0.7, "delta": 1.2}),
+        None,
+    );
+    let out = tenure(&[
+        "predict",
+        "--model",
+        &sbg,
+        "--input",
+        &ref_file("sbg_survival.csv"),
+        "--horizon",
+        "3",
+        "--output",
+        dir.join("sbg.csv").to_str().unwrap(),
+        "--repeat-score",
+        "2",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("--repeat-score"), "{err}");
+    assert!(!dir.join("sbg.csv").exists());
+
+    for model in ["bgnbd", "gammagamma"] {
+        let fit = |extra: &[&str]| {
+            let mut args = vec!["fit", model, "--input", &input, "--format", "json"];
+            args.extend_from_slice(extra);
+            json(&args)
+        };
+        let (plain, rep) = (fit(&[]), fit(&["--repeat-fit", "2"]));
+        assert_eq!(rep["params"], plain["params"], "{model}");
+        assert_eq!(rep["standard_errors"], plain["standard_errors"], "{model}");
+        assert!(plain["elapsed_ms"].get("fit_warm").is_none());
+        let warm = rep["elapsed_ms"]["fit_warm"].as_f64().unwrap();
+        assert!(warm > 0.0 && warm.is_finite(), "{model}: {warm}");
+    }
+    let out = tenure(&[
+        "fit",
+        "bgbb",
+        "--input",
+        &ref_file("donations.csv"),
+        "--repeat-fit",
+        "2",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--repeat-fit"));
+}
