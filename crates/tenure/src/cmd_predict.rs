@@ -1093,15 +1093,6 @@ fn spend_estimate(
     })
 }
 
-pub(crate) fn fmt(v: f64) -> String {
-    if v.is_finite() {
-        // Shortest representation that reads back to the same f64.
-        format!("{v}")
-    } else {
-        String::new()
-    }
-}
-
 /// The output CSV, one row per customer in input order, written to `w` in pieces of about
 /// [`CHUNK_BYTES`].
 fn render_csv(
@@ -1190,28 +1181,24 @@ fn render_csv(
 /// How much output [`render_csv`] collects before handing it to the writer.
 const CHUNK_BYTES: usize = 1 << 20;
 
-/// `,` and then [`fmt`]`(v)`, written in place.
-fn push_num(s: &mut String, v: f64) {
+/// A CSV cell for a number: `,` and the shortest representation that reads back to the same
+/// f64; `,` alone (an empty cell) for NaN and infinities.
+pub(crate) fn push_num(s: &mut String, v: f64) {
     s.push(',');
     if v.is_finite() {
         let _ = write!(s, "{v}");
     }
 }
 
-/// [`csv_field`]`(field)`, written in place.
-fn push_csv_field(s: &mut String, field: &str) {
+/// A text CSV cell: as it is, or quoted (inner quotes doubled) when it holds a comma, a quote
+/// or a line break.
+pub(crate) fn push_csv_field(s: &mut String, field: &str) {
     if field.contains([',', '"', '\n', '\r']) {
-        s.push_str(&csv_field(field));
+        s.push('"');
+        s.push_str(&field.replace('"', "\"\""));
+        s.push('"');
     } else {
         s.push_str(field);
-    }
-}
-
-pub(crate) fn csv_field(s: &str) -> String {
-    if s.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", s.replace('"', "\"\""))
-    } else {
-        s.to_string()
     }
 }
 
@@ -1459,4 +1446,24 @@ fn predict_log(
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{push_csv_field, push_num};
+
+    #[test]
+    fn cells_read_back_as_written() {
+        let mut s = String::new();
+        for v in [0.1 + 0.2, 1.0, -0.0025, f64::NAN, f64::INFINITY] {
+            push_num(&mut s, v);
+        }
+        assert_eq!(s, ",0.30000000000000004,1,-0.0025,,");
+        let mut s = String::new();
+        for id in ["C1", "a,b", "say \"hi\"", "two\nlines"] {
+            push_csv_field(&mut s, id);
+            s.push(';');
+        }
+        assert_eq!(s, "C1;\"a,b\";\"say \"\"hi\"\"\";\"two\nlines\";");
+    }
 }

@@ -9,7 +9,7 @@
 //! Every prediction has a delta-method interval when the model file holds a covariance.
 
 use crate::cmd_fit::ModelKind;
-use crate::cmd_predict::{csv_field, fmt, point, PredictArgs};
+use crate::cmd_predict::{point, push_csv_field, push_num, PredictArgs};
 use crate::error::CliError;
 use crate::inputs::{self, data_error, SmallCsv};
 use crate::model_file::ModelFile;
@@ -108,9 +108,10 @@ fn interval_method(a: &PredictArgs, cov: Option<&[Vec<f64>]>) -> String {
 fn push_estimate(s: &mut String, e: Option<&Estimate>, intervals: bool) {
     match e {
         Some(e) => {
-            let _ = write!(s, ",{}", fmt(e.value));
+            push_num(s, e.value);
             if intervals {
-                let _ = write!(s, ",{},{}", fmt(e.lower), fmt(e.upper));
+                push_num(s, e.lower);
+                push_num(s, e.upper);
             }
         }
         None => s.push_str(if intervals { ",,," } else { "," }),
@@ -253,7 +254,7 @@ fn predict_bgbb(
     s.push('\n');
     for (i, r) in rows.iter().enumerate() {
         let j = g.index[i] as usize;
-        s.push_str(&csv_field(&r.id));
+        push_csv_field(&mut s, &r.id);
         push_estimate(&mut s, Some(&p_alive[j]), intervals);
         push_estimate(&mut s, Some(&expected[j]), intervals);
         s.push('\n');
@@ -673,7 +674,7 @@ fn predict_sbg(
     }
     s.push('\n');
     for c in &customers {
-        s.push_str(&csv_field(&c.id));
+        push_csv_field(&mut s, &c.id);
         let _ = write!(s, ",{}", c.tenure);
         let sc = (!c.churned).then(|| scores.get(&c.tenure)).flatten();
         push_estimate(&mut s, sc.map(|x| &x.p_renew), intervals);
